@@ -1,0 +1,172 @@
+//! The job record (Apex's `AsyncApexJob`) and what it takes to create one.
+
+use std::fmt;
+use std::str::FromStr;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+use crate::id::JobId;
+use crate::status::JobStatus;
+
+/// The kind of work a job record stands for (Apex's `AsyncApexJob.JobType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum JobType {
+    /// A queueable job (`enqueue_job`).
+    Queueable,
+    /// A future call (`#[future]`).
+    Future,
+    /// A batch job (`execute_batch`): the parent record of a batch run.
+    BatchApex,
+    /// An internal helper record of a batch run (one per chunk range).
+    BatchApexWorker,
+    /// One firing of a schedule.
+    ScheduledApex,
+    /// A transaction finalizer's run. An asyncapex extension: Apex runs finalizers without a
+    /// record of their own; keeping one makes them durable and visible.
+    Finalizer,
+}
+
+impl JobType {
+    /// Every job type: the canonical list that stores' CHECK constraints mirror.
+    pub const ALL: [JobType; 6] = [
+        JobType::Queueable,
+        JobType::Future,
+        JobType::BatchApex,
+        JobType::BatchApexWorker,
+        JobType::ScheduledApex,
+        JobType::Finalizer,
+    ];
+
+    /// The name as Apex spells it (and stores keep it).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            JobType::Queueable => "Queueable",
+            JobType::Future => "Future",
+            JobType::BatchApex => "BatchApex",
+            JobType::BatchApexWorker => "BatchApexWorker",
+            JobType::ScheduledApex => "ScheduledApex",
+            JobType::Finalizer => "Finalizer",
+        }
+    }
+}
+
+impl fmt::Display for JobType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for JobType {
+    type Err = Error;
+
+    /// Parses a job type name in any case.
+    fn from_str(s: &str) -> Result<Self, Error> {
+        JobType::ALL
+            .into_iter()
+            .find(|t| t.as_str().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| Error::InvalidInput {
+                what: "job type",
+                input: s.to_owned(),
+                rule: "expected one of Queueable, Future, BatchApex, BatchApexWorker, ScheduledApex, Finalizer",
+            })
+    }
+}
+
+/// A job record as stored: every field of Apex's `AsyncApexJob` plus what a durable engine
+/// needs (lease, attempts, payload).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobRecord {
+    /// The record's ID (`707…`).
+    pub id: JobId,
+    /// What kind of work this is.
+    pub job_type: JobType,
+    /// The registered name of the job's type (Apex's `ApexClass.Name`).
+    pub class_name: String,
+    /// The method run, for futures (Apex's `MethodName`).
+    pub method_name: Option<String>,
+    /// Where the job is in its life.
+    pub status: JobStatus,
+    /// The first error, or why the job ended as it did (Apex's `ExtendedStatus`).
+    pub extended_status: Option<String>,
+    /// Chunks processed so far (Apex's `JobItemsProcessed`); 0 for queueables and futures.
+    pub items_processed: u64,
+    /// Chunks in total (Apex's `TotalJobItems`); 0 for queueables and futures.
+    pub total_items: u64,
+    /// Failed chunks (Apex's `NumberOfErrors`).
+    pub number_of_errors: u64,
+    /// The job whose execution (or finalizer) enqueued this one.
+    pub parent_job_id: Option<JobId>,
+    /// When the job was submitted.
+    pub created_at: Timestamp,
+    /// When a worker first started it.
+    pub started_at: Option<Timestamp>,
+    /// When it reached a terminal status.
+    pub completed_at: Option<Timestamp>,
+    /// The earliest instant it may start (enqueue time plus any delay).
+    pub run_at: Timestamp,
+    /// How many times a worker has claimed it.
+    pub attempt: u32,
+    /// After this many claims whose lease expired, the rescuer fails it instead of re-queueing.
+    pub max_attempts: u32,
+    /// Position in its chain: 1 for a job enqueued from outside any job (Apex's
+    /// `AsyncInfo.getCurrentQueueableStackDepth`).
+    pub stack_depth: u32,
+    /// The deepest its chain may go, inherited by descendants; `None` means no limit.
+    pub max_stack_depth: Option<u32>,
+    /// How many consecutive times a finalizer re-enqueued a failing job to produce this one.
+    pub failure_reenqueues: u32,
+    /// Duplicate signature; cleared when the job first starts.
+    pub signature: Option<String>,
+    /// The job's state as JSON.
+    pub payload: String,
+    /// Who holds the lease while it runs.
+    pub lease_owner: Option<String>,
+    /// When that lease runs out unless heartbeated.
+    pub lease_expires_at: Option<Timestamp>,
+    /// Set when `abort_job` asked a running job to stop.
+    pub abort_requested: bool,
+}
+
+impl JobRecord {
+    /// The payload parsed as JSON (for display); `Value::String` of the raw text if it is not
+    /// JSON.
+    pub fn payload_json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.payload)
+            .unwrap_or_else(|_| serde_json::Value::String(self.payload.clone()))
+    }
+}
+
+/// A job record to insert.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewJob {
+    /// The ID, minted at call time so callers get it before the insert commits.
+    pub id: JobId,
+    /// What kind of work this is.
+    pub job_type: JobType,
+    /// The registered name of the job's type.
+    pub class_name: String,
+    /// The method run, for futures.
+    pub method_name: Option<String>,
+    /// `Queued` (or `Holding` for a batch entering the flex queue).
+    pub status: JobStatus,
+    /// The job that enqueued it.
+    pub parent_job_id: Option<JobId>,
+    /// Submission time.
+    pub created_at: Timestamp,
+    /// Earliest start.
+    pub run_at: Timestamp,
+    /// Claims allowed before the rescuer fails it.
+    pub max_attempts: u32,
+    /// Position in its chain (1 for a root).
+    pub stack_depth: u32,
+    /// The chain's maximum depth, if any.
+    pub max_stack_depth: Option<u32>,
+    /// Consecutive finalizer re-enqueues of a failing job that led here.
+    pub failure_reenqueues: u32,
+    /// Duplicate signature, if any.
+    pub signature: Option<String>,
+    /// The job's state as JSON.
+    pub payload: String,
+}

@@ -1,0 +1,24 @@
+//! Shared types of asyncapex: IDs, the job record and its status machine, the clock, governor
+//! limits, the [`Store`] trait and the public [`Error`].
+//!
+//! Users normally depend on the `asyncapex` crate, which re-exports everything here.
+
+pub mod clock;
+pub mod error;
+pub mod id;
+pub mod job;
+pub mod limits;
+pub mod status;
+pub mod store;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{Error, Result, StoreErrorKind};
+pub use id::{CronTriggerId, IdGenerator, JobId, KeyPrefix, RecordId};
+pub use job::{JobRecord, JobType, NewJob};
+pub use limits::Limits;
+pub use status::JobStatus;
+pub use store::{
+    AbortOutcome, HeartbeatAck, JobAbortParams, JobClaimParams, JobFinishParams,
+    JobHeartbeatParams, JobInsertManyParams, JobListParams, JobOutcome, JobReleaseParams,
+    JobRescueParams, NodeRegisterParams, RescueOutcome, Store,
+};

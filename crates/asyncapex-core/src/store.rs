@@ -1,0 +1,260 @@
+//! The `Store` trait: everything the engine asks of a database.
+//!
+//! Methods are named noun-first (`job_claim`, `job_finish`) and take one params struct each, so
+//! fields can be added without breaking callers. Every status change is one of these named
+//! operations, written as a guarded compare-and-set: an operation whose guard no longer holds
+//! (the job was aborted, rescued or finished by someone else) changes nothing and says so.
+//!
+//! Implementations live in their own crates (`asyncapex-sqlite`, later `asyncapex-postgres`) and
+//! must pass the conformance suite in `asyncapex-storetest`. The trait is not meant for
+//! implementation outside this project yet: it will grow as capabilities land.
+
+use std::fmt::Debug;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+
+use crate::error::Result;
+use crate::id::JobId;
+use crate::job::{JobRecord, JobType, NewJob};
+use crate::status::JobStatus;
+
+/// Everything the engine asks of a database.
+#[async_trait]
+pub trait Store: Send + Sync + Debug + 'static {
+    /// Registers a process that will mint IDs and hold leases; returns its node number, unique
+    /// among the processes sharing this store (modulo 65,536).
+    async fn node_register(&self, params: NodeRegisterParams) -> Result<u16>;
+
+    /// Inserts jobs atomically: all or none.
+    ///
+    /// # Errors
+    /// [`Error::DuplicateSignature`](crate::Error::DuplicateSignature) when a job's signature
+    /// matches one still waiting to run (or another in the same call); nothing is inserted.
+    async fn job_insert_many(&self, params: JobInsertManyParams) -> Result<()>;
+
+    /// One job by ID.
+    async fn job_get(&self, id: JobId) -> Result<Option<JobRecord>>;
+
+    /// Jobs matching the filters, newest first.
+    async fn job_list(&self, params: JobListParams) -> Result<Vec<JobRecord>>;
+
+    /// Claims up to `limit` due `Queued` jobs, oldest run time first: each becomes
+    /// `Processing` under `owner`'s lease, its attempt count goes up by one, its start time is
+    /// set on first start and its duplicate signature is cleared.
+    async fn job_claim(&self, params: JobClaimParams) -> Result<Vec<JobRecord>>;
+
+    /// The earliest run time among `Queued` jobs, to know how long a worker may sleep.
+    async fn job_next_run_at(&self) -> Result<Option<Timestamp>>;
+
+    /// Extends the leases `owner` still holds; returns, for each job still held, whether an
+    /// abort was requested. A job missing from the answer has been lost (rescued or aborted).
+    async fn job_heartbeat(&self, params: JobHeartbeatParams) -> Result<Vec<HeartbeatAck>>;
+
+    /// Ends a running job held by `owner` and inserts `insert` in the same transaction.
+    /// Returns `false`, inserting nothing, when the job is no longer running under that owner.
+    ///
+    /// # Errors
+    /// [`Error::DuplicateSignature`](crate::Error::DuplicateSignature) from an insert; the
+    /// job is left untouched.
+    async fn job_finish(&self, params: JobFinishParams) -> Result<bool>;
+
+    /// Aborts a job: a waiting one at once, a running one by request.
+    async fn job_abort(&self, params: JobAbortParams) -> Result<AbortOutcome>;
+
+    /// Requeues (or fails, after `max_attempts`) running jobs whose lease expired before
+    /// `now`, except those held by `exclude_owner`.
+    async fn job_rescue(&self, params: JobRescueParams) -> Result<RescueOutcome>;
+
+    /// Gives back running jobs `owner` will not finish (graceful shutdown): they become
+    /// `Queued` again, and the interrupted attempt is not counted. Returns how many.
+    async fn job_release(&self, params: JobReleaseParams) -> Result<u64>;
+
+    /// How many jobs are in each status.
+    async fn job_count_by_status(&self) -> Result<Vec<(JobStatus, u64)>>;
+
+    /// How many jobs are due or running at `now`: `Queued` with a run time not after `now`,
+    /// plus `Preparing` and `Processing`.
+    async fn job_count_pending(&self, now: Timestamp) -> Result<u64>;
+}
+
+/// Params of [`Store::node_register`].
+#[derive(Debug, Clone)]
+pub struct NodeRegisterParams {
+    /// A readable name, e.g. `host:pid`.
+    pub name: String,
+    /// Registration time.
+    pub now: Timestamp,
+}
+
+/// Params of [`Store::job_insert_many`].
+#[derive(Debug, Clone, Default)]
+pub struct JobInsertManyParams {
+    /// The jobs.
+    pub jobs: Vec<NewJob>,
+}
+
+/// Params of [`Store::job_list`]; empty filters match everything.
+#[derive(Debug, Clone)]
+pub struct JobListParams {
+    /// Only these statuses.
+    pub statuses: Vec<JobStatus>,
+    /// Only these job types.
+    pub job_types: Vec<JobType>,
+    /// Only this class name.
+    pub class_name: Option<String>,
+    /// Only children of this job.
+    pub parent_job_id: Option<JobId>,
+    /// Only jobs older than this one (keyset pagination).
+    pub before: Option<JobId>,
+    /// At most this many.
+    pub limit: u32,
+}
+
+impl Default for JobListParams {
+    fn default() -> Self {
+        JobListParams {
+            statuses: Vec::new(),
+            job_types: Vec::new(),
+            class_name: None,
+            parent_job_id: None,
+            before: None,
+            limit: 100,
+        }
+    }
+}
+
+/// Params of [`Store::job_claim`].
+#[derive(Debug, Clone)]
+pub struct JobClaimParams {
+    /// The lease holder.
+    pub owner: String,
+    /// Jobs with a run time not after this are due.
+    pub now: Timestamp,
+    /// The lease's expiry.
+    pub lease_until: Timestamp,
+    /// The most jobs to claim.
+    pub limit: u32,
+}
+
+/// Params of [`Store::job_heartbeat`].
+#[derive(Debug, Clone)]
+pub struct JobHeartbeatParams {
+    /// The lease holder.
+    pub owner: String,
+    /// The jobs it believes it holds.
+    pub ids: Vec<JobId>,
+    /// The new expiry.
+    pub lease_until: Timestamp,
+}
+
+/// One job still held, from [`Store::job_heartbeat`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeartbeatAck {
+    /// The job.
+    pub id: JobId,
+    /// Whether `abort_job` asked it to stop.
+    pub abort_requested: bool,
+}
+
+/// How a running job ended, as the executor decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobOutcome {
+    /// Ran to the end.
+    Completed,
+    /// Failed; the message goes to `extended_status` unless one is already there.
+    Failed {
+        /// Why.
+        message: String,
+    },
+    /// Stopped because an abort was requested.
+    Aborted {
+        /// Why.
+        message: String,
+    },
+}
+
+impl JobOutcome {
+    /// The terminal status this outcome writes.
+    pub fn status(&self) -> JobStatus {
+        match self {
+            JobOutcome::Completed => JobStatus::Completed,
+            JobOutcome::Failed { .. } => JobStatus::Failed,
+            JobOutcome::Aborted { .. } => JobStatus::Aborted,
+        }
+    }
+
+    /// The message for `extended_status`.
+    pub fn message(&self) -> Option<&str> {
+        match self {
+            JobOutcome::Completed => None,
+            JobOutcome::Failed { message } | JobOutcome::Aborted { message } => Some(message),
+        }
+    }
+}
+
+/// Params of [`Store::job_finish`].
+#[derive(Debug, Clone)]
+pub struct JobFinishParams {
+    /// The job.
+    pub id: JobId,
+    /// The lease holder finishing it.
+    pub owner: String,
+    /// Completion time.
+    pub now: Timestamp,
+    /// How it ended.
+    pub outcome: JobOutcome,
+    /// Jobs to insert atomically with the transition (children, a finalizer run).
+    pub insert: Vec<NewJob>,
+}
+
+/// Params of [`Store::job_abort`].
+#[derive(Debug, Clone)]
+pub struct JobAbortParams {
+    /// The job.
+    pub id: JobId,
+    /// Abort time.
+    pub now: Timestamp,
+}
+
+/// What [`Store::job_abort`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AbortOutcome {
+    /// It was waiting; it is now `Aborted` and will never run.
+    Aborted,
+    /// It is running; it has been asked to stop and will end `Aborted`.
+    AbortRequested,
+    /// It had already ended with this status; nothing changed.
+    AlreadyFinished(JobStatus),
+    /// No job has that ID.
+    NotFound,
+}
+
+/// Params of [`Store::job_rescue`].
+#[derive(Debug, Clone)]
+pub struct JobRescueParams {
+    /// Leases that expired before this are rescued.
+    pub now: Timestamp,
+    /// Leases of this owner are left alone (it is alive: it is the caller).
+    pub exclude_owner: Option<String>,
+}
+
+/// What [`Store::job_rescue`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RescueOutcome {
+    /// Jobs put back to `Queued` for another attempt.
+    pub requeued: Vec<JobId>,
+    /// Jobs failed because they had used all their attempts.
+    pub failed: Vec<JobId>,
+    /// Jobs that were asked to abort, now `Aborted`.
+    pub aborted: Vec<JobId>,
+}
+
+/// Params of [`Store::job_release`].
+#[derive(Debug, Clone)]
+pub struct JobReleaseParams {
+    /// The lease holder giving them back.
+    pub owner: String,
+    /// The jobs.
+    pub ids: Vec<JobId>,
+}

@@ -1,0 +1,309 @@
+//! The job table: one function per `Store` method, each running the named query files.
+
+use asyncapex_core::{
+    AbortOutcome, Error, HeartbeatAck, JobAbortParams, JobClaimParams, JobFinishParams,
+    JobHeartbeatParams, JobId, JobListParams, JobRecord, JobReleaseParams, JobRescueParams,
+    JobStatus, JobType, NewJob, RescueOutcome, Result,
+};
+use jiff::Timestamp;
+use rusqlite::{Connection, OptionalExtension, Row, named_params};
+
+use crate::errors::{corrupt, from_sqlite, is_signature_conflict};
+
+fn micros(t: Timestamp) -> i64 {
+    t.as_microsecond()
+}
+
+fn ts(column: &str, v: i64) -> rusqlite::Result<Timestamp> {
+    Timestamp::from_microsecond(v).map_err(|e| corrupt(column, e))
+}
+
+fn opt_ts(column: &str, v: Option<i64>) -> rusqlite::Result<Option<Timestamp>> {
+    v.map(|v| ts(column, v)).transpose()
+}
+
+fn job_id(column: &str, v: String) -> rusqlite::Result<JobId> {
+    v.parse().map_err(|e| corrupt(column, e))
+}
+
+fn count(column: &str, v: i64) -> rusqlite::Result<u32> {
+    u32::try_from(v).map_err(|e| corrupt(column, e))
+}
+
+fn ids_json(ids: &[JobId]) -> String {
+    let list: Vec<&str> = ids.iter().map(|id| id.as_15()).collect();
+    serde_json::Value::from(list).to_string()
+}
+
+/// Maps a full `asyncapex_job` row, by column name.
+pub(crate) fn job_from_row(row: &Row<'_>) -> rusqlite::Result<JobRecord> {
+    let status: String = row.get("status")?;
+    let job_type: String = row.get("job_type")?;
+    Ok(JobRecord {
+        id: job_id("id", row.get("id")?)?,
+        job_type: job_type
+            .parse::<JobType>()
+            .map_err(|e| corrupt("job_type", e))?,
+        class_name: row.get("class_name")?,
+        method_name: row.get("method_name")?,
+        status: status
+            .parse::<JobStatus>()
+            .map_err(|e| corrupt("status", e))?,
+        extended_status: row.get("extended_status")?,
+        items_processed: row.get::<_, i64>("items_processed")?.max(0) as u64,
+        total_items: row.get::<_, i64>("total_items")?.max(0) as u64,
+        number_of_errors: row.get::<_, i64>("number_of_errors")?.max(0) as u64,
+        parent_job_id: row
+            .get::<_, Option<String>>("parent_job_id")?
+            .map(|v| job_id("parent_job_id", v))
+            .transpose()?,
+        created_at: ts("created_at", row.get("created_at")?)?,
+        started_at: opt_ts("started_at", row.get("started_at")?)?,
+        completed_at: opt_ts("completed_at", row.get("completed_at")?)?,
+        run_at: ts("run_at", row.get("run_at")?)?,
+        attempt: count("attempt", row.get("attempt")?)?,
+        max_attempts: count("max_attempts", row.get("max_attempts")?)?,
+        stack_depth: count("stack_depth", row.get("stack_depth")?)?,
+        max_stack_depth: row
+            .get::<_, Option<i64>>("max_stack_depth")?
+            .map(|v| count("max_stack_depth", v))
+            .transpose()?,
+        failure_reenqueues: count("failure_reenqueues", row.get("failure_reenqueues")?)?,
+        signature: row.get("signature")?,
+        payload: row.get("payload")?,
+        lease_owner: row.get("lease_owner")?,
+        lease_expires_at: opt_ts("lease_expires_at", row.get("lease_expires_at")?)?,
+        abort_requested: row.get::<_, i64>("abort_requested")? != 0,
+    })
+}
+
+/// Inserts jobs; all or none (the caller's savepoint rolls back a partial insert).
+pub(crate) fn insert_many(conn: &Connection, jobs: &[NewJob]) -> Result<()> {
+    let mut stmt = conn
+        .prepare_cached(include_str!("queries/job_insert.sql"))
+        .map_err(from_sqlite)?;
+    for job in jobs {
+        let result = stmt.execute(named_params! {
+            ":id": job.id.as_15(),
+            ":job_type": job.job_type.as_str(),
+            ":class_name": job.class_name,
+            ":method_name": job.method_name,
+            ":status": job.status.as_str(),
+            ":parent_job_id": job.parent_job_id.map(|p| p.as_15().to_owned()),
+            ":created_at": micros(job.created_at),
+            ":run_at": micros(job.run_at),
+            ":max_attempts": job.max_attempts,
+            ":stack_depth": job.stack_depth,
+            ":max_stack_depth": job.max_stack_depth,
+            ":failure_reenqueues": job.failure_reenqueues,
+            ":signature": job.signature,
+            ":payload": job.payload,
+        });
+        if let Err(e) = result {
+            if is_signature_conflict(&e) {
+                return Err(Error::DuplicateSignature {
+                    signature: job.signature.clone().unwrap_or_default(),
+                });
+            }
+            return Err(from_sqlite(e));
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn get(conn: &Connection, id: JobId) -> Result<Option<JobRecord>> {
+    conn.prepare_cached(include_str!("queries/job_get.sql"))
+        .map_err(from_sqlite)?
+        .query_row(named_params! {":id": id.as_15()}, job_from_row)
+        .optional()
+        .map_err(from_sqlite)
+}
+
+pub(crate) fn list(conn: &Connection, p: &JobListParams) -> Result<Vec<JobRecord>> {
+    let statuses: Vec<&str> = p.statuses.iter().map(|s| s.as_str()).collect();
+    let types: Vec<&str> = p.job_types.iter().map(|t| t.as_str()).collect();
+    let mut stmt = conn
+        .prepare_cached(include_str!("queries/job_list.sql"))
+        .map_err(from_sqlite)?;
+    let rows = stmt
+        .query_map(
+            named_params! {
+                ":statuses": serde_json::Value::from(statuses).to_string(),
+                ":job_types": serde_json::Value::from(types).to_string(),
+                ":class_name": p.class_name,
+                ":parent_job_id": p.parent_job_id.map(|id| id.as_15().to_owned()),
+                ":before": p.before.map(|id| id.as_15().to_owned()),
+                ":limit": p.limit,
+            },
+            job_from_row,
+        )
+        .map_err(from_sqlite)?;
+    rows.collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(from_sqlite)
+}
+
+pub(crate) fn claim(conn: &Connection, p: &JobClaimParams) -> Result<Vec<JobRecord>> {
+    let mut stmt = conn
+        .prepare_cached(include_str!("queries/job_claim.sql"))
+        .map_err(from_sqlite)?;
+    let rows = stmt
+        .query_map(
+            named_params! {
+                ":owner": p.owner,
+                ":now": micros(p.now),
+                ":lease_until": micros(p.lease_until),
+                ":limit": p.limit,
+            },
+            job_from_row,
+        )
+        .map_err(from_sqlite)?;
+    let mut jobs = rows
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(from_sqlite)?;
+    // RETURNING gives no order guarantee; callers expect oldest first.
+    jobs.sort_by(|a, b| (a.run_at, a.id).cmp(&(b.run_at, b.id)));
+    Ok(jobs)
+}
+
+pub(crate) fn next_run_at(conn: &Connection) -> Result<Option<Timestamp>> {
+    let v: Option<i64> = conn
+        .prepare_cached(include_str!("queries/job_next_run_at.sql"))
+        .map_err(from_sqlite)?
+        .query_row([], |r| r.get(0))
+        .map_err(from_sqlite)?;
+    v.map(|v| ts("run_at", v)).transpose().map_err(from_sqlite)
+}
+
+pub(crate) fn heartbeat(conn: &Connection, p: &JobHeartbeatParams) -> Result<Vec<HeartbeatAck>> {
+    let mut stmt = conn
+        .prepare_cached(include_str!("queries/job_heartbeat.sql"))
+        .map_err(from_sqlite)?;
+    let rows = stmt
+        .query_map(
+            named_params! {
+                ":owner": p.owner,
+                ":ids": ids_json(&p.ids),
+                ":lease_until": micros(p.lease_until),
+            },
+            |r| {
+                Ok(HeartbeatAck {
+                    id: job_id("id", r.get(0)?)?,
+                    abort_requested: r.get::<_, i64>(1)? != 0,
+                })
+            },
+        )
+        .map_err(from_sqlite)?;
+    rows.collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(from_sqlite)
+}
+
+pub(crate) fn finish(conn: &Connection, p: &JobFinishParams) -> Result<bool> {
+    let changed = conn
+        .prepare_cached(include_str!("queries/job_finish.sql"))
+        .map_err(from_sqlite)?
+        .execute(named_params! {
+            ":id": p.id.as_15(),
+            ":owner": p.owner,
+            ":status": p.outcome.status().as_str(),
+            ":message": p.outcome.message(),
+            ":now": micros(p.now),
+        })
+        .map_err(from_sqlite)?;
+    if changed == 0 {
+        return Ok(false);
+    }
+    insert_many(conn, &p.insert)?;
+    Ok(true)
+}
+
+pub(crate) fn abort(conn: &Connection, p: &JobAbortParams) -> Result<AbortOutcome> {
+    let args = named_params! {":id": p.id.as_15(), ":now": micros(p.now)};
+    let waiting = conn
+        .prepare_cached(include_str!("queries/job_abort_waiting.sql"))
+        .map_err(from_sqlite)?
+        .execute(args)
+        .map_err(from_sqlite)?;
+    if waiting > 0 {
+        return Ok(AbortOutcome::Aborted);
+    }
+    let running = conn
+        .prepare_cached(include_str!("queries/job_abort_running.sql"))
+        .map_err(from_sqlite)?
+        .execute(named_params! {":id": p.id.as_15()})
+        .map_err(from_sqlite)?;
+    if running > 0 {
+        return Ok(AbortOutcome::AbortRequested);
+    }
+    let status: Option<String> = conn
+        .prepare_cached(include_str!("queries/job_status.sql"))
+        .map_err(from_sqlite)?
+        .query_row(named_params! {":id": p.id.as_15()}, |r| r.get(0))
+        .optional()
+        .map_err(from_sqlite)?;
+    match status {
+        None => Ok(AbortOutcome::NotFound),
+        Some(s) => Ok(AbortOutcome::AlreadyFinished(
+            s.parse().map_err(|e| from_sqlite(corrupt("status", e)))?,
+        )),
+    }
+}
+
+fn returning_ids(conn: &Connection, sql: &str, p: &JobRescueParams) -> Result<Vec<JobId>> {
+    let mut stmt = conn.prepare_cached(sql).map_err(from_sqlite)?;
+    let rows = stmt
+        .query_map(
+            named_params! {":now": micros(p.now), ":exclude_owner": p.exclude_owner},
+            |r| job_id("id", r.get(0)?),
+        )
+        .map_err(from_sqlite)?;
+    rows.collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(from_sqlite)
+}
+
+pub(crate) fn rescue(conn: &Connection, p: &JobRescueParams) -> Result<RescueOutcome> {
+    // Order matters: abort requests win over retries, and the attempt limit over a requeue.
+    let aborted = returning_ids(conn, include_str!("queries/job_rescue_abort.sql"), p)?;
+    let failed = returning_ids(conn, include_str!("queries/job_rescue_fail.sql"), p)?;
+    let requeued = returning_ids(conn, include_str!("queries/job_rescue_requeue.sql"), p)?;
+    Ok(RescueOutcome {
+        requeued,
+        failed,
+        aborted,
+    })
+}
+
+pub(crate) fn release(conn: &Connection, p: &JobReleaseParams) -> Result<u64> {
+    let n = conn
+        .prepare_cached(include_str!("queries/job_release.sql"))
+        .map_err(from_sqlite)?
+        .execute(named_params! {":owner": p.owner, ":ids": ids_json(&p.ids)})
+        .map_err(from_sqlite)?;
+    Ok(n as u64)
+}
+
+pub(crate) fn count_by_status(conn: &Connection) -> Result<Vec<(JobStatus, u64)>> {
+    let mut stmt = conn
+        .prepare_cached(include_str!("queries/job_count_by_status.sql"))
+        .map_err(from_sqlite)?;
+    let rows = stmt
+        .query_map([], |r| {
+            let s: String = r.get(0)?;
+            let n: i64 = r.get(1)?;
+            Ok((
+                s.parse::<JobStatus>().map_err(|e| corrupt("status", e))?,
+                n.max(0) as u64,
+            ))
+        })
+        .map_err(from_sqlite)?;
+    rows.collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(from_sqlite)
+}
+
+pub(crate) fn count_pending(conn: &Connection, now: Timestamp) -> Result<u64> {
+    let n: i64 = conn
+        .prepare_cached(include_str!("queries/job_count_pending.sql"))
+        .map_err(from_sqlite)?
+        .query_row(named_params! {":now": micros(now)}, |r| r.get(0))
+        .map_err(from_sqlite)?;
+    Ok(n.max(0) as u64)
+}

@@ -1,0 +1,249 @@
+//! The embedded SQLite store of asyncapex.
+//!
+//! One file, WAL journal, one connection on a dedicated thread with group commit (see
+//! [`SqliteOptions`] for durability). Several processes may open the same file: SQLite's file
+//! lock serialises their writers, and `busy_timeout` makes them wait their turn.
+//!
+//! ```no_run
+//! # async fn demo() -> asyncapex_core::Result<()> {
+//! use asyncapex_sqlite::SqliteStore;
+//!
+//! let store = SqliteStore::open("asyncapex.db").await?;
+//! # Ok(()) }
+//! ```
+
+mod connection;
+mod errors;
+mod jobs;
+mod migrate;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use asyncapex_core::{
+    AbortOutcome, Error, HeartbeatAck, JobAbortParams, JobClaimParams, JobFinishParams,
+    JobHeartbeatParams, JobId, JobInsertManyParams, JobListParams, JobRecord, JobReleaseParams,
+    JobRescueParams, JobStatus, NodeRegisterParams, RescueOutcome, Result, Store,
+    StoreErrorKind,
+};
+use async_trait::async_trait;
+use jiff::Timestamp;
+use rusqlite::{Connection, OpenFlags, named_params};
+
+use crate::connection::ConnectionThread;
+use crate::errors::from_sqlite;
+
+/// How hard SQLite works to make a commit survive a crash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// `synchronous=NORMAL` in WAL mode (the default): a commit that returned survives a crash
+    /// of the process; a power cut or OS crash may lose the last few commits (never corrupt
+    /// the file).
+    #[default]
+    Normal,
+    /// `synchronous=FULL`: every commit is fsynced before it returns, so it also survives a
+    /// power cut, at the price of one fsync per group commit.
+    Full,
+}
+
+/// Options for opening a store.
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    /// Durability of commits.
+    pub durability: Durability,
+    /// How long to wait for another process holding the write lock.
+    pub busy_timeout: Duration,
+    /// Create the file if it does not exist (the CLI's admin commands turn this off, so a typo
+    /// in a path is an error rather than a new empty database).
+    pub create: bool,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        SqliteOptions {
+            durability: Durability::Normal,
+            busy_timeout: Duration::from_secs(10),
+            create: true,
+        }
+    }
+}
+
+/// The embedded store: an SQLite file (or memory) behind one connection thread.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    conn: ConnectionThread,
+    path: Option<PathBuf>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file at `path` and migrates it.
+    ///
+    /// # Errors
+    /// A store error when the file cannot be opened, is not an SQLite database, or was
+    /// written by a newer asyncapex.
+    pub async fn open(path: impl AsRef<Path>) -> Result<SqliteStore> {
+        SqliteStore::open_with(path, SqliteOptions::default()).await
+    }
+
+    /// Opens the database file at `path` with options.
+    ///
+    /// # Errors
+    /// As [`open`](SqliteStore::open); also [`StoreErrorKind::Unavailable`] when the file does
+    /// not exist and `options.create` is false.
+    pub async fn open_with(path: impl AsRef<Path>, options: SqliteOptions) -> Result<SqliteStore> {
+        let path = path.as_ref().to_path_buf();
+        if !options.create && !path.exists() {
+            return Err(Error::store(
+                StoreErrorKind::Unavailable,
+                format!("no database at {}", path.display()),
+            ));
+        }
+        let flags = if options.create {
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE
+        } else {
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+        } | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI;
+        let opened_path = path.clone();
+        let conn = tokio::task::spawn_blocking(move || -> Result<Connection> {
+            let conn = Connection::open_with_flags(&opened_path, flags).map_err(|e| {
+                Error::store(
+                    StoreErrorKind::Unavailable,
+                    format!("cannot open {}: {e}", opened_path.display()),
+                )
+            })?;
+            configure(&conn, &options).map_err(|e| describe(e, &opened_path))?;
+            migrate::migrate(&conn).map_err(|e| describe(e, &opened_path))?;
+            Ok(conn)
+        })
+        .await
+        .map_err(|e| Error::store(StoreErrorKind::Other, e.to_string()))??;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Ok(SqliteStore {
+            conn: ConnectionThread::spawn(conn, &name)?,
+            path: Some(path),
+        })
+    }
+
+    /// A private in-memory database: for tests and the inline testing mode. It vanishes when
+    /// the last clone of the store is dropped.
+    ///
+    /// # Errors
+    /// A store error if SQLite cannot allocate it.
+    pub async fn in_memory() -> Result<SqliteStore> {
+        let conn = Connection::open_in_memory().map_err(from_sqlite)?;
+        configure(&conn, &SqliteOptions::default())?;
+        migrate::migrate(&conn)?;
+        Ok(SqliteStore {
+            conn: ConnectionThread::spawn(conn, "memory")?,
+            path: None,
+        })
+    }
+
+    /// The file this store was opened from (`None` in memory).
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+}
+
+fn configure(conn: &Connection, options: &SqliteOptions) -> Result<()> {
+    conn.busy_timeout(options.busy_timeout)
+        .map_err(from_sqlite)?;
+    // WAL lets readers (the CLI, the dashboard) run beside the writer.
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(from_sqlite)?;
+    let sync = match options.durability {
+        Durability::Normal => "NORMAL",
+        Durability::Full => "FULL",
+    };
+    conn.pragma_update(None, "synchronous", sync)
+        .map_err(from_sqlite)?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(())
+}
+
+fn describe(e: Error, path: &Path) -> Error {
+    match e {
+        Error::Store { kind, message } => Error::Store {
+            kind,
+            message: format!("{}: {message}", path.display()),
+        },
+        other => other,
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn node_register(&self, params: NodeRegisterParams) -> Result<u16> {
+        self.conn
+            .call(move |conn| {
+                let id: i64 = conn
+                    .prepare_cached(include_str!("queries/node_register.sql"))
+                    .map_err(from_sqlite)?
+                    .query_row(
+                        named_params! {":name": params.name, ":now": params.now.as_microsecond()},
+                        |r| r.get(0),
+                    )
+                    .map_err(from_sqlite)?;
+                Ok((id.rem_euclid(1 << 16)) as u16)
+            })
+            .await
+    }
+
+    async fn job_insert_many(&self, params: JobInsertManyParams) -> Result<()> {
+        self.conn
+            .call(move |conn| jobs::insert_many(conn, &params.jobs))
+            .await
+    }
+
+    async fn job_get(&self, id: JobId) -> Result<Option<JobRecord>> {
+        self.conn.call(move |conn| jobs::get(conn, id)).await
+    }
+
+    async fn job_list(&self, params: JobListParams) -> Result<Vec<JobRecord>> {
+        self.conn.call(move |conn| jobs::list(conn, &params)).await
+    }
+
+    async fn job_claim(&self, params: JobClaimParams) -> Result<Vec<JobRecord>> {
+        self.conn.call(move |conn| jobs::claim(conn, &params)).await
+    }
+
+    async fn job_next_run_at(&self) -> Result<Option<Timestamp>> {
+        self.conn.call(jobs::next_run_at).await
+    }
+
+    async fn job_heartbeat(&self, params: JobHeartbeatParams) -> Result<Vec<HeartbeatAck>> {
+        self.conn
+            .call(move |conn| jobs::heartbeat(conn, &params))
+            .await
+    }
+
+    async fn job_finish(&self, params: JobFinishParams) -> Result<bool> {
+        self.conn.call(move |conn| jobs::finish(conn, &params)).await
+    }
+
+    async fn job_abort(&self, params: JobAbortParams) -> Result<AbortOutcome> {
+        self.conn.call(move |conn| jobs::abort(conn, &params)).await
+    }
+
+    async fn job_rescue(&self, params: JobRescueParams) -> Result<RescueOutcome> {
+        self.conn.call(move |conn| jobs::rescue(conn, &params)).await
+    }
+
+    async fn job_release(&self, params: JobReleaseParams) -> Result<u64> {
+        self.conn.call(move |conn| jobs::release(conn, &params)).await
+    }
+
+    async fn job_count_by_status(&self) -> Result<Vec<(JobStatus, u64)>> {
+        self.conn.call(jobs::count_by_status).await
+    }
+
+    async fn job_count_pending(&self, now: Timestamp) -> Result<u64> {
+        self.conn
+            .call(move |conn| jobs::count_pending(conn, now))
+            .await
+    }
+}

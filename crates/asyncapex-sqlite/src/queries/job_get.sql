@@ -1,0 +1,1 @@
+SELECT * FROM asyncapex_job WHERE id = :id

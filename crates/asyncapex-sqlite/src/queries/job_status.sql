@@ -1,0 +1,1 @@
+SELECT status FROM asyncapex_job WHERE id = :id

@@ -1,0 +1,98 @@
+//! Opening files: missing, not a database, written by a newer version, reopened.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use asyncapex_core::{
+    Error, IdGenerator, JobInsertManyParams, JobStatus, JobType, NewJob, Store, StoreErrorKind,
+};
+use asyncapex_sqlite::{SqliteOptions, SqliteStore};
+
+#[tokio::test]
+async fn open_without_create_refuses_a_missing_file_and_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nope.db");
+    let err = SqliteStore::open_with(
+        &path,
+        SqliteOptions {
+            create: false,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, Error::Store { kind: StoreErrorKind::Unavailable, .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("nope.db"), "{err}");
+    assert!(!path.exists(), "a refused open must not create the file");
+}
+
+#[tokio::test]
+async fn a_file_that_is_not_a_database_is_reported_as_corrupt() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes.db");
+    std::fs::write(&path, "this is a text file, not SQLite, and it is long enough to have a header page of some sort...".repeat(20)).unwrap();
+    let err = SqliteStore::open(&path).await.unwrap_err();
+    assert!(
+        matches!(err, Error::Store { kind: StoreErrorKind::Corrupt, .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("not an SQLite database"), "{err}");
+}
+
+#[tokio::test]
+async fn a_database_from_a_newer_version_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new.db");
+    drop(SqliteStore::open(&path).await.unwrap());
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute(
+            "INSERT INTO asyncapex_migration (version, name, applied_at) VALUES (999, 'future', 0)",
+            [],
+        )
+        .unwrap();
+    }
+    let err = SqliteStore::open(&path).await.unwrap_err();
+    assert!(
+        matches!(err, Error::Store { kind: StoreErrorKind::TooNew, .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("999"), "{err}");
+}
+
+#[tokio::test]
+async fn data_survives_reopening_and_migrations_are_not_reapplied() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keep.db");
+    let ids = IdGenerator::new(1);
+    let now = jiff::Timestamp::now();
+    let job = NewJob {
+        id: ids.job_id(now),
+        job_type: JobType::Queueable,
+        class_name: "K".into(),
+        method_name: None,
+        status: JobStatus::Queued,
+        parent_job_id: None,
+        created_at: now,
+        run_at: now,
+        max_attempts: 3,
+        stack_depth: 1,
+        max_stack_depth: None,
+        failure_reenqueues: 0,
+        signature: None,
+        payload: "{}".into(),
+    };
+    {
+        let store = SqliteStore::open(&path).await.unwrap();
+        store
+            .job_insert_many(JobInsertManyParams {
+                jobs: vec![job.clone()],
+            })
+            .await
+            .unwrap();
+    }
+    let store = SqliteStore::open(&path).await.unwrap();
+    let got = store.job_get(job.id).await.unwrap().unwrap();
+    assert_eq!(got.class_name, "K");
+}

@@ -1,0 +1,696 @@
+//! The conformance cases. Each takes a fresh, empty store.
+
+use std::time::Duration;
+
+use asyncapex_core::clock::add;
+use asyncapex_core::{
+    AbortOutcome, Error, IdGenerator, JobAbortParams, JobClaimParams, JobFinishParams,
+    JobHeartbeatParams, JobId, JobInsertManyParams, JobListParams, JobOutcome, JobReleaseParams,
+    JobRescueParams, JobStatus, JobType, NewJob, NodeRegisterParams, Store,
+};
+use jiff::Timestamp;
+
+const LEASE: Duration = Duration::from_secs(30);
+
+fn t0() -> Timestamp {
+    // A fixed instant keeps every case deterministic.
+    Timestamp::from_second(1_800_000_000).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+/// A minimal queued queueable due at `run_at`.
+fn job(ids: &IdGenerator, run_at: Timestamp) -> NewJob {
+    NewJob {
+        id: ids.job_id(run_at),
+        job_type: JobType::Queueable,
+        class_name: "TestJob".into(),
+        method_name: None,
+        status: JobStatus::Queued,
+        parent_job_id: None,
+        created_at: run_at,
+        run_at,
+        max_attempts: 3,
+        stack_depth: 1,
+        max_stack_depth: None,
+        failure_reenqueues: 0,
+        signature: None,
+        payload: r#"{"n":1}"#.into(),
+    }
+}
+
+async fn insert(store: &dyn Store, jobs: Vec<NewJob>) {
+    store
+        .job_insert_many(JobInsertManyParams { jobs })
+        .await
+        .expect("insert");
+}
+
+async fn claim(store: &dyn Store, owner: &str, now: Timestamp, limit: u32) -> Vec<JobId> {
+    store
+        .job_claim(JobClaimParams {
+            owner: owner.into(),
+            now,
+            lease_until: add(now, LEASE),
+            limit,
+        })
+        .await
+        .expect("claim")
+        .into_iter()
+        .map(|j| j.id)
+        .collect()
+}
+
+async fn status(store: &dyn Store, id: JobId) -> JobStatus {
+    store
+        .job_get(id)
+        .await
+        .expect("get")
+        .expect("job exists")
+        .status
+}
+
+fn finish(id: JobId, owner: &str, now: Timestamp, outcome: JobOutcome) -> JobFinishParams {
+    JobFinishParams {
+        id,
+        owner: owner.into(),
+        now,
+        outcome,
+        insert: Vec::new(),
+    }
+}
+
+/// Two registrations never share a node number.
+pub async fn node_register_hands_out_distinct_numbers(store: &dyn Store) {
+    let mut seen = Vec::new();
+    for i in 0..5 {
+        let n = store
+            .node_register(NodeRegisterParams {
+                name: format!("node-{i}"),
+                now: t0(),
+            })
+            .await
+            .expect("register");
+        assert!(!seen.contains(&n), "node number {n} handed out twice");
+        seen.push(n);
+    }
+}
+
+/// What goes in comes back, field by field.
+pub async fn insert_then_get_round_trips_every_field(store: &dyn Store) {
+    let ids = IdGenerator::new(1);
+    let parent = ids.job_id(t0());
+    let mut j = job(&ids, add(t0(), secs(5)));
+    j.class_name = "Übersetzer \"quoted\"".into();
+    j.method_name = Some("send".into());
+    j.parent_job_id = Some(parent);
+    j.created_at = t0();
+    j.max_attempts = 7;
+    j.stack_depth = 3;
+    j.max_stack_depth = Some(9);
+    j.failure_reenqueues = 2;
+    j.signature = Some("sig-1".into());
+    j.payload = r#"{"nested":{"list":[1,2,3]},"text":"<b>"}"#.into();
+    insert(store, vec![j.clone()]).await;
+    let got = store.job_get(j.id).await.expect("get").expect("exists");
+    assert_eq!(got.id, j.id);
+    assert_eq!(got.job_type, JobType::Queueable);
+    assert_eq!(got.class_name, j.class_name);
+    assert_eq!(got.method_name.as_deref(), Some("send"));
+    assert_eq!(got.status, JobStatus::Queued);
+    assert_eq!(got.extended_status, None);
+    assert_eq!(
+        (got.items_processed, got.total_items, got.number_of_errors),
+        (0, 0, 0)
+    );
+    assert_eq!(got.parent_job_id, Some(parent));
+    assert_eq!(got.created_at, t0());
+    assert_eq!(got.started_at, None);
+    assert_eq!(got.completed_at, None);
+    assert_eq!(got.run_at, add(t0(), secs(5)));
+    assert_eq!((got.attempt, got.max_attempts), (0, 7));
+    assert_eq!((got.stack_depth, got.max_stack_depth), (3, Some(9)));
+    assert_eq!(got.failure_reenqueues, 2);
+    assert_eq!(got.signature.as_deref(), Some("sig-1"));
+    assert_eq!(got.payload, j.payload);
+    assert_eq!(got.lease_owner, None);
+    assert!(!got.abort_requested);
+}
+
+/// An ID nobody inserted is simply absent.
+pub async fn get_of_unknown_id_is_none(store: &dyn Store) {
+    let ids = IdGenerator::new(1);
+    assert!(store.job_get(ids.job_id(t0())).await.expect("get").is_none());
+}
+
+/// A batch with one conflicting signature inserts nothing.
+pub async fn insert_many_is_all_or_nothing_on_duplicate_signature(store: &dyn Store) {
+    let ids = IdGenerator::new(1);
+    let mut a = job(&ids, t0());
+    a.signature = Some("same".into());
+    let mut b = job(&ids, t0());
+    b.signature = Some("same".into());
+    let c = job(&ids, t0());
+    let err = store
+        .job_insert_many(JobInsertManyParams {
+            jobs: vec![c.clone(), a.clone(), b.clone()],
+        })
+        .await
+        .expect_err("duplicate signature in one call must be refused");
+    assert_eq!(
+        err,
+        Error::DuplicateSignature {
+            signature: "same".into()
+        }
+    );
+    for id in [a.id, b.id, c.id] {
+        assert!(store.job_get(id).await.expect("get").is_none());
+    }
+}
+
+/// Signatures block duplicates only until the first job starts.
+pub async fn duplicate_signature_is_refused_while_waiting_and_accepted_once_started(
+    store: &dyn Store,
+) {
+    let ids = IdGenerator::new(1);
+    let mut first = job(&ids, t0());
+    first.signature = Some("acct-42".into());
+    insert(store, vec![first.clone()]).await;
+    let mut dup = job(&ids, t0());
+    dup.signature = Some("acct-42".into());
+    let err = store
+        .job_insert_many(JobInsertManyParams {
+            jobs: vec![dup.clone()],
+        })
+        .await
+        .expect_err("refused while the first waits");
+    assert!(matches!(err, Error::DuplicateSignature { .. }), "{err:?}");
+    assert_eq!(claim(store, "w", t0(), 10).await, vec![first.id]);
+    let mut again = job(&ids, t0());
+    again.signature = Some("acct-42".into());
+    insert(store, vec![again.clone()]).await;
+    assert_eq!(status(store, again.id).await, JobStatus::Queued);
+}
+
+/// Claims are ordered by run time and bounded.
+pub async fn claim_takes_due_jobs_oldest_first_up_to_the_limit(store: &dyn Store) {
+    let ids = IdGenerator::new(1);
+    let late = job(&ids, add(t0(), secs(2)));
+    let early = job(&ids, t0());
+    let middle = job(&ids, add(t0(), secs(1)));
+    insert(store, vec![late.clone(), early.clone(), middle.clone()]).await;
+    let now = add(t0(), secs(10));
+    assert_eq!(
+        claim(store, "w", now, 2).await,
+        vec![early.id, middle.id],
+        "oldest run time first, at most the limit"
+    );
+    assert_eq!(claim(store, "w", now, 2).await, vec![late.id]);
+    assert!(claim(store, "w", now, 2).await.is_empty(), "nothing left");
+}
+
+/// A delayed job is not claimed before its run time.
+pub async fn claim_skips_jobs_not_yet_due(store: &dyn Store) {
+    let ids = IdGenerator::new(1);
+    let delayed = job(&ids, add(t0(), secs(60)));
+    insert(store, vec![delayed.clone()]).await;
+    assert!(claim(store, "w", add(t0(), secs(59)), 10).await.is_empty());
+    assert_eq!(
+        claim(store, "w", add(t0(), secs(60)), 10).await,
+        vec![delayed.id]
+    );
+}
+
+/// A claim is a lease: owner, expiry, attempt, start time; and the signature is released.
+pub async fn claim_sets_lease_attempt_start_and_clears_signature(store: &dyn Store) {
+    let ids = IdGenerator::new(1);
+    let mut j = job(&ids, t0());
+    j.signature = Some("s".into());
+    insert(store, vec![j.clone()]).await;
+    let now = add(t0(), secs(1));
+    let claimed = store
+        .job_claim(JobClaimParams {
+            owner: "worker-a".into(),
+            now,
+            lease_until: add(now, LEASE),
+            limit: 1,
+        })
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 1);
+    let got = &claimed[0];
+    assert_eq!(got.status, JobStatus::Processing);
+    assert_eq!(got.lease_owner.as_deref(), Some("worker-a"));
+    assert_eq!(got.lease_expires_at, Some(add(now, LEASE)));
+    assert_eq!(got.attempt, 1);
+    assert_eq!(got.started_at, Some(now));
+    assert_eq!(got.signature, None);
+    let stored = store.job_get(j.id).await.expect("get").expect("exists");
+    assert_eq!(&stored, got, "the returned row is the stored row");
+}
+
+/// Aborting a waiting job takes it out of the queue for good.
+pub async fn aborted_job_is_never_claimed(store: &dyn Store) {
+    let ids = IdGenerator::new(1);
+    let j = job(&ids, t0());
+    insert(store, vec![j.clone()]).await;
+    let outcome = store
+        .job_abort(JobAbortParams { id: j.id, now: t0() })
+        .await
+        .expect("abort");
+    assert_eq!(outcome, AbortOutcome::Aborted);
+    assert!(claim(store, "w", add(t0(), secs(3600)), 10).await.is_empty());
+    let got = store.job_get(j.id).await.expect("get").expect("exists");
+    assert_eq!(got.status, JobStatus::Aborted);
+    assert_eq!(got.completed_at, Some(t0()));
+}
+
+/// Completing a job and inserting its children happen together.
+pub async fn finish_completes_a_running_job_and_inserts_children_atomically(store: &dyn Store) {
+    let ids = IdGenerator::new(1);
+    let parent = job(&ids, t0());
+    insert(store, vec![parent.clone()]).await;
+    claim(store, "w", t0(), 1).await;
+    let mut child = job(&ids, t0());
+    child.parent_job_id = Some(parent.id);
+    child.stack_depth = 2;
+    let mut p = finish(parent.id, "w", add(t0(), secs(1)), JobOutcome::Completed);
+    p.insert = vec![child.clone()];
+    assert!(store.job_finish(p).await.expect("finish"));
+    let got = store.job_get(parent.id).await.expect("get").expect("exists");
+    assert_eq!(got.status, JobStatus::Completed);
+    assert_eq!(got.completed_at, Some(add(t0(), secs(1))));
+    assert_eq!(got.lease_owner, None);
+    let kid = store.job_get(child.id).await.expect("get").expect("child");
+    assert_eq!(kid.parent_job_id, Some(parent.id));
+    assert_eq!(kid.status, JobStatus::Queued);
+}
+
+/// Only the lease holder can finish a job.
+pub async fn finish_by_another_owner_changes_nothing(store: &dyn Store) {
+    let ids = IdGenerator::new(1);
+    let j = job(&ids, t0());
+    insert(store, vec![j.clone()]).await;
+    claim(store, "owner-a", t0(), 1).await;
+    let changed = store
+        .job_finish(finish(j.id, "owner-b", t0(), JobOutcome::Completed))
+        .await
+        .expect("finish");
+    assert!(!changed);
+    assert_eq!(status(store, j.id).await, JobStatus::Processing);
+}
+
+/// A result for a job that was rescued or aborted meanwhile is ignored, children and all.
+pub async fn finish_of_a_job_no_longer_running_changes_nothing_and_inserts_nothing(
+    store: &dyn Store,
+) {
+    let ids = IdGenerator::new(1);
+    let j = job(&ids, t0());
+    insert(store, vec![j.clone()]).await;
+    claim(store, "w", t0(), 1).await;
+    assert!(
+        store
+            .job_finish(finish(j.id, "w", t0(), JobOutcome::Completed))
+            .await
+            .expect("first finish")
+    );
+    let child = job(&ids, t0());
+    let mut again = finish(
+        j.id,
+        "w",
+        t0(),
+        JobOutcome::Failed {
+            message: "late".into(),
+        },
+    );
+    again.insert = vec![child.clone()];
+    assert!(!store.job_finish(again).await.expect("second finish"));
+    assert_eq!(status(store, j.id).await, JobStatus::Completed);
+    assert!(store.job_get(child.id).await.expect("get").is_none());
+    let queued_job = job(&ids, add(t0(), secs(100)));
+    insert(store, vec![queued_job.clone()]).await;
+    assert!(
+        !store
+            .job_finish(finish(queued_job.id, "w", t0(), JobOutcome::Completed))
+            .await
+            .expect("finish of a queued job"),
+        "a job that never started cannot be finished"
+    );
+    assert_eq!(status(store, queued_job.id).await, JobStatus::Queued);
+}
+
+/// A child that collides on its signature rolls the whole finish back.
+pub async fn finish_with_a_duplicate_child_signature_leaves_the_job_running(store: &dyn Store) {
+    let ids = IdGenerator::new(1);
+    let mut waiting = job(&ids, add(t0(), secs(500)));
+    waiting.signature = Some("taken".into());
+    let j = job(&ids, t0());
+    insert(store, vec![waiting, j.clone()]).await;
+    claim(store, "w", t0(), 1).await;
+    let mut child = job(&ids, t0());
+    child.signature = Some("taken".into());
+    let mut p = finish(j.id, "w", t0(), JobOutcome::Completed);
+    p.insert = vec![child.clone()];
+    let err = store.job_finish(p).await.expect_err("conflict");
+    assert!(matches!(err, Error::DuplicateSignature { .. }), "{err:?}");
+    assert_eq!(status(store, j.id).await, JobStatus::Processing);
+    assert!(store.job_get(child.id).await.expect("get").is_none());
+}
+
+/// A failure keeps its message in the extended status.
+pub async fn failed_finish_records_the_message(store: &dyn Store) {
+    let ids = IdGenerator::new(1);
+    let j = job(&ids, t0());
+    insert(store, vec![j.clone()]).await;
+    claim(store, "w", t0(), 1).await;
+    assert!(
+        store
+            .job_finish(finish(
+                j.id,
+                "w",
+                t0(),
+                JobOutcome::Failed {
+                    message: "boom: <script>".into()
+                }
+            ))
+            .await
+            .expect("finish")
+    );
+    let got = store.job_get(j.id).await.expect("get").expect("exists");
+    assert_eq!(got.status, JobStatus::Failed);
+    assert_eq!(got.extended_status.as_deref(), Some("boom: <script>"));
+}
+
+/// Abort says what it did for each kind of job.
+pub async fn abort_reports_waiting_running_finished_and_unknown(store: &dyn Store) {
+    let ids = IdGenerator::new(1);
+    let running = job(&ids, t0());
+    insert(store, vec![running.clone()]).await;
+    claim(store, "w", t0(), 1).await;
+    let waiting = job(&ids, add(t0(), secs(60)));
+    insert(store, vec![waiting.clone()]).await;
+    let abort = |id| store.job_abort(JobAbortParams { id, now: t0() });
+    assert_eq!(abort(waiting.id).await.expect("abort"), AbortOutcome::Aborted);
+    assert_eq!(
+        abort(waiting.id).await.expect("abort again"),
+        AbortOutcome::AlreadyFinished(JobStatus::Aborted)
+    );
+    assert_eq!(
+        abort(running.id).await.expect("abort running"),
+        AbortOutcome::AbortRequested
+    );
+    let got = store.job_get(running.id).await.expect("get").expect("exists");
+    assert_eq!(got.status, JobStatus::Processing, "a running job keeps running");
+    assert!(got.abort_requested);
+    assert_eq!(
+        abort(ids.job_id(t0())).await.expect("abort unknown"),
+        AbortOutcome::NotFound
+    );
+}
+
+/// Heartbeats renew only the caller's leases and carry abort requests back.
+pub async fn heartbeat_extends_only_owned_leases_and_reports_abort_requests(store: &dyn Store) {
+    let ids = IdGenerator::new(1);
+    let mine = job(&ids, t0());
+    let theirs = job(&ids, t0());
+    insert(store, vec![mine.clone()]).await;
+    claim(store, "me", t0(), 1).await;
+    insert(store, vec![theirs.clone()]).await;
+    claim(store, "them", t0(), 1).await;
+    store
+        .job_abort(JobAbortParams {
+            id: mine.id,
+            now: t0(),
+        })
+        .await
+        .expect("abort");
+    let later = add(t0(), secs(100));
+    let acks = store
+        .job_heartbeat(JobHeartbeatParams {
+            owner: "me".into(),
+            ids: vec![mine.id, theirs.id],
+            lease_until: later,
+        })
+        .await
+        .expect("heartbeat");
+    assert_eq!(acks.len(), 1, "only the owned job is acknowledged: {acks:?}");
+    assert_eq!(acks[0].id, mine.id);
+    assert!(acks[0].abort_requested);
+    let got = store.job_get(mine.id).await.expect("get").expect("exists");
+    assert_eq!(got.lease_expires_at, Some(later));
+    let other = store.job_get(theirs.id).await.expect("get").expect("exists");
+    assert_eq!(other.lease_expires_at, Some(add(t0(), LEASE)));
+}
+
+/// Expired leases go back to the queue; live ones stay.
+pub async fn rescue_requeues_expired_leases_and_spares_live_ones(store: &dyn Store) {
+    let ids = IdGenerator::new(1);
+    let expired = job(&ids, t0());
+    insert(store, vec![expired.clone()]).await;
+    claim(store, "dead", t0(), 1).await;
+    let live = job(&ids, t0());
+    insert(store, vec![live.clone()]).await;
+    claim(store, "alive", add(t0(), secs(20)), 1).await;
+    let now = add(t0(), secs(31));
+    let out = store
+        .job_rescue(JobRescueParams {
+            now,
+            exclude_owner: None,
+        })
+        .await
+        .expect("rescue");
+    assert_eq!(out.requeued, vec![expired.id]);
+    assert!(out.failed.is_empty() && out.aborted.is_empty());
+    let got = store.job_get(expired.id).await.expect("get").expect("exists");
+    assert_eq!(got.status, JobStatus::Queued);
+    assert_eq!(got.lease_owner, None);
+    assert_eq!(got.run_at, now);
+    assert_eq!(status(store, live.id).await, JobStatus::Processing);
+    // The rescued job is claimable again and its attempt count says it is a retry.
+    let again = store
+        .job_claim(JobClaimParams {
+            owner: "alive".into(),
+            now,
+            lease_until: add(now, LEASE),
+            limit: 10,
+        })
+        .await
+        .expect("claim");
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].attempt, 2);
+}
+
+/// After its last attempt a lost job fails with a reason instead of looping forever.
+pub async fn rescue_fails_a_job_after_its_last_attempt(store: &dyn Store) {
+    let ids = IdGenerator::new(1);
+    let mut j = job(&ids, t0());
+    j.max_attempts = 1;
+    insert(store, vec![j.clone()]).await;
+    claim(store, "dead", t0(), 1).await;
+    let out = store
+        .job_rescue(JobRescueParams {
+            now: add(t0(), secs(60)),
+            exclude_owner: None,
+        })
+        .await
+        .expect("rescue");
+    assert_eq!(out.failed, vec![j.id]);
+    let got = store.job_get(j.id).await.expect("get").expect("exists");
+    assert_eq!(got.status, JobStatus::Failed);
+    let why = got.extended_status.unwrap_or_default();
+    assert!(why.contains("stopped heartbeating"), "{why}");
+    assert!(why.contains("attempt 1 of 1"), "{why}");
+}
+
+/// A live process's own leases are never rescued from under it.
+pub async fn rescue_spares_the_excluded_owner(store: &dyn Store) {
+    let ids = IdGenerator::new(1);
+    let j = job(&ids, t0());
+    insert(store, vec![j.clone()]).await;
+    claim(store, "me", t0(), 1).await;
+    let out = store
+        .job_rescue(JobRescueParams {
+            now: add(t0(), secs(3600)),
+            exclude_owner: Some("me".into()),
+        })
+        .await
+        .expect("rescue");
+    assert_eq!(out, Default::default());
+    assert_eq!(status(store, j.id).await, JobStatus::Processing);
+}
+
+/// A lost job that had been asked to abort ends aborted, not retried.
+pub async fn rescue_ends_an_abort_requested_job_as_aborted(store: &dyn Store) {
+    let ids = IdGenerator::new(1);
+    let j = job(&ids, t0());
+    insert(store, vec![j.clone()]).await;
+    claim(store, "dead", t0(), 1).await;
+    store
+        .job_abort(JobAbortParams { id: j.id, now: t0() })
+        .await
+        .expect("abort");
+    let out = store
+        .job_rescue(JobRescueParams {
+            now: add(t0(), secs(60)),
+            exclude_owner: None,
+        })
+        .await
+        .expect("rescue");
+    assert_eq!(out.aborted, vec![j.id]);
+    assert_eq!(status(store, j.id).await, JobStatus::Aborted);
+}
+
+/// Shutdown hands jobs back without using up an attempt.
+pub async fn release_requeues_without_counting_the_attempt(store: &dyn Store) {
+    let ids = IdGenerator::new(1);
+    let j = job(&ids, t0());
+    insert(store, vec![j.clone()]).await;
+    claim(store, "me", t0(), 1).await;
+    let n = store
+        .job_release(JobReleaseParams {
+            owner: "someone-else".into(),
+            ids: vec![j.id],
+        })
+        .await
+        .expect("release");
+    assert_eq!(n, 0, "only the owner can release");
+    let n = store
+        .job_release(JobReleaseParams {
+            owner: "me".into(),
+            ids: vec![j.id],
+        })
+        .await
+        .expect("release");
+    assert_eq!(n, 1);
+    let got = store.job_get(j.id).await.expect("get").expect("exists");
+    assert_eq!(got.status, JobStatus::Queued);
+    assert_eq!(got.attempt, 0);
+    assert_eq!(got.lease_owner, None);
+}
+
+/// Listing filters by status, type, class and parent, newest first, with keyset pages.
+pub async fn list_filters_and_pages_newest_first(store: &dyn Store) {
+    let ids = IdGenerator::new(1);
+    let mut all = Vec::new();
+    for i in 0..5u64 {
+        let mut j = job(&ids, add(t0(), secs(i)));
+        if i % 2 == 0 {
+            j.class_name = "Even".into();
+        }
+        if i == 4 {
+            j.job_type = JobType::Future;
+            j.parent_job_id = Some(all[0]);
+        }
+        all.push(j.id);
+        insert(store, vec![j]).await;
+    }
+    store
+        .job_abort(JobAbortParams {
+            id: all[1],
+            now: t0(),
+        })
+        .await
+        .expect("abort");
+    let list = |p: JobListParams| async move {
+        store
+            .job_list(p)
+            .await
+            .expect("list")
+            .into_iter()
+            .map(|j| j.id)
+            .collect::<Vec<_>>()
+    };
+    let newest_first: Vec<JobId> = all.iter().rev().copied().collect();
+    assert_eq!(list(JobListParams::default()).await, newest_first);
+    assert_eq!(
+        list(JobListParams {
+            class_name: Some("Even".into()),
+            ..Default::default()
+        })
+        .await,
+        vec![all[4], all[2], all[0]]
+    );
+    assert_eq!(
+        list(JobListParams {
+            statuses: vec![JobStatus::Aborted],
+            ..Default::default()
+        })
+        .await,
+        vec![all[1]]
+    );
+    assert_eq!(
+        list(JobListParams {
+            job_types: vec![JobType::Future],
+            ..Default::default()
+        })
+        .await,
+        vec![all[4]]
+    );
+    assert_eq!(
+        list(JobListParams {
+            parent_job_id: Some(all[0]),
+            ..Default::default()
+        })
+        .await,
+        vec![all[4]]
+    );
+    let page1 = list(JobListParams {
+        limit: 2,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(page1, vec![all[4], all[3]]);
+    let page2 = list(JobListParams {
+        limit: 2,
+        before: page1.last().copied(),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(page2, vec![all[2], all[1]]);
+}
+
+/// Counts reflect statuses and what is due.
+pub async fn counts_by_status_and_pending(store: &dyn Store) {
+    let ids = IdGenerator::new(1);
+    let due = job(&ids, t0());
+    let later = job(&ids, add(t0(), secs(100)));
+    let running = job(&ids, t0());
+    insert(store, vec![running.clone()]).await;
+    claim(store, "w", t0(), 1).await;
+    insert(store, vec![due, later]).await;
+    let mut counts = store.job_count_by_status().await.expect("counts");
+    counts.sort();
+    assert_eq!(
+        counts,
+        vec![(JobStatus::Queued, 2), (JobStatus::Processing, 1)]
+    );
+    assert_eq!(store.job_count_pending(t0()).await.expect("pending"), 2);
+    assert_eq!(
+        store
+            .job_count_pending(add(t0(), secs(100)))
+            .await
+            .expect("pending"),
+        3
+    );
+}
+
+/// Workers sleep until the earliest queued run time.
+pub async fn next_run_at_is_the_earliest_queued_run_time(store: &dyn Store) {
+    assert_eq!(store.job_next_run_at().await.expect("next"), None);
+    let ids = IdGenerator::new(1);
+    let a = job(&ids, add(t0(), secs(30)));
+    let b = job(&ids, add(t0(), secs(10)));
+    insert(store, vec![a, b.clone()]).await;
+    assert_eq!(
+        store.job_next_run_at().await.expect("next"),
+        Some(add(t0(), secs(10)))
+    );
+    claim(store, "w", add(t0(), secs(10)), 1).await;
+    assert_eq!(
+        store.job_next_run_at().await.expect("next"),
+        Some(add(t0(), secs(30)))
+    );
+    let _ = b;
+}
