@@ -161,7 +161,7 @@ pub(crate) fn claim(conn: &Connection, p: &JobClaimParams) -> Result<Vec<JobReco
         .collect::<rusqlite::Result<Vec<_>>>()
         .map_err(from_sqlite)?;
     // RETURNING gives no order guarantee; callers expect oldest first.
-    jobs.sort_by(|a, b| (a.run_at, a.id).cmp(&(b.run_at, b.id)));
+    jobs.sort_by_key(|a| (a.run_at, a.id));
     Ok(jobs)
 }
 

@@ -1,0 +1,489 @@
+//! Execution contexts: what running code may ask of the engine, buffered until it succeeds.
+//!
+//! Every execution — a queueable's `execute`, a finalizer, or a synchronous
+//! [`EnqueueTransaction`](crate::EnqueueTransaction) — owns a buffer. Enqueues are checked
+//! against the governor limits and the stack depth at call time (so the caller gets the ID
+//! or the error at once) and land in the buffer; the executor commits the buffer in the same
+//! store transaction as the job's success, and drops it on failure.
+//!
+//! A broken limit is remembered even if the job code swallows the error: like Apex's
+//! uncatchable `LimitException`, it fails the execution.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use asyncapex_core::clock::add;
+use asyncapex_core::{Error, JobId, JobRecord, JobStatus, JobType, NewJob};
+use jiff::Timestamp;
+use tokio::sync::Notify;
+
+use crate::engine::EngineInner;
+use crate::enqueue::EnqueueOptions;
+use crate::finalizer::{Finalizer, ParentJobResult};
+use crate::queueable::Queueable;
+
+/// Which rules an execution follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ContextKind {
+    /// Code outside any job: synchronous limits.
+    Sync,
+    /// A queueable's `execute`: asynchronous limits, may attach a finalizer.
+    Queueable,
+    /// A finalizer: may enqueue one job; a retry of a failed parent counts toward the
+    /// consecutive re-enqueue limit.
+    Finalizer { parent_failed: bool },
+}
+
+/// The running job as seen by its context.
+#[derive(Debug, Clone)]
+pub(crate) struct RunningJob {
+    pub(crate) id: JobId,
+    pub(crate) stack_depth: u32,
+    pub(crate) max_stack_depth: Option<u32>,
+    pub(crate) failure_reenqueues: u32,
+    pub(crate) attempt: u32,
+}
+
+impl RunningJob {
+    pub(crate) fn from_record(job: &JobRecord) -> RunningJob {
+        RunningJob {
+            id: job.id,
+            stack_depth: job.stack_depth,
+            max_stack_depth: job.max_stack_depth,
+            failure_reenqueues: job.failure_reenqueues,
+            attempt: job.attempt,
+        }
+    }
+}
+
+/// What an execution has asked for so far.
+#[derive(Debug, Default)]
+pub(crate) struct Buffer {
+    pub(crate) enqueued: Vec<NewJob>,
+    attempted: u32,
+    pub(crate) finalizer: Option<(String, serde_json::Value)>,
+    pub(crate) violation: Option<Error>,
+}
+
+/// State shared between an execution's context and the executor watching it, so the buffer
+/// (and an attached finalizer) survive even a panic in the job.
+#[derive(Debug, Default)]
+pub(crate) struct ExecShared {
+    buffer: Mutex<Buffer>,
+    abort: AtomicBool,
+    abort_notify: Notify,
+}
+
+impl ExecShared {
+    fn lock(&self) -> MutexGuard<'_, Buffer> {
+        // A panic while the lock was held cannot leave the buffer half-written in a way that
+        // matters: the execution fails and the buffer is dropped.
+        self.buffer.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn take_buffer(&self) -> Buffer {
+        std::mem::take(&mut *self.lock())
+    }
+
+    pub(crate) fn request_abort(&self) {
+        self.abort.store(true, Ordering::SeqCst);
+        self.abort_notify.notify_waiters();
+    }
+
+    pub(crate) fn is_abort_requested(&self) -> bool {
+        self.abort.load(Ordering::SeqCst)
+    }
+}
+
+/// The machinery behind every context type.
+#[derive(Clone)]
+pub(crate) struct ExecContext {
+    pub(crate) engine: Arc<EngineInner>,
+    pub(crate) kind: ContextKind,
+    pub(crate) job: Option<RunningJob>,
+    pub(crate) shared: Arc<ExecShared>,
+}
+
+impl ExecContext {
+    pub(crate) fn new(
+        engine: Arc<EngineInner>,
+        kind: ContextKind,
+        job: Option<RunningJob>,
+        shared: Arc<ExecShared>,
+    ) -> ExecContext {
+        ExecContext {
+            engine,
+            kind,
+            job,
+            shared,
+        }
+    }
+
+    fn enqueue_limit(&self) -> u32 {
+        let limits = &self.engine.config.limits;
+        match self.kind {
+            ContextKind::Sync => limits.queueable_jobs_sync,
+            ContextKind::Queueable | ContextKind::Finalizer { .. } => limits.queueable_jobs_async,
+        }
+    }
+
+    fn violate(&self, buffer: &mut Buffer, error: Error) -> Error {
+        if buffer.violation.is_none() {
+            buffer.violation = Some(error.clone());
+        }
+        error
+    }
+
+    pub(crate) fn enqueue<Q: Queueable>(
+        &self,
+        job: &Q,
+        options: EnqueueOptions,
+    ) -> Result<JobId, Error> {
+        let class = Q::class_name();
+        self.engine.registry.require(class, JobType::Queueable)?;
+        if options.max_stack_depth == Some(0) {
+            return Err(Error::InvalidInput {
+                what: "maximum stack depth",
+                input: "0".into(),
+                rule: "the maximum stack depth must be at least 1",
+            });
+        }
+        let payload = serde_json::to_string(job).map_err(|e| Error::Payload {
+            class: class.to_owned(),
+            message: format!("cannot serialize the job: {e}"),
+        })?;
+        let now = self.engine.clock.now();
+        let mut buffer = self.shared.lock();
+        buffer.attempted += 1;
+        let limit = self.enqueue_limit();
+        if buffer.attempted > limit {
+            let used = buffer.attempted;
+            let err = Error::LimitExceeded {
+                limit: "queueable jobs",
+                used: u64::from(used),
+                max: u64::from(limit),
+                message: format!(
+                    "too many queueable jobs added to the queue: {used} (the limit for this {} context is {limit})",
+                    if self.kind == ContextKind::Sync { "synchronous" } else { "asynchronous" }
+                ),
+            };
+            return Err(self.violate(&mut buffer, err));
+        }
+        let (depth, inherited_max, failure_reenqueues) = match (&self.job, self.kind) {
+            (None, _) => (1, self.engine.config.default_max_stack_depth, 0),
+            (Some(parent), ContextKind::Finalizer { parent_failed }) => {
+                let count = if parent_failed {
+                    parent.failure_reenqueues.saturating_add(1)
+                } else {
+                    0
+                };
+                (parent.stack_depth + 1, parent.max_stack_depth, count)
+            }
+            (Some(parent), _) => (parent.stack_depth + 1, parent.max_stack_depth, 0),
+        };
+        let max_stack_depth = match (inherited_max, options.max_stack_depth) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        if let (Some(max), Some(parent)) = (max_stack_depth, &self.job)
+            && depth > max
+        {
+            let err = Error::MaxStackDepth {
+                depth: parent.stack_depth,
+                max,
+            };
+            return Err(self.violate(&mut buffer, err));
+        }
+        let retry_limit = self.engine.config.limits.finalizer_failure_reenqueues;
+        if failure_reenqueues > retry_limit {
+            let err = Error::LimitExceeded {
+                limit: "finalizer re-enqueues",
+                used: u64::from(failure_reenqueues),
+                max: u64::from(retry_limit),
+                message: format!(
+                    "a finalizer may re-enqueue a failing job at most {retry_limit} consecutive times; this would be re-enqueue {failure_reenqueues}"
+                ),
+            };
+            return Err(self.violate(&mut buffer, err));
+        }
+        let delay = options
+            .delay
+            .or(self.engine.config.default_delay)
+            .unwrap_or(Duration::ZERO);
+        let id = self.engine.ids.job_id(now);
+        buffer.enqueued.push(NewJob {
+            id,
+            job_type: JobType::Queueable,
+            class_name: class.to_owned(),
+            method_name: None,
+            status: JobStatus::Queued,
+            parent_job_id: self.job.as_ref().map(|j| j.id),
+            created_at: now,
+            run_at: add(now, delay),
+            max_attempts: self.engine.config.max_attempts,
+            stack_depth: depth,
+            max_stack_depth,
+            failure_reenqueues,
+            signature: options.signature.map(|s| s.as_str().to_owned()),
+            payload,
+        });
+        Ok(id)
+    }
+
+    pub(crate) fn attach_finalizer<F: Finalizer>(&self, finalizer: &F) -> Result<(), Error> {
+        let class = F::class_name();
+        self.engine.registry.require(class, JobType::Finalizer)?;
+        let value = serde_json::to_value(finalizer).map_err(|e| Error::Payload {
+            class: class.to_owned(),
+            message: format!("cannot serialize the finalizer: {e}"),
+        })?;
+        let mut buffer = self.shared.lock();
+        if buffer.finalizer.is_some() {
+            return Err(Error::NotAllowed {
+                rule: "more than one finalizer cannot be attached to the same async job".into(),
+            });
+        }
+        buffer.finalizer = Some((class.to_owned(), value));
+        Ok(())
+    }
+
+    pub(crate) fn now(&self) -> Timestamp {
+        self.engine.clock.now()
+    }
+
+    pub(crate) fn async_info(&self) -> AsyncInfo {
+        AsyncInfo {
+            current_queueable_stack_depth: self.job.as_ref().map_or(0, |j| j.stack_depth),
+            maximum_queueable_stack_depth: self
+                .job
+                .as_ref()
+                .and_then(|j| j.max_stack_depth)
+                .or(self.engine.config.default_max_stack_depth),
+            minimum_queueable_delay: self.engine.config.default_delay,
+        }
+    }
+
+    async fn abort_requested(&self) {
+        loop {
+            let notified = self.shared.abort_notify.notified();
+            if self.shared.is_abort_requested() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// Stack-depth and delay information for the running job (Apex's `AsyncInfo`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AsyncInfo {
+    /// Depth of the running job in its chain: 1 for a job enqueued from outside any job.
+    pub current_queueable_stack_depth: u32,
+    /// The chain's maximum depth, if one is set.
+    pub maximum_queueable_stack_depth: Option<u32>,
+    /// The engine's default minimum delay, if one is set.
+    pub minimum_queueable_delay: Option<Duration>,
+}
+
+impl AsyncInfo {
+    /// Whether the chain has a maximum depth (Apex's `hasMaxStackDepth`).
+    pub fn has_max_stack_depth(&self) -> bool {
+        self.maximum_queueable_stack_depth.is_some()
+    }
+}
+
+/// What a running queueable may ask of the engine (Apex's `QueueableContext` plus the
+/// `System` calls that only make sense inside a job).
+pub struct QueueableContext {
+    pub(crate) inner: ExecContext,
+    pub(crate) job: RunningJob,
+}
+
+impl QueueableContext {
+    /// The running job's ID (Apex's `getJobId`).
+    pub fn job_id(&self) -> JobId {
+        self.job.id
+    }
+
+    /// Which run this is: 1 on the first, more after a crash rescued the job.
+    pub fn attempt(&self) -> u32 {
+        self.job.attempt
+    }
+
+    /// The engine clock's current instant.
+    pub fn now(&self) -> Timestamp {
+        self.inner.now()
+    }
+
+    /// Chains a job to run after this one succeeds. Returns its ID at once; the job is
+    /// committed only if this execution returns `Ok`.
+    ///
+    /// # Errors
+    /// [`Error::LimitExceeded`] past the per-execution limit (1 by default, as in Apex);
+    /// [`Error::MaxStackDepth`] when the chain would exceed its maximum depth;
+    /// [`Error::UnknownJobType`] for a type the engine did not register;
+    /// [`Error::Payload`] when the job cannot be serialized. The first two fail this
+    /// execution even if the error is ignored.
+    pub fn enqueue_job<Q: Queueable>(&mut self, job: Q) -> Result<JobId, Error> {
+        self.inner.enqueue(&job, EnqueueOptions::default())
+    }
+
+    /// [`enqueue_job`](Self::enqueue_job) with options (delay, depth, signature).
+    ///
+    /// # Errors
+    /// As [`enqueue_job`](Self::enqueue_job).
+    pub fn enqueue_job_with<Q: Queueable>(
+        &mut self,
+        job: Q,
+        options: EnqueueOptions,
+    ) -> Result<JobId, Error> {
+        self.inner.enqueue(&job, options)
+    }
+
+    /// Attaches a finalizer that runs after this job ends, however it ends (Apex's
+    /// `System.attachFinalizer`).
+    ///
+    /// # Errors
+    /// [`Error::NotAllowed`] when one is already attached; [`Error::UnknownJobType`] when the
+    /// finalizer type is not registered; [`Error::Payload`] when it cannot be serialized.
+    pub fn attach_finalizer<F: Finalizer>(&mut self, finalizer: F) -> Result<(), Error> {
+        self.inner.attach_finalizer(&finalizer)
+    }
+
+    /// Stack depth and delay information (Apex's `AsyncInfo`).
+    pub fn async_info(&self) -> AsyncInfo {
+        self.inner.async_info()
+    }
+
+    /// Whether `abort_job` asked this job to stop. Long-running jobs should check it (or
+    /// await [`aborted`](Self::aborted)) and return early; the job ends `Aborted` either way.
+    pub fn is_abort_requested(&self) -> bool {
+        self.inner.shared.is_abort_requested()
+    }
+
+    /// Completes when `abort_job` asks this job to stop; use it in `tokio::select!`.
+    pub async fn aborted(&self) {
+        self.inner.abort_requested().await
+    }
+}
+
+/// What a running finalizer may ask of the engine (Apex's `FinalizerContext`).
+pub struct FinalizerContext {
+    pub(crate) inner: ExecContext,
+    pub(crate) job: RunningJob,
+    pub(crate) parent_job_id: JobId,
+    pub(crate) result: ParentJobResult,
+    pub(crate) error: Option<String>,
+}
+
+impl FinalizerContext {
+    /// The queueable this finalizer belongs to (Apex's `getAsyncApexJobId`).
+    pub fn async_apex_job_id(&self) -> JobId {
+        self.parent_job_id
+    }
+
+    /// This finalizer run's own job record.
+    pub fn job_id(&self) -> JobId {
+        self.job.id
+    }
+
+    /// How the queueable ended (Apex's `getResult`).
+    pub fn result(&self) -> ParentJobResult {
+        self.result
+    }
+
+    /// The queueable's error message when it failed (Apex's `getException`).
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+
+    /// The engine clock's current instant.
+    pub fn now(&self) -> Timestamp {
+        self.inner.now()
+    }
+
+    /// Enqueues one job, typically a retry of the parent. Committed only if the finalizer
+    /// returns `Ok`.
+    ///
+    /// # Errors
+    /// [`Error::LimitExceeded`] for a second enqueue, or when the parent failed and has
+    /// already been re-enqueued 5 consecutive times; otherwise as
+    /// [`QueueableContext::enqueue_job`].
+    pub fn enqueue_job<Q: Queueable>(&mut self, job: Q) -> Result<JobId, Error> {
+        self.inner.enqueue(&job, EnqueueOptions::default())
+    }
+
+    /// [`enqueue_job`](Self::enqueue_job) with options.
+    ///
+    /// # Errors
+    /// As [`enqueue_job`](Self::enqueue_job).
+    pub fn enqueue_job_with<Q: Queueable>(
+        &mut self,
+        job: Q,
+        options: EnqueueOptions,
+    ) -> Result<JobId, Error> {
+        self.inner.enqueue(&job, options)
+    }
+}
+
+/// A synchronous context: enqueue up to 50 jobs (Apex's synchronous limit) and commit them in
+/// one store transaction, all or none.
+///
+/// Dropping it without [`commit`](Self::commit) discards everything, like a rolled-back Apex
+/// transaction.
+///
+/// ```no_run
+/// # use asyncapex::{Engine, JobError, Queueable, QueueableContext};
+/// # #[derive(serde::Serialize, serde::Deserialize)] struct Step(u32);
+/// # impl Queueable for Step { async fn execute(&mut self, _: &mut QueueableContext) -> Result<(), JobError> { Ok(()) } }
+/// # async fn demo(engine: &Engine) -> Result<(), asyncapex::Error> {
+/// let mut tx = engine.begin();
+/// let first = tx.enqueue_job(Step(1))?;
+/// let second = tx.enqueue_job(Step(2))?;
+/// tx.commit().await?; // both exist now, or neither
+/// # Ok(()) }
+/// ```
+pub struct EnqueueTransaction {
+    pub(crate) inner: ExecContext,
+}
+
+impl EnqueueTransaction {
+    /// Buffers a job and returns its ID.
+    ///
+    /// # Errors
+    /// [`Error::LimitExceeded`] past the synchronous limit; otherwise as
+    /// [`QueueableContext::enqueue_job`].
+    pub fn enqueue_job<Q: Queueable>(&mut self, job: Q) -> Result<JobId, Error> {
+        self.inner.enqueue(&job, EnqueueOptions::default())
+    }
+
+    /// [`enqueue_job`](Self::enqueue_job) with options.
+    ///
+    /// # Errors
+    /// As [`enqueue_job`](Self::enqueue_job); also [`Error::InvalidInput`] for a maximum
+    /// stack depth of 0.
+    pub fn enqueue_job_with<Q: Queueable>(
+        &mut self,
+        job: Q,
+        options: EnqueueOptions,
+    ) -> Result<JobId, Error> {
+        self.inner.enqueue(&job, options)
+    }
+
+    /// Commits every buffered job in one store transaction.
+    ///
+    /// # Errors
+    /// The limit error if a limit was broken (nothing is committed);
+    /// [`Error::DuplicateSignature`] when a job's signature is taken (nothing is committed);
+    /// a store error.
+    pub async fn commit(self) -> Result<Vec<JobId>, Error> {
+        let buffer = self.inner.shared.take_buffer();
+        if let Some(violation) = buffer.violation {
+            return Err(violation);
+        }
+        let ids = buffer.enqueued.iter().map(|j| j.id).collect();
+        self.inner.engine.insert(buffer.enqueued).await?;
+        Ok(ids)
+    }
+}

@@ -1,0 +1,310 @@
+//! The executor: claims due jobs, runs each in its own task, and records how it ended.
+//!
+//! Running a job is a short pipeline of named steps: `execute` (run the handler in a task of
+//! its own, so a panic is caught as a failure), `decide` (turn the handler's result, the
+//! execution's buffer and any abort request into one [`JobOutcome`] plus the jobs to insert —
+//! the one place where that mapping lives), and `record` (one guarded store write).
+
+use std::any::Any;
+use std::sync::Arc;
+use std::time::Duration;
+
+use asyncapex_core::clock::add;
+use asyncapex_core::{
+    Error, JobClaimParams, JobFinishParams, JobOutcome, JobRecord, JobStatus, JobType, NewJob,
+};
+
+use crate::context::{Buffer, ExecContext, ExecShared, RunningJob};
+use crate::engine::{EngineInner, Running};
+use crate::finalizer::{FinalizerEnvelope, ParentJobResult};
+use crate::job_error::JobError;
+
+/// The claim loop. Ends when the engine shuts down.
+pub(crate) async fn run(engine: Arc<EngineInner>) {
+    let mut shutdown = engine.shutdown.subscribe();
+    loop {
+        if engine.is_shutting_down() {
+            return;
+        }
+        let free = engine
+            .config
+            .concurrency
+            .saturating_sub(engine.lock_running().len());
+        if free > 0 {
+            let now = engine.clock.now();
+            let claimed = engine
+                .store
+                .job_claim(JobClaimParams {
+                    owner: engine.owner.clone(),
+                    now,
+                    lease_until: add(now, engine.config.lease_duration),
+                    limit: u32::try_from(free).unwrap_or(u32::MAX),
+                })
+                .await;
+            match claimed {
+                Ok(jobs) => {
+                    let full = jobs.len() == free;
+                    for job in jobs {
+                        spawn_job(&engine, job);
+                    }
+                    if full {
+                        // More may be due; look again once a slot frees (the loop re-checks).
+                        continue;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "claiming jobs failed; retrying after the poll interval");
+                }
+            }
+        }
+        // Sleep until woken (enqueue, freed slot, rescue), the next delayed job is due, the
+        // poll interval passes (other processes' enqueues), or shutdown.
+        let next_due = if free > 0 {
+            engine.store.job_next_run_at().await.ok().flatten()
+        } else {
+            None
+        };
+        let due_sleep = async {
+            match next_due {
+                Some(t) => engine.clock.sleep_until(t).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = engine.wake.notified() => {}
+            _ = due_sleep => {}
+            _ = tokio::time::sleep(engine.config.poll_interval) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}
+
+fn spawn_job(engine: &Arc<EngineInner>, job: JobRecord) {
+    let shared = Arc::new(ExecShared::default());
+    engine.lock_running().insert(
+        job.id,
+        Running {
+            shared: shared.clone(),
+            task: None,
+        },
+    );
+    let engine = engine.clone();
+    tokio::spawn(async move {
+        let id = job.id;
+        let finished = run_job(&engine, job, shared).await;
+        engine.lock_running().remove(&id);
+        if let Some(status) = finished {
+            engine.announce(id, status);
+        }
+        engine.wake.notify_one();
+    });
+}
+
+/// What the handler did.
+enum Execution {
+    Returned(Result<(), JobError>),
+    /// The task was cancelled by a shutdown that gave up waiting; the job was released.
+    Cancelled,
+}
+
+/// Runs one claimed job to its recorded end; returns the status written, if any.
+async fn run_job(
+    engine: &Arc<EngineInner>,
+    job: JobRecord,
+    shared: Arc<ExecShared>,
+) -> Option<JobStatus> {
+    let kind = match execute(engine, &job, &shared).await {
+        Execution::Cancelled => return None,
+        Execution::Returned(result) => decide(shared.take_buffer(), &shared, result),
+    };
+    record(engine, &job, kind).await
+}
+
+/// Runs the handler in a task of its own so a panic becomes a failure, not a dead worker.
+async fn execute(engine: &Arc<EngineInner>, job: &JobRecord, shared: &Arc<ExecShared>) -> Execution {
+    let Some(handler) = engine.registry.get(&job.class_name).cloned() else {
+        return Execution::Returned(Err(JobError::new(format!(
+            "no job type is registered under the name {:?} in the engine that claimed it ({})",
+            job.class_name, engine.owner
+        ))));
+    };
+    if handler.job_type() != job.job_type {
+        return Execution::Returned(Err(JobError::new(format!(
+            "{:?} is registered as a {} but this job record is a {}",
+            job.class_name,
+            handler.job_type(),
+            job.job_type
+        ))));
+    }
+    let ctx = ExecContext::new(
+        engine.clone(),
+        handler.context_kind(job),
+        Some(RunningJob::from_record(job)),
+        shared.clone(),
+    );
+    let task = tokio::spawn(handler.run(job, ctx));
+    if let Some(r) = engine.lock_running().get_mut(&job.id) {
+        r.task = Some(task.abort_handle());
+    }
+    match task.await {
+        Ok(result) => Execution::Returned(result),
+        Err(e) if e.is_panic() => Execution::Returned(Err(JobError::new(format!(
+            "panicked: {}",
+            panic_message(e.into_panic())
+        )))),
+        Err(_) => Execution::Cancelled,
+    }
+}
+
+fn panic_message(payload: Box<dyn Any + Send>) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a panic without a message".to_owned()
+    }
+}
+
+/// The decision: how the job ended and what is committed with that ending.
+struct Decision {
+    outcome: JobOutcome,
+    children: Vec<NewJob>,
+    finalizer: Option<(String, serde_json::Value)>,
+}
+
+/// Maps the handler's result, the buffer and any abort request to an outcome — the only place
+/// this mapping happens. An abort wins; then a broken limit (it cannot be caught, as in
+/// Apex); then the handler's own result. Children are kept only on success.
+fn decide(buffer: Buffer, shared: &ExecShared, result: Result<(), JobError>) -> Decision {
+    if shared.is_abort_requested() {
+        return Decision {
+            outcome: JobOutcome::Aborted {
+                message: "aborted while running".into(),
+            },
+            children: Vec::new(),
+            finalizer: None,
+        };
+    }
+    let outcome = match (&buffer.violation, result) {
+        (Some(v), _) => JobOutcome::Failed {
+            message: v.to_string(),
+        },
+        (None, Err(e)) => JobOutcome::Failed {
+            message: e.message().to_owned(),
+        },
+        (None, Ok(())) => JobOutcome::Completed,
+    };
+    let children = if outcome == JobOutcome::Completed {
+        buffer.enqueued
+    } else {
+        Vec::new()
+    };
+    Decision {
+        outcome,
+        children,
+        finalizer: buffer.finalizer,
+    }
+}
+
+/// The finalizer's own job record, carrying the parent's ending.
+fn finalizer_job(
+    engine: &EngineInner,
+    job: &JobRecord,
+    outcome: &JobOutcome,
+    (class, value): (String, serde_json::Value),
+) -> Result<NewJob, Error> {
+    let (result, error) = match outcome {
+        JobOutcome::Completed => (ParentJobResult::Success, None),
+        other => (
+            ParentJobResult::UnhandledException,
+            other.message().map(str::to_owned),
+        ),
+    };
+    let envelope = FinalizerEnvelope {
+        parent_job_id: job.id,
+        result,
+        error,
+        finalizer: value,
+    };
+    let payload = serde_json::to_string(&envelope).map_err(|e| Error::Payload {
+        class: class.clone(),
+        message: e.to_string(),
+    })?;
+    let now = engine.clock.now();
+    Ok(NewJob {
+        id: engine.ids.job_id(now),
+        job_type: JobType::Finalizer,
+        class_name: class,
+        method_name: None,
+        status: JobStatus::Queued,
+        parent_job_id: Some(job.id),
+        created_at: now,
+        run_at: now,
+        max_attempts: engine.config.max_attempts,
+        stack_depth: job.stack_depth,
+        max_stack_depth: job.max_stack_depth,
+        failure_reenqueues: job.failure_reenqueues,
+        signature: None,
+        payload,
+    })
+}
+
+/// Writes the ending with one guarded store call, retrying store failures for a while (the
+/// lease keeps the job ours meanwhile; if we give up, the rescuer runs it again).
+async fn record(engine: &Arc<EngineInner>, job: &JobRecord, decision: Decision) -> Option<JobStatus> {
+    let Decision {
+        mut outcome,
+        mut children,
+        finalizer,
+    } = decision;
+    let mut delay = Duration::from_millis(50);
+    for _ in 0..8 {
+        let mut insert = std::mem::take(&mut children);
+        if let Some(f) = finalizer.clone() {
+            match finalizer_job(engine, job, &outcome, f) {
+                Ok(f) => insert.push(f),
+                Err(e) => tracing::error!(job = %job.id, error = %e, "cannot record the finalizer"),
+            }
+        }
+        let params = JobFinishParams {
+            id: job.id,
+            owner: engine.owner.clone(),
+            now: engine.clock.now(),
+            outcome: outcome.clone(),
+            insert: insert.clone(),
+        };
+        match engine.store.job_finish(params).await {
+            Ok(true) => {
+                if !insert.is_empty() {
+                    engine.wake.notify_one();
+                }
+                return Some(outcome.status());
+            }
+            Ok(false) => {
+                tracing::warn!(job = %job.id, "the job was rescued or aborted elsewhere while it ran; its result is discarded");
+                return None;
+            }
+            Err(Error::DuplicateSignature { signature }) => {
+                // A chained job collided with a waiting one: the execution fails, as Apex's
+                // DuplicateMessageException would fail it.
+                outcome = JobOutcome::Failed {
+                    message: Error::DuplicateSignature { signature }.to_string(),
+                };
+                children = Vec::new();
+            }
+            Err(e) => {
+                tracing::warn!(job = %job.id, error = %e, "recording the job's end failed; retrying");
+                children = insert
+                    .into_iter()
+                    .filter(|j| j.job_type != JobType::Finalizer)
+                    .collect();
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+    tracing::error!(job = %job.id, "giving up recording the job's end; it will be rescued when its lease expires");
+    None
+}
+

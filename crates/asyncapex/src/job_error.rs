@@ -1,0 +1,62 @@
+//! The error a job's own code returns.
+
+use std::fmt;
+
+/// An unhandled error from a job's `execute` (Apex's unhandled exception).
+///
+/// Any `std::error::Error` converts into it with `?`, keeping its chain of causes in the
+/// message, so job code can use the errors it already has. Its message becomes the job's
+/// `extended_status`.
+///
+/// ```
+/// use asyncapex::JobError;
+///
+/// fn parse(input: &str) -> Result<u32, JobError> {
+///     Ok(input.parse::<u32>()?)
+/// }
+/// assert!(parse("x").unwrap_err().message().contains("invalid digit"));
+/// let custom = JobError::new("account 42 has no owner");
+/// assert_eq!(custom.to_string(), "account 42 has no owner");
+/// ```
+pub struct JobError {
+    message: String,
+}
+
+impl JobError {
+    /// An error with this message.
+    pub fn new(message: impl Into<String>) -> JobError {
+        JobError {
+            message: message.into(),
+        }
+    }
+
+    /// The message, as it will appear in `extended_status`.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl<E: std::error::Error> From<E> for JobError {
+    fn from(e: E) -> JobError {
+        let mut message = e.to_string();
+        let mut source = e.source();
+        while let Some(s) = source {
+            message.push_str(": ");
+            message.push_str(&s.to_string());
+            source = s.source();
+        }
+        JobError { message }
+    }
+}
+
+impl fmt::Display for JobError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl fmt::Debug for JobError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "JobError({:?})", self.message)
+    }
+}

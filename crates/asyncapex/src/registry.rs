@@ -1,0 +1,154 @@
+//! The registry: which job types this engine can run, by name.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use asyncapex_core::{Error, JobRecord, JobType};
+
+use crate::context::{ContextKind, ExecContext, FinalizerContext, QueueableContext, RunningJob};
+use crate::finalizer::{Finalizer, FinalizerEnvelope, ParentJobResult};
+use crate::job_error::JobError;
+use crate::queueable::Queueable;
+
+pub(crate) type JobFuture = Pin<Box<dyn Future<Output = Result<(), JobError>> + Send>>;
+
+/// Runs stored jobs of one registered type.
+pub(crate) trait Handler: Send + Sync {
+    /// The job type this handler runs.
+    fn job_type(&self) -> JobType;
+
+    /// The context kind an execution of `job` runs under.
+    fn context_kind(&self, job: &JobRecord) -> ContextKind;
+
+    /// Deserializes the payload and runs it.
+    fn run(&self, job: &JobRecord, ctx: ExecContext) -> JobFuture;
+}
+
+struct QueueableHandler<Q>(PhantomData<fn() -> Q>);
+
+impl<Q: Queueable> Handler for QueueableHandler<Q> {
+    fn job_type(&self) -> JobType {
+        JobType::Queueable
+    }
+
+    fn context_kind(&self, _job: &JobRecord) -> ContextKind {
+        ContextKind::Queueable
+    }
+
+    fn run(&self, job: &JobRecord, inner: ExecContext) -> JobFuture {
+        let payload = job.payload.clone();
+        let running = RunningJob::from_record(job);
+        Box::pin(async move {
+            let mut value: Q = serde_json::from_str(&payload).map_err(|e| {
+                JobError::new(format!(
+                    "the stored payload no longer deserializes into {}: {e}",
+                    Q::class_name()
+                ))
+            })?;
+            let mut ctx = QueueableContext {
+                inner,
+                job: running,
+            };
+            value.execute(&mut ctx).await
+        })
+    }
+}
+
+struct FinalizerHandler<F>(PhantomData<fn() -> F>);
+
+fn envelope(job: &JobRecord) -> Option<FinalizerEnvelope> {
+    serde_json::from_str(&job.payload).ok()
+}
+
+impl<F: Finalizer> Handler for FinalizerHandler<F> {
+    fn job_type(&self) -> JobType {
+        JobType::Finalizer
+    }
+
+    fn context_kind(&self, job: &JobRecord) -> ContextKind {
+        ContextKind::Finalizer {
+            parent_failed: envelope(job)
+                .is_some_and(|e| e.result == ParentJobResult::UnhandledException),
+        }
+    }
+
+    fn run(&self, job: &JobRecord, inner: ExecContext) -> JobFuture {
+        let payload = job.payload.clone();
+        let running = RunningJob::from_record(job);
+        Box::pin(async move {
+            let envelope: FinalizerEnvelope = serde_json::from_str(&payload).map_err(|e| {
+                JobError::new(format!("the stored finalizer record is malformed: {e}"))
+            })?;
+            let mut value: F = serde_json::from_value(envelope.finalizer).map_err(|e| {
+                JobError::new(format!(
+                    "the stored payload no longer deserializes into {}: {e}",
+                    F::class_name()
+                ))
+            })?;
+            let mut ctx = FinalizerContext {
+                inner,
+                job: running,
+                parent_job_id: envelope.parent_job_id,
+                result: envelope.result,
+                error: envelope.error,
+            };
+            value.execute(&mut ctx).await
+        })
+    }
+}
+
+/// Job types by registered name.
+#[derive(Default)]
+pub(crate) struct Registry {
+    handlers: HashMap<String, Arc<dyn Handler>>,
+}
+
+impl Registry {
+    fn add(&mut self, name: &str, handler: Arc<dyn Handler>) -> Result<(), Error> {
+        if self.handlers.contains_key(name) {
+            return Err(Error::DuplicateRegistration {
+                name: name.to_owned(),
+            });
+        }
+        self.handlers.insert(name.to_owned(), handler);
+        Ok(())
+    }
+
+    pub(crate) fn add_queueable<Q: Queueable>(&mut self) -> Result<(), Error> {
+        self.add(Q::class_name(), Arc::new(QueueableHandler::<Q>(PhantomData)))
+    }
+
+    pub(crate) fn add_finalizer<F: Finalizer>(&mut self) -> Result<(), Error> {
+        self.add(F::class_name(), Arc::new(FinalizerHandler::<F>(PhantomData)))
+    }
+
+    pub(crate) fn get(&self, name: &str) -> Option<&Arc<dyn Handler>> {
+        self.handlers.get(name)
+    }
+
+    /// Checks that `name` is registered as a `job_type`.
+    pub(crate) fn require(&self, name: &str, job_type: JobType) -> Result<(), Error> {
+        match self.handlers.get(name) {
+            Some(h) if h.job_type() == job_type => Ok(()),
+            Some(h) => Err(Error::NotAllowed {
+                rule: format!(
+                    "{name} is registered as a {} but used as a {job_type}",
+                    h.job_type()
+                ),
+            }),
+            None => Err(Error::UnknownJobType {
+                name: name.to_owned(),
+            }),
+        }
+    }
+
+    /// Registered names, sorted.
+    pub(crate) fn names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.handlers.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        names
+    }
+}
