@@ -1,2 +1,5 @@
-//! placeholder
-fn main() {}
+//! The `asyncapex` binary.
+
+fn main() -> std::process::ExitCode {
+    asyncapex_cli::run(std::env::args_os())
+}

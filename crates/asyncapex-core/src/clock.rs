@@ -150,6 +150,9 @@ mod tests {
         assert_eq!(add(Timestamp::MAX, Duration::from_secs(1)), Timestamp::MAX);
         assert_eq!(sub(Timestamp::MIN, Duration::from_secs(1)), Timestamp::MIN);
         let t = Timestamp::from_second(10).unwrap();
-        assert_eq!(duration_between(t, Timestamp::from_second(5).unwrap()), Duration::ZERO);
+        assert_eq!(
+            duration_between(t, Timestamp::from_second(5).unwrap()),
+            Duration::ZERO
+        );
     }
 }

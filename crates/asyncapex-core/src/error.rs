@@ -49,7 +49,9 @@ pub enum Error {
     },
 
     /// No job type is registered under this name in this engine.
-    #[error("no job type is registered under the name {name:?}; register it with the engine builder")]
+    #[error(
+        "no job type is registered under the name {name:?}; register it with the engine builder"
+    )]
     UnknownJobType {
         /// The class name looked up.
         name: String,
@@ -85,7 +87,9 @@ pub enum Error {
     },
 
     /// A chain went deeper than its maximum stack depth (Apex's `System.AsyncException`).
-    #[error("maximum stack depth has been reached: a job at depth {depth} may not enqueue a child when the maximum stack depth is {max}")]
+    #[error(
+        "maximum stack depth has been reached: a job at depth {depth} may not enqueue a child when the maximum stack depth is {max}"
+    )]
     MaxStackDepth {
         /// Depth of the job that tried to enqueue.
         depth: u32,
@@ -94,7 +98,9 @@ pub enum Error {
     },
 
     /// A job with the same duplicate signature is still waiting to run.
-    #[error("attempt to enqueue job with duplicate queueable signature {signature:?}: a job with that signature is still waiting to run")]
+    #[error(
+        "attempt to enqueue job with duplicate queueable signature {signature:?}: a job with that signature is still waiting to run"
+    )]
     DuplicateSignature {
         /// The signature.
         signature: String,

@@ -20,13 +20,12 @@ mod migrate;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use async_trait::async_trait;
 use asyncapex_core::{
     AbortOutcome, Error, HeartbeatAck, JobAbortParams, JobClaimParams, JobFinishParams,
     JobHeartbeatParams, JobId, JobInsertManyParams, JobListParams, JobRecord, JobReleaseParams,
-    JobRescueParams, JobStatus, NodeRegisterParams, RescueOutcome, Result, Store,
-    StoreErrorKind,
+    JobRescueParams, JobStatus, NodeRegisterParams, RescueOutcome, Result, Store, StoreErrorKind,
 };
-use async_trait::async_trait;
 use jiff::Timestamp;
 use rusqlite::{Connection, OpenFlags, named_params};
 
@@ -222,7 +221,9 @@ impl Store for SqliteStore {
     }
 
     async fn job_finish(&self, params: JobFinishParams) -> Result<bool> {
-        self.conn.call(move |conn| jobs::finish(conn, &params)).await
+        self.conn
+            .call(move |conn| jobs::finish(conn, &params))
+            .await
     }
 
     async fn job_abort(&self, params: JobAbortParams) -> Result<AbortOutcome> {
@@ -230,11 +231,15 @@ impl Store for SqliteStore {
     }
 
     async fn job_rescue(&self, params: JobRescueParams) -> Result<RescueOutcome> {
-        self.conn.call(move |conn| jobs::rescue(conn, &params)).await
+        self.conn
+            .call(move |conn| jobs::rescue(conn, &params))
+            .await
     }
 
     async fn job_release(&self, params: JobReleaseParams) -> Result<u64> {
-        self.conn.call(move |conn| jobs::release(conn, &params)).await
+        self.conn
+            .call(move |conn| jobs::release(conn, &params))
+            .await
     }
 
     async fn job_count_by_status(&self) -> Result<Vec<(JobStatus, u64)>> {

@@ -20,7 +20,13 @@ async fn open_without_create_refuses_a_missing_file_and_names_it() {
     .await
     .unwrap_err();
     assert!(
-        matches!(err, Error::Store { kind: StoreErrorKind::Unavailable, .. }),
+        matches!(
+            err,
+            Error::Store {
+                kind: StoreErrorKind::Unavailable,
+                ..
+            }
+        ),
         "{err:?}"
     );
     assert!(err.to_string().contains("nope.db"), "{err}");
@@ -34,7 +40,13 @@ async fn a_file_that_is_not_a_database_is_reported_as_corrupt() {
     std::fs::write(&path, "this is a text file, not SQLite, and it is long enough to have a header page of some sort...".repeat(20)).unwrap();
     let err = SqliteStore::open(&path).await.unwrap_err();
     assert!(
-        matches!(err, Error::Store { kind: StoreErrorKind::Corrupt, .. }),
+        matches!(
+            err,
+            Error::Store {
+                kind: StoreErrorKind::Corrupt,
+                ..
+            }
+        ),
         "{err:?}"
     );
     assert!(err.to_string().contains("not an SQLite database"), "{err}");
@@ -55,7 +67,13 @@ async fn a_database_from_a_newer_version_is_refused() {
     }
     let err = SqliteStore::open(&path).await.unwrap_err();
     assert!(
-        matches!(err, Error::Store { kind: StoreErrorKind::TooNew, .. }),
+        matches!(
+            err,
+            Error::Store {
+                kind: StoreErrorKind::TooNew,
+                ..
+            }
+        ),
         "{err:?}"
     );
     assert!(err.to_string().contains("999"), "{err}");

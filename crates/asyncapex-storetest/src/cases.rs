@@ -142,7 +142,13 @@ pub async fn insert_then_get_round_trips_every_field(store: &dyn Store) {
 /// An ID nobody inserted is simply absent.
 pub async fn get_of_unknown_id_is_none(store: &dyn Store) {
     let ids = IdGenerator::new(1);
-    assert!(store.job_get(ids.job_id(t0())).await.expect("get").is_none());
+    assert!(
+        store
+            .job_get(ids.job_id(t0()))
+            .await
+            .expect("get")
+            .is_none()
+    );
 }
 
 /// A batch with one conflicting signature inserts nothing.
@@ -257,11 +263,18 @@ pub async fn aborted_job_is_never_claimed(store: &dyn Store) {
     let j = job(&ids, t0());
     insert(store, vec![j.clone()]).await;
     let outcome = store
-        .job_abort(JobAbortParams { id: j.id, now: t0() })
+        .job_abort(JobAbortParams {
+            id: j.id,
+            now: t0(),
+        })
         .await
         .expect("abort");
     assert_eq!(outcome, AbortOutcome::Aborted);
-    assert!(claim(store, "w", add(t0(), secs(3600)), 10).await.is_empty());
+    assert!(
+        claim(store, "w", add(t0(), secs(3600)), 10)
+            .await
+            .is_empty()
+    );
     let got = store.job_get(j.id).await.expect("get").expect("exists");
     assert_eq!(got.status, JobStatus::Aborted);
     assert_eq!(got.completed_at, Some(t0()));
@@ -279,7 +292,11 @@ pub async fn finish_completes_a_running_job_and_inserts_children_atomically(stor
     let mut p = finish(parent.id, "w", add(t0(), secs(1)), JobOutcome::Completed);
     p.insert = vec![child.clone()];
     assert!(store.job_finish(p).await.expect("finish"));
-    let got = store.job_get(parent.id).await.expect("get").expect("exists");
+    let got = store
+        .job_get(parent.id)
+        .await
+        .expect("get")
+        .expect("exists");
     assert_eq!(got.status, JobStatus::Completed);
     assert_eq!(got.completed_at, Some(add(t0(), secs(1))));
     assert_eq!(got.lease_owner, None);
@@ -392,7 +409,10 @@ pub async fn abort_reports_waiting_running_finished_and_unknown(store: &dyn Stor
     let waiting = job(&ids, add(t0(), secs(60)));
     insert(store, vec![waiting.clone()]).await;
     let abort = |id| store.job_abort(JobAbortParams { id, now: t0() });
-    assert_eq!(abort(waiting.id).await.expect("abort"), AbortOutcome::Aborted);
+    assert_eq!(
+        abort(waiting.id).await.expect("abort"),
+        AbortOutcome::Aborted
+    );
     assert_eq!(
         abort(waiting.id).await.expect("abort again"),
         AbortOutcome::AlreadyFinished(JobStatus::Aborted)
@@ -401,8 +421,16 @@ pub async fn abort_reports_waiting_running_finished_and_unknown(store: &dyn Stor
         abort(running.id).await.expect("abort running"),
         AbortOutcome::AbortRequested
     );
-    let got = store.job_get(running.id).await.expect("get").expect("exists");
-    assert_eq!(got.status, JobStatus::Processing, "a running job keeps running");
+    let got = store
+        .job_get(running.id)
+        .await
+        .expect("get")
+        .expect("exists");
+    assert_eq!(
+        got.status,
+        JobStatus::Processing,
+        "a running job keeps running"
+    );
     assert!(got.abort_requested);
     assert_eq!(
         abort(ids.job_id(t0())).await.expect("abort unknown"),
@@ -435,12 +463,20 @@ pub async fn heartbeat_extends_only_owned_leases_and_reports_abort_requests(stor
         })
         .await
         .expect("heartbeat");
-    assert_eq!(acks.len(), 1, "only the owned job is acknowledged: {acks:?}");
+    assert_eq!(
+        acks.len(),
+        1,
+        "only the owned job is acknowledged: {acks:?}"
+    );
     assert_eq!(acks[0].id, mine.id);
     assert!(acks[0].abort_requested);
     let got = store.job_get(mine.id).await.expect("get").expect("exists");
     assert_eq!(got.lease_expires_at, Some(later));
-    let other = store.job_get(theirs.id).await.expect("get").expect("exists");
+    let other = store
+        .job_get(theirs.id)
+        .await
+        .expect("get")
+        .expect("exists");
     assert_eq!(other.lease_expires_at, Some(add(t0(), LEASE)));
 }
 
@@ -463,7 +499,11 @@ pub async fn rescue_requeues_expired_leases_and_spares_live_ones(store: &dyn Sto
         .expect("rescue");
     assert_eq!(out.requeued, vec![expired.id]);
     assert!(out.failed.is_empty() && out.aborted.is_empty());
-    let got = store.job_get(expired.id).await.expect("get").expect("exists");
+    let got = store
+        .job_get(expired.id)
+        .await
+        .expect("get")
+        .expect("exists");
     assert_eq!(got.status, JobStatus::Queued);
     assert_eq!(got.lease_owner, None);
     assert_eq!(got.run_at, now);
@@ -528,7 +568,10 @@ pub async fn rescue_ends_an_abort_requested_job_as_aborted(store: &dyn Store) {
     insert(store, vec![j.clone()]).await;
     claim(store, "dead", t0(), 1).await;
     store
-        .job_abort(JobAbortParams { id: j.id, now: t0() })
+        .job_abort(JobAbortParams {
+            id: j.id,
+            now: t0(),
+        })
         .await
         .expect("abort");
     let out = store

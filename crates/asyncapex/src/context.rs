@@ -165,7 +165,11 @@ impl ExecContext {
                 max: u64::from(limit),
                 message: format!(
                     "too many queueable jobs added to the queue: {used} (the limit for this {} context is {limit})",
-                    if self.kind == ContextKind::Sync { "synchronous" } else { "asynchronous" }
+                    if self.kind == ContextKind::Sync {
+                        "synchronous"
+                    } else {
+                        "asynchronous"
+                    }
                 ),
             };
             return Err(self.violate(&mut buffer, err));

@@ -535,8 +535,7 @@ impl Engine {
                 if pending == 0 && self.inner.lock_running().is_empty() {
                     return Ok(());
                 }
-                let _ =
-                    tokio::time::timeout(Duration::from_millis(100), events.recv()).await;
+                let _ = tokio::time::timeout(Duration::from_millis(100), events.recv()).await;
             }
         };
         tokio::time::timeout(timeout, wait)

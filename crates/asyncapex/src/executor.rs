@@ -121,7 +121,11 @@ async fn run_job(
 }
 
 /// Runs the handler in a task of its own so a panic becomes a failure, not a dead worker.
-async fn execute(engine: &Arc<EngineInner>, job: &JobRecord, shared: &Arc<ExecShared>) -> Execution {
+async fn execute(
+    engine: &Arc<EngineInner>,
+    job: &JobRecord,
+    shared: &Arc<ExecShared>,
+) -> Execution {
     let Some(handler) = engine.registry.get(&job.class_name).cloned() else {
         return Execution::Returned(Err(JobError::new(format!(
             "no job type is registered under the name {:?} in the engine that claimed it ({})",
@@ -252,7 +256,11 @@ fn finalizer_job(
 
 /// Writes the ending with one guarded store call, retrying store failures for a while (the
 /// lease keeps the job ours meanwhile; if we give up, the rescuer runs it again).
-async fn record(engine: &Arc<EngineInner>, job: &JobRecord, decision: Decision) -> Option<JobStatus> {
+async fn record(
+    engine: &Arc<EngineInner>,
+    job: &JobRecord,
+    decision: Decision,
+) -> Option<JobStatus> {
     let Decision {
         mut outcome,
         mut children,
@@ -307,4 +315,3 @@ async fn record(engine: &Arc<EngineInner>, job: &JobRecord, decision: Decision) 
     tracing::error!(job = %job.id, "giving up recording the job's end; it will be rescued when its lease expires");
     None
 }
-

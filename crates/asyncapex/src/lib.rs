@@ -52,8 +52,8 @@ mod queueable;
 mod registry;
 
 pub use asyncapex_core::{
-    AbortOutcome, Clock, CronTriggerId, Error, JobId, JobListParams, JobRecord, JobStatus,
-    JobType, Limits, ManualClock, Result, StoreErrorKind, SystemClock, clock, id, job, store,
+    AbortOutcome, Clock, CronTriggerId, Error, JobId, JobListParams, JobRecord, JobStatus, JobType,
+    Limits, ManualClock, Result, StoreErrorKind, SystemClock, clock, id, job, store,
 };
 #[cfg(feature = "sqlite")]
 pub use asyncapex_sqlite::{Durability, SqliteOptions, SqliteStore};
@@ -64,3 +64,8 @@ pub use enqueue::{DuplicateSignature, DuplicateSignatureBuilder, EnqueueOptions}
 pub use finalizer::{Finalizer, ParentJobResult};
 pub use job_error::JobError;
 pub use queueable::Queueable;
+
+/// The README's code blocks, compiled as doctests so they cannot drift from the API.
+#[doc = include_str!("../../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

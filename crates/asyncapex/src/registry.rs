@@ -118,11 +118,17 @@ impl Registry {
     }
 
     pub(crate) fn add_queueable<Q: Queueable>(&mut self) -> Result<(), Error> {
-        self.add(Q::class_name(), Arc::new(QueueableHandler::<Q>(PhantomData)))
+        self.add(
+            Q::class_name(),
+            Arc::new(QueueableHandler::<Q>(PhantomData)),
+        )
     }
 
     pub(crate) fn add_finalizer<F: Finalizer>(&mut self) -> Result<(), Error> {
-        self.add(F::class_name(), Arc::new(FinalizerHandler::<F>(PhantomData)))
+        self.add(
+            F::class_name(),
+            Arc::new(FinalizerHandler::<F>(PhantomData)),
+        )
     }
 
     pub(crate) fn get(&self, name: &str) -> Option<&Arc<dyn Handler>> {

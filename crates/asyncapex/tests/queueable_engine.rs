@@ -6,9 +6,9 @@ mod support;
 
 use std::time::Duration;
 
+use asyncapex::Clock;
 use asyncapex::id::IdGenerator;
 use asyncapex::job::NewJob;
-use asyncapex::Clock;
 use asyncapex::store::{JobClaimParams, JobInsertManyParams, Store};
 use asyncapex::{
     AbortOutcome, DuplicateSignature, Engine, EnqueueOptions, Error, JobError, JobListParams,
@@ -218,7 +218,12 @@ async fn a_second_enqueue_in_an_async_execution_fails_it_even_if_caught() {
         "{why}"
     );
     assert!(children_of(&engine, id).await.is_empty());
-    assert_eq!(logged(&t).len(), 1, "the job saw the error: {:?}", logged(&t));
+    assert_eq!(
+        logged(&t).len(),
+        1,
+        "the job saw the error: {:?}",
+        logged(&t)
+    );
 }
 
 #[tokio::test]
@@ -261,14 +266,23 @@ async fn a_synchronous_context_takes_50_and_refuses_the_51st_committing_nothing(
     );
     assert!(matches!(err, Error::LimitExceeded { max: 50, .. }));
     assert!(tx.commit().await.is_err());
-    assert!(engine.jobs(JobListParams::default()).await.unwrap().is_empty());
+    assert!(
+        engine
+            .jobs(JobListParams::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     let mut tx = engine.begin();
     let a = tx.enqueue_job(Noop { tag: t.clone() }).unwrap();
     let b = tx.enqueue_job(Noop { tag: t.clone() }).unwrap();
     assert_eq!(tx.commit().await.unwrap(), vec![a, b]);
     drop(engine.begin()); // an uncommitted context leaves nothing behind
-    assert_eq!(engine.jobs(JobListParams::default()).await.unwrap().len(), 2);
+    assert_eq!(
+        engine.jobs(JobListParams::default()).await.unwrap().len(),
+        2
+    );
 }
 
 #[tokio::test]
@@ -289,7 +303,11 @@ async fn the_maximum_stack_depth_is_inherited_and_fails_the_parent_that_breaks_i
     engine.wait_idle(WAIT).await.unwrap();
     assert_eq!(
         logged(&t),
-        vec!["depth=1 max=Some(3)", "depth=2 max=Some(3)", "depth=3 max=Some(3)"]
+        vec![
+            "depth=1 max=Some(3)",
+            "depth=2 max=Some(3)",
+            "depth=3 max=Some(3)"
+        ]
     );
     let all = engine.jobs(JobListParams::default()).await.unwrap();
     assert_eq!(all.len(), 3);
@@ -427,7 +445,10 @@ async fn a_duplicate_signature_is_refused_until_the_first_job_starts() {
         .enqueue_job_with(
             Noop { tag: t.clone() },
             EnqueueOptions::default().duplicate_signature(
-                DuplicateSignature::builder().add_integer(42).build().unwrap(),
+                DuplicateSignature::builder()
+                    .add_integer(42)
+                    .build()
+                    .unwrap(),
             ),
         )
         .await
@@ -472,7 +493,10 @@ async fn aborting_a_waiting_job_means_it_never_runs() {
 async fn aborting_a_running_job_asks_it_to_stop_and_it_ends_aborted() {
     let engine = engine().start().await.unwrap();
     let t = tag("abort-running");
-    let id = engine.enqueue_job(Blocker { tag: t.clone() }).await.unwrap();
+    let id = engine
+        .enqueue_job(Blocker { tag: t.clone() })
+        .await
+        .unwrap();
     wait_signal(&t).await;
     assert_eq!(
         engine.abort_job(id).await.unwrap(),
@@ -480,7 +504,10 @@ async fn aborting_a_running_job_asks_it_to_stop_and_it_ends_aborted() {
     );
     let done = engine.wait_for(id, WAIT).await.unwrap();
     assert_eq!(done.status, JobStatus::Aborted);
-    assert_eq!(done.extended_status.as_deref(), Some("aborted while running"));
+    assert_eq!(
+        done.extended_status.as_deref(),
+        Some("aborted while running")
+    );
     assert_eq!(logged(&t), vec!["attempt 1", "saw abort"]);
 }
 
@@ -503,7 +530,10 @@ async fn an_abort_from_another_process_reaches_a_running_job_through_the_heartbe
         .await
         .unwrap();
     let t = tag("abort-remote");
-    let id = worker.enqueue_job(Blocker { tag: t.clone() }).await.unwrap();
+    let id = worker
+        .enqueue_job(Blocker { tag: t.clone() })
+        .await
+        .unwrap();
     wait_signal(&t).await;
     assert_eq!(
         operator.abort_job(id).await.unwrap(),
@@ -665,7 +695,10 @@ async fn a_dead_workers_job_is_rescued_and_run_again_as_attempt_two() {
 async fn shutdown_hands_unfinished_jobs_back_without_counting_the_attempt() {
     let engine = engine().start().await.unwrap();
     let t = tag("shutdown");
-    let id = engine.enqueue_job(Blocker { tag: t.clone() }).await.unwrap();
+    let id = engine
+        .enqueue_job(Blocker { tag: t.clone() })
+        .await
+        .unwrap();
     wait_signal(&t).await;
     let report = engine.shutdown(Duration::from_millis(100)).await.unwrap();
     assert_eq!(report.released, vec![id]);

@@ -133,7 +133,10 @@ async fn a_finalizer_runs_after_success_in_its_own_record() {
     let id = engine.enqueue_job(flaky(&t, Some(1))).await.unwrap();
     engine.wait_idle(WAIT).await.unwrap();
     assert_eq!(engine.job(id).await.unwrap().status, JobStatus::Completed);
-    assert_eq!(logged(&t), vec!["run 1", "finalizer Success None parent=true"]);
+    assert_eq!(
+        logged(&t),
+        vec!["run 1", "finalizer Success None parent=true"]
+    );
     let jobs = all_jobs(&engine).await;
     assert_eq!(jobs.len(), 2);
     let fin = &jobs[1];
@@ -172,7 +175,9 @@ async fn a_finalizer_runs_after_failure_and_can_retry_until_success() {
         vec![JobStatus::Failed, JobStatus::Failed, JobStatus::Completed]
     );
     assert_eq!(
-        runs.iter().map(|j| j.failure_reenqueues).collect::<Vec<_>>(),
+        runs.iter()
+            .map(|j| j.failure_reenqueues)
+            .collect::<Vec<_>>(),
         vec![0, 1, 2]
     );
 }
@@ -189,7 +194,10 @@ async fn a_finalizer_runs_after_a_panic() {
         logged(&t)[1],
         "finalizer UnhandledException Some(\"panicked: run 1 panicked\") parent=true"
     );
-    assert_eq!(logged(&t).last().unwrap(), "finalizer Success None parent=true");
+    assert_eq!(
+        logged(&t).last().unwrap(),
+        "finalizer Success None parent=true"
+    );
 }
 
 #[tokio::test]
@@ -203,7 +211,9 @@ async fn a_failing_job_is_re_enqueued_at_most_five_consecutive_times() {
     assert_eq!(runs, 6, "the original plus five retries: {log:?}");
     let refused = log.last().unwrap();
     assert!(
-        refused.starts_with("retry refused: a finalizer may re-enqueue a failing job at most 5 consecutive times"),
+        refused.starts_with(
+            "retry refused: a finalizer may re-enqueue a failing job at most 5 consecutive times"
+        ),
         "{refused}"
     );
     let last_finalizer = all_jobs(&engine)

@@ -1,0 +1,209 @@
+//! `asyncapex demo`: the classic Apex examples, on the embedded store.
+//!
+//! * A queueable that updates a slice of accounts and chains the next job with the rest — the
+//!   Apex Developer Guide's chaining example.
+//! * A "callout" that fails twice; its transaction finalizer re-enqueues it until it succeeds —
+//!   the Developer Guide's finalizer retry example.
+
+use std::time::Duration;
+
+use asyncapex::{
+    Engine, Finalizer, FinalizerContext, JobError, JobListParams, JobRecord, JobStatus, Queueable,
+    QueueableContext,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::database::{Location, parse};
+use crate::jobs::time;
+use crate::table;
+
+/// Updates the first `per_job` accounts, then chains a job for the rest.
+#[derive(Debug, Serialize, Deserialize)]
+struct UpdateAccounts {
+    accounts: Vec<String>,
+    per_job: usize,
+}
+
+impl Queueable for UpdateAccounts {
+    async fn execute(&mut self, ctx: &mut QueueableContext) -> Result<(), JobError> {
+        let take = self.per_job.min(self.accounts.len());
+        let rest = self.accounts.split_off(take);
+        let depth = ctx.async_info().current_queueable_stack_depth;
+        // Simulated work: a real job would write to the application's database here.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        if rest.is_empty() {
+            println!(
+                "  UpdateAccounts {} (depth {depth}): updated {}; chain complete",
+                ctx.job_id(),
+                self.accounts.join(", ")
+            );
+        } else {
+            let next = ctx.enqueue_job(UpdateAccounts {
+                accounts: rest.clone(),
+                per_job: self.per_job,
+            })?;
+            println!(
+                "  UpdateAccounts {} (depth {depth}): updated {}; chained {next} for {} more",
+                ctx.job_id(),
+                self.accounts.join(", "),
+                rest.len()
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Sends an invoice to an external system that is down for the first two tries.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct SyncInvoice {
+    invoice: String,
+    try_number: u32,
+    succeeds_on_try: u32,
+}
+
+impl Queueable for SyncInvoice {
+    async fn execute(&mut self, ctx: &mut QueueableContext) -> Result<(), JobError> {
+        ctx.attach_finalizer(RetrySyncInvoice { job: self.clone() })?;
+        if self.try_number < self.succeeds_on_try {
+            println!(
+                "  SyncInvoice {} try {}: billing service unavailable",
+                ctx.job_id(),
+                self.try_number
+            );
+            return Err(JobError::new(format!(
+                "callout to the billing service failed for {} (HTTP 503)",
+                self.invoice
+            )));
+        }
+        println!(
+            "  SyncInvoice {} try {}: invoice {} sent",
+            ctx.job_id(),
+            self.try_number,
+            self.invoice
+        );
+        Ok(())
+    }
+}
+
+/// Re-enqueues a failed invoice sync (the engine stops it after 5 consecutive retries).
+#[derive(Debug, Serialize, Deserialize)]
+struct RetrySyncInvoice {
+    job: SyncInvoice,
+}
+
+impl Finalizer for RetrySyncInvoice {
+    async fn execute(&mut self, ctx: &mut FinalizerContext) -> Result<(), JobError> {
+        if let Some(error) = ctx.error().map(str::to_owned) {
+            let mut retry = self.job.clone();
+            retry.try_number += 1;
+            let id = ctx.enqueue_job(retry)?;
+            println!(
+                "  RetrySyncInvoice finalizer of {}: it failed ({error}); retrying as {id}",
+                ctx.async_apex_job_id()
+            );
+        }
+        Ok(())
+    }
+}
+
+pub(crate) async fn run(database: &str) -> Result<(), String> {
+    let Location::Sqlite(path) = parse(database)?;
+    println!("asyncapex demo on {}\n", path.display());
+    let engine = Engine::builder()
+        .sqlite(&path)
+        .register::<UpdateAccounts>()
+        .register::<SyncInvoice>()
+        .register_finalizer::<RetrySyncInvoice>()
+        .concurrency(4)
+        .start()
+        .await
+        .map_err(|e| format!("cannot start the engine on {}: {e}", path.display()))?;
+
+    let accounts = ["Acme", "Globex", "Initech", "Umbrella", "Hooli", "Stark"]
+        .map(String::from)
+        .to_vec();
+    let chain = engine
+        .enqueue_job(UpdateAccounts {
+            accounts,
+            per_job: 2,
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "enqueued UpdateAccounts {chain}: six accounts, two per job, each job chains the next"
+    );
+    let sync = engine
+        .enqueue_job(SyncInvoice {
+            invoice: "INV-1001".into(),
+            try_number: 1,
+            succeeds_on_try: 3,
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("enqueued SyncInvoice {sync}: fails twice, its finalizer retries it\n");
+
+    engine
+        .wait_idle(Duration::from_secs(60))
+        .await
+        .map_err(|e| e.to_string())?;
+
+    let first = chain.min(sync);
+    let jobs: Vec<JobRecord> = engine
+        .jobs(JobListParams {
+            limit: 500,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter(|j| j.id >= first)
+        .rev()
+        .collect();
+    println!("\nfinal statuses:");
+    let rows: Vec<Vec<String>> = jobs
+        .iter()
+        .map(|j| {
+            vec![
+                j.id.to_string(),
+                j.job_type.to_string(),
+                j.class_name.clone(),
+                j.status.to_string(),
+                j.parent_job_id.map(|p| p.to_string()).unwrap_or_default(),
+                time(j.completed_at),
+                j.extended_status.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        table::render(
+            &[
+                "Job ID",
+                "Type",
+                "Class",
+                "Status",
+                "Parent",
+                "Completed (UTC)",
+                "Status Detail"
+            ],
+            &rows,
+            70
+        )
+    );
+    let count = |s: JobStatus| jobs.iter().filter(|j| j.status == s).count();
+    println!(
+        "\n{} jobs: {} Completed, {} Failed (the failed tries were retried by the finalizer).",
+        jobs.len(),
+        count(JobStatus::Completed),
+        count(JobStatus::Failed)
+    );
+    println!(
+        "See them again with: asyncapex --database {} jobs list",
+        path.display()
+    );
+    engine
+        .shutdown(Duration::from_secs(5))
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}

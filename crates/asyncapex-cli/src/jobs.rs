@@ -1,0 +1,223 @@
+//! `asyncapex jobs …`: list, show and abort job records.
+
+use asyncapex::store::{JobAbortParams, Store};
+use asyncapex::{AbortOutcome, JobId, JobListParams, JobRecord, JobStatus, JobType};
+use clap::Subcommand;
+
+use crate::database::open_existing;
+use crate::table;
+
+/// Job record commands.
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// List job records, newest first.
+    List {
+        /// Only these statuses (repeatable, or comma-separated): Holding, Queued, Preparing,
+        /// Processing, Completed, Failed, Aborted.
+        #[arg(long, value_delimiter = ',')]
+        status: Vec<String>,
+        /// Only these job types (repeatable, or comma-separated): Queueable, Future,
+        /// BatchApex, BatchApexWorker, ScheduledApex, Finalizer.
+        #[arg(long = "type", value_delimiter = ',')]
+        job_type: Vec<String>,
+        /// Only this class name.
+        #[arg(long)]
+        class: Option<String>,
+        /// At most this many rows.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// Only jobs older than this ID (to page through a long list).
+        #[arg(long)]
+        before: Option<String>,
+        /// Print JSON (one array) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show every field of one job record.
+    Show {
+        /// The job's 15- or 18-character ID.
+        id: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Abort a job: a waiting one never runs; a running one is asked to stop.
+    Abort {
+        /// The job's 15- or 18-character ID.
+        id: String,
+    },
+}
+
+pub(crate) async fn run(database: &str, cmd: JobsCommand) -> Result<(), String> {
+    match cmd {
+        JobsCommand::List {
+            status,
+            job_type,
+            class,
+            limit,
+            before,
+            json,
+        } => {
+            let params = JobListParams {
+                statuses: status
+                    .iter()
+                    .map(|s| s.parse::<JobStatus>().map_err(|e| e.to_string()))
+                    .collect::<Result<_, _>>()?,
+                job_types: job_type
+                    .iter()
+                    .map(|s| s.parse::<JobType>().map_err(|e| e.to_string()))
+                    .collect::<Result<_, _>>()?,
+                class_name: class,
+                parent_job_id: None,
+                before: before.map(|b| parse_id(&b)).transpose()?,
+                limit,
+            };
+            let store = open_existing(database).await?;
+            let jobs = store.job_list(params).await.map_err(|e| e.to_string())?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&jobs).map_err(|e| e.to_string())?
+                );
+            } else if jobs.is_empty() {
+                println!("no jobs match");
+            } else {
+                print!("{}", jobs_table(&jobs));
+            }
+            Ok(())
+        }
+        JobsCommand::Show { id, json } => {
+            let id = parse_id(&id)?;
+            let store = open_existing(database).await?;
+            let job = store
+                .job_get(id)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("no job with ID {id}"))?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&job).map_err(|e| e.to_string())?
+                );
+            } else {
+                print!("{}", describe(&job));
+            }
+            Ok(())
+        }
+        JobsCommand::Abort { id } => {
+            let id = parse_id(&id)?;
+            let store = open_existing(database).await?;
+            let outcome = store
+                .job_abort(JobAbortParams {
+                    id,
+                    now: jiff::Timestamp::now(),
+                })
+                .await
+                .map_err(|e| e.to_string())?;
+            match outcome {
+                AbortOutcome::Aborted => println!("{id}: aborted; it will never run"),
+                AbortOutcome::AbortRequested => println!(
+                    "{id}: running; asked it to stop (it ends Aborted when its code returns)"
+                ),
+                AbortOutcome::AlreadyFinished(status) => {
+                    println!("{id}: had already ended ({status}); nothing to abort")
+                }
+                AbortOutcome::NotFound => return Err(format!("no job with ID {id}")),
+            }
+            Ok(())
+        }
+    }
+}
+
+fn parse_id(text: &str) -> Result<JobId, String> {
+    text.parse::<JobId>().map_err(|e| e.to_string())
+}
+
+pub(crate) fn time(t: Option<jiff::Timestamp>) -> String {
+    t.map(|t| t.strftime("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_default()
+}
+
+/// The Apex Jobs columns.
+pub(crate) fn jobs_table(jobs: &[JobRecord]) -> String {
+    let rows: Vec<Vec<String>> = jobs
+        .iter()
+        .map(|j| {
+            vec![
+                j.id.to_string(),
+                time(Some(j.created_at)),
+                j.job_type.to_string(),
+                j.status.to_string(),
+                j.class_name.clone(),
+                j.method_name.clone().unwrap_or_default(),
+                time(j.completed_at),
+                j.extended_status.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    table::render(
+        &[
+            "Job ID",
+            "Submitted (UTC)",
+            "Type",
+            "Status",
+            "Class",
+            "Method",
+            "Completed (UTC)",
+            "Status Detail",
+        ],
+        &rows,
+        60,
+    )
+}
+
+fn describe(job: &JobRecord) -> String {
+    let opt = |v: Option<String>| v.unwrap_or_else(|| "-".into());
+    let fields: Vec<(&str, String)> = vec![
+        ("Job ID", format!("{} ({})", job.id, job.id.as_15())),
+        ("Job Type", job.job_type.to_string()),
+        ("Class", job.class_name.clone()),
+        ("Method", opt(job.method_name.clone())),
+        ("Status", job.status.to_string()),
+        ("Status Detail", opt(job.extended_status.clone())),
+        ("Batches Processed", job.items_processed.to_string()),
+        ("Total Batches", job.total_items.to_string()),
+        ("Failures", job.number_of_errors.to_string()),
+        (
+            "Parent Job ID",
+            opt(job.parent_job_id.map(|p| p.to_string())),
+        ),
+        ("Submitted", time(Some(job.created_at))),
+        ("Run At", time(Some(job.run_at))),
+        ("Started", time(job.started_at)),
+        ("Completed", time(job.completed_at)),
+        (
+            "Attempt",
+            format!("{} of at most {}", job.attempt, job.max_attempts),
+        ),
+        (
+            "Stack Depth",
+            match job.max_stack_depth {
+                Some(max) => format!("{} of at most {max}", job.stack_depth),
+                None => format!("{} (no maximum)", job.stack_depth),
+            },
+        ),
+        ("Signature", opt(job.signature.clone())),
+        ("Lease Owner", opt(job.lease_owner.clone())),
+        ("Lease Expires", time(job.lease_expires_at)),
+        ("Abort Requested", job.abort_requested.to_string()),
+    ];
+    let width = fields.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    let mut out = String::new();
+    for (k, v) in fields {
+        out.push_str(&format!("{k:<width$}  {v}\n"));
+    }
+    let payload = serde_json::to_string_pretty(&job.payload_json()).unwrap_or_default();
+    out.push_str("Payload\n");
+    for line in payload.lines() {
+        out.push_str("  ");
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}

@@ -1,0 +1,95 @@
+//! The `asyncapex` command line, as a library: your own worker binary can call [`run`] to
+//! expose the same commands.
+//!
+//! ```no_run
+//! fn main() -> std::process::ExitCode {
+//!     asyncapex_cli::run(std::env::args_os())
+//! }
+//! ```
+
+mod database;
+mod demo;
+mod jobs;
+mod table;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Salesforce Apex's asynchronous execution models, rebuilt in Rust.
+#[derive(Debug, Parser)]
+#[command(name = "asyncapex", version, about, long_about = None)]
+pub struct Cli {
+    /// The store: a path to an SQLite file (or `sqlite://PATH`).
+    #[arg(
+        long,
+        global = true,
+        env = "ASYNCAPEX_DATABASE_URL",
+        default_value = "./asyncapex.db"
+    )]
+    pub database: String,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Inspect and steer job records (Apex's "Apex Jobs" page).
+    #[command(subcommand)]
+    Jobs(jobs::JobsCommand),
+    /// Run the demo on the database: a chain of queueables and a failing job whose finalizer
+    /// retries it; prints each job's ID and final status.
+    Demo,
+}
+
+/// Parses `args` and runs the command; returns the process exit code (0 on success, 1 when
+/// the command failed, 2 for bad usage).
+pub fn run<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ASYNCAPEX_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(execute(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn execute(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Jobs(cmd) => jobs::run(&cli.database, cmd).await,
+        Command::Demo => demo::run(&cli.database).await,
+    }
+}

@@ -1,0 +1,135 @@
+//! The binary end to end: the demo on a fresh file, then the admin commands on that file.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn asyncapex(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_asyncapex"))
+        .current_dir(dir)
+        .env_remove("ASYNCAPEX_DATABASE_URL")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn the_demo_runs_on_a_fresh_file_and_the_admin_commands_read_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = asyncapex(dir.path(), &["demo"]);
+    assert!(demo.status.success(), "{}", stderr(&demo));
+    let out = stdout(&demo);
+    assert!(
+        dir.path().join("asyncapex.db").exists(),
+        "default database file"
+    );
+    assert!(out.contains("9 jobs: 7 Completed, 2 Failed"), "{out}");
+    assert!(out.contains("invoice INV-1001 sent"), "{out}");
+
+    let list = asyncapex(dir.path(), &["jobs", "list", "--json"]);
+    assert!(list.status.success(), "{}", stderr(&list));
+    let jobs: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    let jobs = jobs.as_array().unwrap();
+    assert_eq!(jobs.len(), 9);
+    for job in jobs {
+        let id = job["id"].as_str().unwrap();
+        assert!(id.starts_with("707") && id.len() == 18, "{id}");
+        assert!(out.contains(id), "the demo printed every ID: {id}");
+    }
+
+    let table = stdout(&asyncapex(
+        dir.path(),
+        &["jobs", "list", "--status", "failed"],
+    ));
+    assert_eq!(
+        table.lines().count(),
+        3,
+        "header plus two failed jobs:\n{table}"
+    );
+    assert!(table.lines().next().unwrap().starts_with("Job ID"));
+
+    let first = jobs.last().unwrap()["id"].as_str().unwrap().to_owned();
+    let show = asyncapex(dir.path(), &["jobs", "show", &first[..15]]);
+    assert!(show.status.success(), "{}", stderr(&show));
+    let text = stdout(&show);
+    assert!(text.contains(&first) && text.contains("Payload"), "{text}");
+
+    let abort = asyncapex(dir.path(), &["jobs", "abort", &first]);
+    assert!(abort.status.success());
+    assert!(
+        stdout(&abort).contains("had already ended"),
+        "{}",
+        stdout(&abort)
+    );
+}
+
+#[test]
+fn unknown_ids_bad_ids_and_missing_databases_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = asyncapex(dir.path(), &["jobs", "list"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stderr(&missing).contains("no database at ./asyncapex.db"),
+        "{}",
+        stderr(&missing)
+    );
+    assert!(
+        !dir.path().join("asyncapex.db").exists(),
+        "an admin command never creates one"
+    );
+
+    let garbage = dir.path().join("garbage.db");
+    std::fs::write(&garbage, "x".repeat(4096)).unwrap();
+    let unreadable = asyncapex(dir.path(), &["--database", "garbage.db", "jobs", "list"]);
+    assert_eq!(unreadable.status.code(), Some(1));
+    assert!(
+        stderr(&unreadable).contains("not an SQLite database"),
+        "{}",
+        stderr(&unreadable)
+    );
+
+    assert!(asyncapex(dir.path(), &["demo"]).status.success());
+    let unknown = asyncapex(dir.path(), &["jobs", "show", "707000000000001"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(
+        stderr(&unknown).contains("no job with ID 707000000000001AAA"),
+        "{}",
+        stderr(&unknown)
+    );
+    let abort_unknown = asyncapex(dir.path(), &["jobs", "abort", "707000000000001"]);
+    assert_eq!(abort_unknown.status.code(), Some(1));
+
+    let malformed = asyncapex(dir.path(), &["jobs", "show", "not-an-id"]);
+    assert_eq!(malformed.status.code(), Some(1));
+    assert!(
+        stderr(&malformed).contains("invalid ID \"not-an-id\""),
+        "{}",
+        stderr(&malformed)
+    );
+
+    let wrong_kind = asyncapex(dir.path(), &["jobs", "show", "08e000000000001"]);
+    assert!(
+        stderr(&wrong_kind).contains("expected a job ID"),
+        "{}",
+        stderr(&wrong_kind)
+    );
+
+    let bad_status = asyncapex(dir.path(), &["jobs", "list", "--status", "Running"]);
+    assert_eq!(bad_status.status.code(), Some(1));
+    assert!(
+        stderr(&bad_status).contains("invalid job status \"Running\""),
+        "{}",
+        stderr(&bad_status)
+    );
+
+    let usage = asyncapex(dir.path(), &["jobs", "frobnicate"]);
+    assert_eq!(usage.status.code(), Some(2));
+}
