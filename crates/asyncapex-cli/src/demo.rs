@@ -2,6 +2,7 @@
 //!
 //! * A queueable that updates a slice of accounts and chains the next job with the rest — the
 //!   Apex Developer Guide's chaining example.
+//! * The chain's last job calls a future method, which runs later in its own execution.
 //! * A "callout" that fails twice; its transaction finalizer re-enqueues it until it succeeds —
 //!   the Developer Guide's finalizer retry example.
 
@@ -32,8 +33,11 @@ impl Queueable for UpdateAccounts {
         // Simulated work: a real job would write to the application's database here.
         tokio::time::sleep(Duration::from_millis(50)).await;
         if rest.is_empty() {
+            // The last link tells the sales team in a transaction of its own (a future call,
+            // committed only if this job succeeds).
+            let note = notify_sales_team::future(&*ctx, self.accounts.clone()).await?;
             println!(
-                "  UpdateAccounts {} (depth {depth}): updated {}; chain complete",
+                "  UpdateAccounts {} (depth {depth}): updated {}; chain complete, called notify_sales_team later as {note}",
                 ctx.job_id(),
                 self.accounts.join(", ")
             );
@@ -51,6 +55,16 @@ impl Queueable for UpdateAccounts {
         }
         Ok(())
     }
+}
+
+/// Tells the sales team which accounts were updated (Apex's fire-and-forget `@future`).
+#[asyncapex::future]
+async fn notify_sales_team(accounts: Vec<String>) -> Result<(), JobError> {
+    println!(
+        "  notify_sales_team (future): account updates finished with {}",
+        accounts.join(", ")
+    );
+    Ok(())
 }
 
 /// Sends an invoice to an external system that is down for the first two tries.

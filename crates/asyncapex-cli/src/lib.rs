@@ -10,6 +10,7 @@
 mod database;
 mod demo;
 mod jobs;
+mod limits;
 mod table;
 
 use std::ffi::OsString;
@@ -41,9 +42,15 @@ pub enum Command {
     /// Inspect and steer job records (Apex's "Apex Jobs" page).
     #[command(subcommand)]
     Jobs(jobs::JobsCommand),
-    /// Run the demo on the database: a chain of queueables and a failing job whose finalizer
-    /// retries it; prints each job's ID and final status.
+    /// Run the demo on the database: a chain of queueables that ends in a future call, and a
+    /// failing job whose finalizer retries it; prints each job's ID and final status.
     Demo,
+    /// Show the governor limits and the store's daily async execution count.
+    Limits {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Parses `args` and runs the command; returns the process exit code (0 on success, 1 when
@@ -91,5 +98,6 @@ async fn execute(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Jobs(cmd) => jobs::run(&cli.database, cmd).await,
         Command::Demo => demo::run(&cli.database).await,
+        Command::Limits { json } => limits::run(&cli.database, json).await,
     }
 }

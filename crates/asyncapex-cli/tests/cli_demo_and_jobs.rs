@@ -31,14 +31,23 @@ fn the_demo_runs_on_a_fresh_file_and_the_admin_commands_read_it() {
         dir.path().join("asyncapex.db").exists(),
         "default database file"
     );
-    assert!(out.contains("9 jobs: 7 Completed, 2 Failed"), "{out}");
+    assert!(out.contains("10 jobs: 8 Completed, 2 Failed"), "{out}");
+    assert!(
+        out.contains("notify_sales_team (future): account updates finished with Hooli, Stark"),
+        "{out}"
+    );
     assert!(out.contains("invoice INV-1001 sent"), "{out}");
 
     let list = asyncapex(dir.path(), &["jobs", "list", "--json"]);
     assert!(list.status.success(), "{}", stderr(&list));
     let jobs: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
     let jobs = jobs.as_array().unwrap();
-    assert_eq!(jobs.len(), 9);
+    assert_eq!(jobs.len(), 10);
+    assert_eq!(
+        jobs.iter().filter(|j| j["job_type"] == "Future").count(),
+        1,
+        "the demo calls one future"
+    );
     for job in jobs {
         let id = job["id"].as_str().unwrap();
         assert!(id.starts_with("707") && id.len() == 18, "{id}");
@@ -61,6 +70,14 @@ fn the_demo_runs_on_a_fresh_file_and_the_admin_commands_read_it() {
     assert!(show.status.success(), "{}", stderr(&show));
     let text = stdout(&show);
     assert!(text.contains(&first) && text.contains("Payload"), "{text}");
+
+    let limits = asyncapex(dir.path(), &["limits"]);
+    assert!(limits.status.success(), "{}", stderr(&limits));
+    assert!(
+        stdout(&limits).starts_with("daily async executions (last 24 h): 7 of 250000"),
+        "six queueables and one future count, the three finalizer runs do not:\n{}",
+        stdout(&limits)
+    );
 
     let abort = asyncapex(dir.path(), &["jobs", "abort", &first]);
     assert!(abort.status.success());

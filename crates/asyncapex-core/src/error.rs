@@ -106,6 +106,15 @@ pub enum Error {
         signature: String,
     },
 
+    /// An HTTP callout failed (connection, timeout, or a malformed request).
+    #[error("callout to {url} failed: {message}")]
+    Callout {
+        /// The URL called.
+        url: String,
+        /// What went wrong.
+        message: String,
+    },
+
     /// An operation is not allowed where it was called.
     #[error("{rule}")]
     NotAllowed {

@@ -18,7 +18,7 @@ pub use job::{JobRecord, JobType, NewJob};
 pub use limits::Limits;
 pub use status::JobStatus;
 pub use store::{
-    AbortOutcome, HeartbeatAck, JobAbortParams, JobClaimParams, JobFinishParams,
-    JobHeartbeatParams, JobInsertManyParams, JobListParams, JobOutcome, JobReleaseParams,
-    JobRescueParams, NodeRegisterParams, RescueOutcome, Store,
+    AbortOutcome, HeartbeatAck, JobAbortParams, JobClaimParams, JobCountCreatedSinceParams,
+    JobFinishParams, JobHeartbeatParams, JobInsertManyParams, JobListParams, JobOutcome,
+    JobReleaseParams, JobRescueParams, NodeRegisterParams, RescueOutcome, Store,
 };

@@ -1,25 +1,47 @@
-//! Governor limits: per-execution quotas in the spirit of Apex's `Limits` class.
+//! Governor limits: per-execution quotas in the spirit of Apex's `Limits` class, plus the
+//! per-store ("org-wide") daily cap on async executions.
 //!
-//! The defaults are Apex's numbers. [`Limits::unlimited`] lifts them all, and each field can be
-//! overridden on its own.
+//! The defaults are Apex's numbers (see the README's limits table). [`Limits::unlimited`]
+//! lifts them all, and each field can be overridden on its own.
 //!
 //! ```
 //! use asyncapex_core::Limits;
 //!
 //! let limits = Limits { queueable_jobs_async: 2, ..Limits::default() };
 //! assert_eq!(limits.queueable_jobs_sync, 50);
+//! assert_eq!(Limits::unlimited().daily_async_executions, None);
 //! ```
 
-/// Per-execution quotas.
+use std::time::Duration;
+
+/// Per-execution quotas and the daily cap.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
-    /// Queueable jobs one synchronous context may enqueue (Apex: 50). A synchronous context is
-    /// code outside any job: an [`EnqueueTransaction`](../asyncapex/struct.EnqueueTransaction.html)
-    /// or a scheduled job's execution.
+    /// Queueable jobs one synchronous context may enqueue (Apex: 50). Synchronous contexts
+    /// are code outside any job (an `EnqueueTransaction`) and finalizers' callers.
     pub queueable_jobs_sync: u32,
     /// Queueable jobs one asynchronous execution may enqueue (Apex: 1, so a chain never fans
-    /// out). Applies inside queueables and finalizers.
+    /// out). Applies inside queueables, futures and finalizers.
     pub queueable_jobs_async: u32,
+    /// Future calls one synchronous context may make (Apex: 50).
+    pub future_calls_sync: u32,
+    /// Future calls one queueable or finalizer execution may make (Apex: 50). Futures and
+    /// batches may make none, whatever this says (Apex's rule, not a quota).
+    pub future_calls_async: u32,
+    /// HTTP callouts one execution may make (Apex: 100).
+    pub callouts: u32,
+    /// Total time one execution may spend waiting on callouts (Apex: 120 s).
+    pub callout_time: Duration,
+    /// Timeout of one callout unless the request sets its own (Apex: 10 s).
+    pub callout_timeout: Duration,
+    /// Wall-clock time a synchronous execution (a finalizer) may run (Apex's CPU limit: 10 s).
+    pub execution_time_sync: Duration,
+    /// Wall-clock time an asynchronous execution (queueable, future) may run (Apex's CPU
+    /// limit: 60 s). A job type may set its own.
+    pub execution_time_async: Duration,
+    /// Async jobs (queueables, futures, batches, scheduled runs; not finalizers) that may be
+    /// submitted to one store in any rolling 24 hours (Apex: 250,000); `None` for no cap.
+    pub daily_async_executions: Option<u64>,
     /// Consecutive times a finalizer may re-enqueue a job that keeps failing (Apex: 5).
     pub finalizer_failure_reenqueues: u32,
 }
@@ -29,6 +51,14 @@ impl Default for Limits {
         Limits {
             queueable_jobs_sync: 50,
             queueable_jobs_async: 1,
+            future_calls_sync: 50,
+            future_calls_async: 50,
+            callouts: 100,
+            callout_time: Duration::from_secs(120),
+            callout_timeout: Duration::from_secs(10),
+            execution_time_sync: Duration::from_secs(10),
+            execution_time_async: Duration::from_secs(60),
+            daily_async_executions: Some(250_000),
             finalizer_failure_reenqueues: 5,
         }
     }
@@ -40,11 +70,20 @@ impl Limits {
         Limits::default()
     }
 
-    /// No limits at all: for trusted workloads that need fan-out or long retry loops.
+    /// No limits at all: for trusted workloads that need fan-out, long jobs or long retry
+    /// loops. Rules that are not quotas (no future calls from a future) still hold.
     pub fn unlimited() -> Limits {
         Limits {
             queueable_jobs_sync: u32::MAX,
             queueable_jobs_async: u32::MAX,
+            future_calls_sync: u32::MAX,
+            future_calls_async: u32::MAX,
+            callouts: u32::MAX,
+            callout_time: Duration::MAX,
+            callout_timeout: Duration::from_secs(120),
+            execution_time_sync: Duration::MAX,
+            execution_time_async: Duration::MAX,
+            daily_async_executions: None,
             finalizer_failure_reenqueues: u32::MAX,
         }
     }

@@ -73,6 +73,10 @@ pub trait Store: Send + Sync + Debug + 'static {
     /// How many jobs are in each status.
     async fn job_count_by_status(&self) -> Result<Vec<(JobStatus, u64)>>;
 
+    /// How many jobs of the given types were created at or after `since` (the daily async
+    /// execution cap counts these).
+    async fn job_count_created_since(&self, params: JobCountCreatedSinceParams) -> Result<u64>;
+
     /// How many jobs are due or running at `now`: `Queued` with a run time not after `now`,
     /// plus `Preparing` and `Processing`.
     async fn job_count_pending(&self, now: Timestamp) -> Result<u64>;
@@ -122,6 +126,15 @@ impl Default for JobListParams {
             limit: 100,
         }
     }
+}
+
+/// Params of [`Store::job_count_created_since`].
+#[derive(Debug, Clone)]
+pub struct JobCountCreatedSinceParams {
+    /// Start of the window (inclusive).
+    pub since: Timestamp,
+    /// Only these job types.
+    pub job_types: Vec<JobType>,
 }
 
 /// Params of [`Store::job_claim`].

@@ -1,9 +1,9 @@
 //! The job table: one function per `Store` method, each running the named query files.
 
 use asyncapex_core::{
-    AbortOutcome, Error, HeartbeatAck, JobAbortParams, JobClaimParams, JobFinishParams,
-    JobHeartbeatParams, JobId, JobListParams, JobRecord, JobReleaseParams, JobRescueParams,
-    JobStatus, JobType, NewJob, RescueOutcome, Result,
+    AbortOutcome, Error, HeartbeatAck, JobAbortParams, JobClaimParams, JobCountCreatedSinceParams,
+    JobFinishParams, JobHeartbeatParams, JobId, JobListParams, JobRecord, JobReleaseParams,
+    JobRescueParams, JobStatus, JobType, NewJob, RescueOutcome, Result,
 };
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Row, named_params};
@@ -297,6 +297,25 @@ pub(crate) fn count_by_status(conn: &Connection) -> Result<Vec<(JobStatus, u64)>
         .map_err(from_sqlite)?;
     rows.collect::<rusqlite::Result<Vec<_>>>()
         .map_err(from_sqlite)
+}
+
+pub(crate) fn count_created_since(
+    conn: &Connection,
+    p: &JobCountCreatedSinceParams,
+) -> Result<u64> {
+    let types: Vec<&str> = p.job_types.iter().map(|t| t.as_str()).collect();
+    let n: i64 = conn
+        .prepare_cached(include_str!("queries/job_count_created_since.sql"))
+        .map_err(from_sqlite)?
+        .query_row(
+            named_params! {
+                ":since": micros(p.since),
+                ":job_types": serde_json::Value::from(types).to_string(),
+            },
+            |r| r.get(0),
+        )
+        .map_err(from_sqlite)?;
+    Ok(n.max(0) as u64)
 }
 
 pub(crate) fn count_pending(conn: &Connection, now: Timestamp) -> Result<u64> {

@@ -22,9 +22,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use asyncapex_core::{
-    AbortOutcome, Error, HeartbeatAck, JobAbortParams, JobClaimParams, JobFinishParams,
-    JobHeartbeatParams, JobId, JobInsertManyParams, JobListParams, JobRecord, JobReleaseParams,
-    JobRescueParams, JobStatus, NodeRegisterParams, RescueOutcome, Result, Store, StoreErrorKind,
+    AbortOutcome, Error, HeartbeatAck, JobAbortParams, JobClaimParams, JobCountCreatedSinceParams,
+    JobFinishParams, JobHeartbeatParams, JobId, JobInsertManyParams, JobListParams, JobRecord,
+    JobReleaseParams, JobRescueParams, JobStatus, NodeRegisterParams, RescueOutcome, Result, Store,
+    StoreErrorKind,
 };
 use jiff::Timestamp;
 use rusqlite::{Connection, OpenFlags, named_params};
@@ -244,6 +245,12 @@ impl Store for SqliteStore {
 
     async fn job_count_by_status(&self) -> Result<Vec<(JobStatus, u64)>> {
         self.conn.call(jobs::count_by_status).await
+    }
+
+    async fn job_count_created_since(&self, params: JobCountCreatedSinceParams) -> Result<u64> {
+        self.conn
+            .call(move |conn| jobs::count_created_since(conn, &params))
+            .await
     }
 
     async fn job_count_pending(&self, now: Timestamp) -> Result<u64> {

@@ -6,11 +6,18 @@ use rusqlite::{Connection, params};
 use crate::errors::from_sqlite;
 
 /// Every migration this build knows: (version, name, SQL).
-pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "create_jobs",
-    include_str!("../migrations/0001_create_jobs.sql"),
-)];
+pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "create_jobs",
+        include_str!("../migrations/0001_create_jobs.sql"),
+    ),
+    (
+        2,
+        "job_created_index",
+        include_str!("../migrations/0002_job_created_index.sql"),
+    ),
+];
 
 /// Brings the schema to the newest version this build knows.
 ///

@@ -4,9 +4,9 @@ use std::time::Duration;
 
 use asyncapex_core::clock::add;
 use asyncapex_core::{
-    AbortOutcome, Error, IdGenerator, JobAbortParams, JobClaimParams, JobFinishParams,
-    JobHeartbeatParams, JobId, JobInsertManyParams, JobListParams, JobOutcome, JobReleaseParams,
-    JobRescueParams, JobStatus, JobType, NewJob, NodeRegisterParams, Store,
+    AbortOutcome, Error, IdGenerator, JobAbortParams, JobClaimParams, JobCountCreatedSinceParams,
+    JobFinishParams, JobHeartbeatParams, JobId, JobInsertManyParams, JobListParams, JobOutcome,
+    JobReleaseParams, JobRescueParams, JobStatus, JobType, NewJob, NodeRegisterParams, Store,
 };
 use jiff::Timestamp;
 
@@ -736,4 +736,35 @@ pub async fn next_run_at_is_the_earliest_queued_run_time(store: &dyn Store) {
         Some(add(t0(), secs(30)))
     );
     let _ = b;
+}
+
+/// The daily cap's count: a window start and a set of job types.
+pub async fn count_created_since_counts_only_the_window_and_the_types(store: &dyn Store) {
+    let ids = IdGenerator::new(1);
+    let old = job(&ids, t0());
+    let mut recent = job(&ids, add(t0(), secs(100)));
+    recent.created_at = add(t0(), secs(100));
+    let mut future_call = job(&ids, add(t0(), secs(200)));
+    future_call.created_at = add(t0(), secs(200));
+    future_call.job_type = JobType::Future;
+    let mut finalizer = job(&ids, add(t0(), secs(300)));
+    finalizer.created_at = add(t0(), secs(300));
+    finalizer.job_type = JobType::Finalizer;
+    insert(store, vec![old, recent, future_call, finalizer]).await;
+    let count = |since, job_types| async move {
+        store
+            .job_count_created_since(JobCountCreatedSinceParams { since, job_types })
+            .await
+            .expect("count")
+    };
+    let counted = vec![JobType::Queueable, JobType::Future];
+    assert_eq!(count(t0(), counted.clone()).await, 3);
+    assert_eq!(
+        count(add(t0(), secs(100)), counted.clone()).await,
+        2,
+        "inclusive start"
+    );
+    assert_eq!(count(add(t0(), secs(101)), counted).await, 1);
+    assert_eq!(count(t0(), vec![JobType::Finalizer]).await, 1);
+    assert_eq!(count(t0(), vec![]).await, 0);
 }

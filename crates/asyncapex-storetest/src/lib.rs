@@ -43,6 +43,7 @@ macro_rules! store_tests {
             release_requeues_without_counting_the_attempt,
             list_filters_and_pages_newest_first,
             counts_by_status_and_pending,
+            count_created_since_counts_only_the_window_and_the_types,
             next_run_at_is_the_earliest_queued_run_time
         );
     };

@@ -21,6 +21,8 @@ use tokio::sync::Notify;
 use crate::engine::EngineInner;
 use crate::enqueue::EnqueueOptions;
 use crate::finalizer::{Finalizer, ParentJobResult};
+use crate::future::FutureMethod;
+use crate::governor::{LimitsView, TimeUsage, Usage};
 use crate::queueable::Queueable;
 
 /// Which rules an execution follows.
@@ -33,6 +35,8 @@ pub(crate) enum ContextKind {
     /// A finalizer: may enqueue one job; a retry of a failed parent counts toward the
     /// consecutive re-enqueue limit.
     Finalizer { parent_failed: bool },
+    /// A future method: may not call futures.
+    Future,
 }
 
 /// The running job as seen by its context.
@@ -62,6 +66,9 @@ impl RunningJob {
 pub(crate) struct Buffer {
     pub(crate) enqueued: Vec<NewJob>,
     attempted: u32,
+    futures_attempted: u32,
+    pub(crate) callouts: u32,
+    pub(crate) callout_time: Duration,
     pub(crate) finalizer: Option<(String, serde_json::Value)>,
     pub(crate) violation: Option<Error>,
 }
@@ -76,7 +83,7 @@ pub(crate) struct ExecShared {
 }
 
 impl ExecShared {
-    fn lock(&self) -> MutexGuard<'_, Buffer> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Buffer> {
         // A panic while the lock was held cannot leave the buffer half-written in a way that
         // matters: the execution fails and the buffer is dropped.
         self.buffer.lock().unwrap_or_else(|e| e.into_inner())
@@ -103,6 +110,9 @@ pub(crate) struct ExecContext {
     pub(crate) kind: ContextKind,
     pub(crate) job: Option<RunningJob>,
     pub(crate) shared: Arc<ExecShared>,
+    pub(crate) allows_callouts: bool,
+    pub(crate) started_at: Timestamp,
+    pub(crate) time_limit: Duration,
 }
 
 impl ExecContext {
@@ -112,11 +122,21 @@ impl ExecContext {
         job: Option<RunningJob>,
         shared: Arc<ExecShared>,
     ) -> ExecContext {
+        let limits = &engine.config.limits;
+        let time_limit = match kind {
+            ContextKind::Sync | ContextKind::Finalizer { .. } => limits.execution_time_sync,
+            ContextKind::Queueable | ContextKind::Future => limits.execution_time_async,
+        };
+        let started_at = engine.clock.now();
         ExecContext {
             engine,
             kind,
             job,
             shared,
+            // Apex lets finalizers call out; queueables and futures must declare it.
+            allows_callouts: matches!(kind, ContextKind::Finalizer { .. }),
+            started_at,
+            time_limit,
         }
     }
 
@@ -124,11 +144,22 @@ impl ExecContext {
         let limits = &self.engine.config.limits;
         match self.kind {
             ContextKind::Sync => limits.queueable_jobs_sync,
-            ContextKind::Queueable | ContextKind::Finalizer { .. } => limits.queueable_jobs_async,
+            ContextKind::Queueable | ContextKind::Finalizer { .. } | ContextKind::Future => {
+                limits.queueable_jobs_async
+            }
         }
     }
 
-    fn violate(&self, buffer: &mut Buffer, error: Error) -> Error {
+    fn future_limit(&self) -> u32 {
+        let limits = &self.engine.config.limits;
+        match self.kind {
+            ContextKind::Sync => limits.future_calls_sync,
+            ContextKind::Queueable | ContextKind::Finalizer { .. } => limits.future_calls_async,
+            ContextKind::Future => 0,
+        }
+    }
+
+    pub(crate) fn violate(&self, buffer: &mut Buffer, error: Error) -> Error {
         if buffer.violation.is_none() {
             buffer.violation = Some(error.clone());
         }
@@ -211,6 +242,15 @@ impl ExecContext {
             };
             return Err(self.violate(&mut buffer, err));
         }
+        // A synchronous context checks the cap with a fresh count when it commits.
+        if self.kind != ContextKind::Sync
+            && let Err(err) = self
+                .engine
+                .daily
+                .check_now(1 + buffer.enqueued.len() as u64)
+        {
+            return Err(self.violate(&mut buffer, err));
+        }
         let delay = options
             .delay
             .or(self.engine.config.default_delay)
@@ -233,6 +273,105 @@ impl ExecContext {
             payload,
         });
         Ok(id)
+    }
+
+    pub(crate) fn enqueue_future(
+        &self,
+        method: &'static FutureMethod,
+        args: String,
+    ) -> Result<JobId, Error> {
+        if self.kind == ContextKind::Future {
+            return Err(Error::NotAllowed {
+                rule: format!(
+                    "future method cannot be called from a future or batch method (calling {} from future {})",
+                    method.key(),
+                    self.job
+                        .as_ref()
+                        .map(|j| j.id.to_string())
+                        .unwrap_or_default()
+                ),
+            });
+        }
+        let key = method.key();
+        self.engine.registry.require(&key, JobType::Future)?;
+        let now = self.engine.clock.now();
+        let mut buffer = self.shared.lock();
+        buffer.futures_attempted += 1;
+        let limit = self.future_limit();
+        if buffer.futures_attempted > limit {
+            let used = buffer.futures_attempted;
+            let err = Error::LimitExceeded {
+                limit: "future calls",
+                used: u64::from(used),
+                max: u64::from(limit),
+                message: format!(
+                    "too many future calls: {used} (the limit for this execution is {limit})"
+                ),
+            };
+            return Err(self.violate(&mut buffer, err));
+        }
+        // A synchronous context checks the cap with a fresh count when it commits.
+        if self.kind != ContextKind::Sync
+            && let Err(err) = self
+                .engine
+                .daily
+                .check_now(1 + buffer.enqueued.len() as u64)
+        {
+            return Err(self.violate(&mut buffer, err));
+        }
+        let id = self.engine.ids.job_id(now);
+        buffer.enqueued.push(NewJob {
+            id,
+            job_type: JobType::Future,
+            class_name: method.class_name().to_owned(),
+            method_name: Some(method.method_name().to_owned()),
+            status: JobStatus::Queued,
+            parent_job_id: self.job.as_ref().map(|j| j.id),
+            created_at: now,
+            run_at: now,
+            max_attempts: self.engine.config.max_attempts,
+            // Futures do not chain: each starts a depth of its own.
+            stack_depth: 1,
+            max_stack_depth: None,
+            failure_reenqueues: 0,
+            signature: None,
+            payload: args,
+        });
+        Ok(id)
+    }
+
+    pub(crate) fn limits_view(&self) -> LimitsView {
+        let limits = &self.engine.config.limits;
+        let buffer = self.shared.lock();
+        LimitsView {
+            queueable_jobs: Usage {
+                used: u64::from(buffer.attempted),
+                limit: u64::from(self.enqueue_limit()),
+            },
+            future_calls: Usage {
+                used: u64::from(buffer.futures_attempted),
+                limit: u64::from(self.future_limit()),
+            },
+            callouts: Usage {
+                used: u64::from(buffer.callouts),
+                limit: if self.allows_callouts {
+                    u64::from(limits.callouts)
+                } else {
+                    0
+                },
+            },
+            callout_time: TimeUsage {
+                used: buffer.callout_time,
+                limit: limits.callout_time,
+            },
+            execution_time: TimeUsage {
+                used: asyncapex_core::clock::duration_between(
+                    self.started_at,
+                    self.engine.clock.now(),
+                ),
+                limit: self.time_limit,
+            },
+        }
     }
 
     pub(crate) fn attach_finalizer<F: Finalizer>(&self, finalizer: &F) -> Result<(), Error> {
@@ -297,6 +436,56 @@ impl AsyncInfo {
     }
 }
 
+/// Methods every running job's context shares: its record, the clock, limits, callouts and
+/// abort requests.
+macro_rules! job_context_common {
+    ($ty:ident, $what:literal, $callout_doc:literal) => {
+        impl $ty {
+            #[doc = concat!("This ", $what, "'s job record ID (Apex's `getJobId`).")]
+            pub fn job_id(&self) -> JobId {
+                self.job.id
+            }
+
+            /// Which run this is: 1 on the first, more after a crash rescued the job.
+            pub fn attempt(&self) -> u32 {
+                self.job.attempt
+            }
+
+            /// The engine clock's current instant.
+            pub fn now(&self) -> Timestamp {
+                self.inner.now()
+            }
+
+            /// What this execution has used of its governor limits (Apex's `Limits`).
+            pub fn limits(&self) -> LimitsView {
+                self.inner.limits_view()
+            }
+
+            #[doc = $callout_doc]
+            ///
+            /// # Errors
+            /// [`Error::NotAllowed`] when this execution may not call out.
+            #[cfg(feature = "callouts")]
+            pub fn callout(&self) -> Result<crate::callout::Callout<'_>, Error> {
+                crate::callout::Callout::new(&self.inner)
+            }
+
+            /// Whether `abort_job` asked this execution to stop. Long-running code should
+            /// check it (or await [`aborted`](Self::aborted)) and return early; the job ends
+            /// `Aborted` either way.
+            pub fn is_abort_requested(&self) -> bool {
+                self.inner.shared.is_abort_requested()
+            }
+
+            /// Completes when `abort_job` asks this execution to stop; use it in
+            /// `tokio::select!`.
+            pub async fn aborted(&self) {
+                self.inner.abort_requested().await
+            }
+        }
+    };
+}
+
 /// What a running queueable may ask of the engine (Apex's `QueueableContext` plus the
 /// `System` calls that only make sense inside a job).
 pub struct QueueableContext {
@@ -304,22 +493,13 @@ pub struct QueueableContext {
     pub(crate) job: RunningJob,
 }
 
+job_context_common!(
+    QueueableContext,
+    "job",
+    "The HTTP client for callouts; only for queueables that declare [`Queueable::ALLOWS_CALLOUTS`] (Apex's `Database.AllowsCallouts`)."
+);
+
 impl QueueableContext {
-    /// The running job's ID (Apex's `getJobId`).
-    pub fn job_id(&self) -> JobId {
-        self.job.id
-    }
-
-    /// Which run this is: 1 on the first, more after a crash rescued the job.
-    pub fn attempt(&self) -> u32 {
-        self.job.attempt
-    }
-
-    /// The engine clock's current instant.
-    pub fn now(&self) -> Timestamp {
-        self.inner.now()
-    }
-
     /// Chains a job to run after this one succeeds. Returns its ID at once; the job is
     /// committed only if this execution returns `Ok`.
     ///
@@ -359,17 +539,6 @@ impl QueueableContext {
     pub fn async_info(&self) -> AsyncInfo {
         self.inner.async_info()
     }
-
-    /// Whether `abort_job` asked this job to stop. Long-running jobs should check it (or
-    /// await [`aborted`](Self::aborted)) and return early; the job ends `Aborted` either way.
-    pub fn is_abort_requested(&self) -> bool {
-        self.inner.shared.is_abort_requested()
-    }
-
-    /// Completes when `abort_job` asks this job to stop; use it in `tokio::select!`.
-    pub async fn aborted(&self) {
-        self.inner.abort_requested().await
-    }
 }
 
 /// What a running finalizer may ask of the engine (Apex's `FinalizerContext`).
@@ -381,15 +550,16 @@ pub struct FinalizerContext {
     pub(crate) error: Option<String>,
 }
 
+job_context_common!(
+    FinalizerContext,
+    "finalizer run",
+    "The HTTP client for callouts (finalizers may always call out, as in Apex)."
+);
+
 impl FinalizerContext {
     /// The queueable this finalizer belongs to (Apex's `getAsyncApexJobId`).
     pub fn async_apex_job_id(&self) -> JobId {
         self.parent_job_id
-    }
-
-    /// This finalizer run's own job record.
-    pub fn job_id(&self) -> JobId {
-        self.job.id
     }
 
     /// How the queueable ended (Apex's `getResult`).
@@ -400,11 +570,6 @@ impl FinalizerContext {
     /// The queueable's error message when it failed (Apex's `getException`).
     pub fn error(&self) -> Option<&str> {
         self.error.as_deref()
-    }
-
-    /// The engine clock's current instant.
-    pub fn now(&self) -> Timestamp {
-        self.inner.now()
     }
 
     /// Enqueues one job, typically a retry of the parent. Committed only if the finalizer
@@ -428,6 +593,29 @@ impl FinalizerContext {
         options: EnqueueOptions,
     ) -> Result<JobId, Error> {
         self.inner.enqueue(&job, options)
+    }
+}
+
+/// What a running future method may ask of the engine. Take it as the first parameter,
+/// `ctx: &mut FutureContext`, of a `#[future]` function to use it.
+pub struct FutureContext {
+    pub(crate) inner: ExecContext,
+    pub(crate) job: RunningJob,
+}
+
+job_context_common!(
+    FutureContext,
+    "future",
+    "The HTTP client for callouts; only for futures declared with `#[future(callout = true)]`."
+);
+
+impl FutureContext {
+    /// Enqueues one queueable (the asynchronous limit), committed if this future succeeds.
+    ///
+    /// # Errors
+    /// As [`QueueableContext::enqueue_job`].
+    pub fn enqueue_job<Q: Queueable>(&mut self, job: Q) -> Result<JobId, Error> {
+        self.inner.enqueue(&job, EnqueueOptions::default())
     }
 }
 
@@ -487,7 +675,16 @@ impl EnqueueTransaction {
             return Err(violation);
         }
         let ids = buffer.enqueued.iter().map(|j| j.id).collect();
-        self.inner.engine.insert(buffer.enqueued).await?;
+        let engine = &self.inner.engine;
+        engine
+            .daily
+            .check(
+                engine.store.as_ref(),
+                engine.clock.now(),
+                crate::governor::counted(&buffer.enqueued),
+            )
+            .await?;
+        engine.insert(buffer.enqueued).await?;
         Ok(ids)
     }
 }

@@ -16,6 +16,7 @@ use tokio::task::{AbortHandle, JoinHandle};
 use crate::context::{ContextKind, EnqueueTransaction, ExecContext, ExecShared};
 use crate::enqueue::EnqueueOptions;
 use crate::finalizer::Finalizer;
+use crate::governor::{DailyCap, DailyUsage};
 use crate::queueable::Queueable;
 use crate::registry::Registry;
 use crate::{executor, maintenance};
@@ -209,6 +210,9 @@ impl EngineBuilder {
     /// # Errors
     /// The first registration error, an invalid configuration, or a store error.
     pub async fn start(mut self) -> Result<Engine, Error> {
+        if let Err(e) = self.registry.add_linked_futures() {
+            self.errors.push(e);
+        }
         if let Some(e) = self.errors.drain(..).next() {
             return Err(e);
         }
@@ -257,7 +261,12 @@ impl EngineBuilder {
             .await?;
         let (events, _) = broadcast::channel(4096);
         let (shutdown, _) = watch::channel(false);
+        let daily = DailyCap::new(self.config.limits.daily_async_executions);
+        daily.refresh(store.as_ref(), self.clock.now()).await?;
         let inner = Arc::new(EngineInner {
+            daily,
+            #[cfg(feature = "callouts")]
+            http: reqwest::Client::new(),
             store,
             clock: self.clock,
             ids: IdGenerator::new(node),
@@ -298,6 +307,9 @@ pub(crate) struct Running {
 }
 
 pub(crate) struct EngineInner {
+    pub(crate) daily: DailyCap,
+    #[cfg(feature = "callouts")]
+    pub(crate) http: reqwest::Client,
     pub(crate) store: Arc<dyn Store>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) ids: IdGenerator,
@@ -326,9 +338,11 @@ impl EngineInner {
         if jobs.is_empty() {
             return Ok(());
         }
+        let counted = crate::governor::counted(&jobs);
         self.store
             .job_insert_many(JobInsertManyParams { jobs })
             .await?;
+        self.daily.record(counted);
         self.wake.notify_one();
         Ok(())
     }
@@ -433,6 +447,18 @@ impl Engine {
         let id = tx.enqueue_job_with(job, options)?;
         tx.commit().await?;
         Ok(id)
+    }
+
+    /// Async jobs submitted to this store in the last 24 hours, and the daily cap
+    /// ([`Limits::daily_async_executions`]); read fresh from the store.
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn daily_async_usage(&self) -> Result<DailyUsage, Error> {
+        self.inner
+            .daily
+            .usage(self.inner.store.as_ref(), self.inner.clock.now())
+            .await
     }
 
     /// One job record.

@@ -18,6 +18,7 @@ use crate::context::{Buffer, ExecContext, ExecShared, RunningJob};
 use crate::engine::{EngineInner, Running};
 use crate::finalizer::{FinalizerEnvelope, ParentJobResult};
 use crate::job_error::JobError;
+use crate::registry::key_of;
 
 /// The claim loop. Ends when the engine shuts down.
 pub(crate) async fn run(engine: Arc<EngineInner>) {
@@ -32,6 +33,13 @@ pub(crate) async fn run(engine: Arc<EngineInner>) {
             .saturating_sub(engine.lock_running().len());
         if free > 0 {
             let now = engine.clock.now();
+            if let Err(e) = engine
+                .daily
+                .refresh_if_stale(engine.store.as_ref(), now)
+                .await
+            {
+                tracing::warn!(error = %e, "cannot refresh the daily async execution count");
+            }
             let claimed = engine
                 .store
                 .job_claim(JobClaimParams {
@@ -126,10 +134,11 @@ async fn execute(
     job: &JobRecord,
     shared: &Arc<ExecShared>,
 ) -> Execution {
-    let Some(handler) = engine.registry.get(&job.class_name).cloned() else {
+    let key = key_of(job);
+    let Some(handler) = engine.registry.get(&key).cloned() else {
         return Execution::Returned(Err(JobError::new(format!(
-            "no job type is registered under the name {:?} in the engine that claimed it ({})",
-            job.class_name, engine.owner
+            "no job type is registered under the name {key:?} in the engine that claimed it ({})",
+            engine.owner
         ))));
     };
     if handler.job_type() != job.job_type {
@@ -140,23 +149,40 @@ async fn execute(
             job.job_type
         ))));
     }
-    let ctx = ExecContext::new(
+    let mut ctx = ExecContext::new(
         engine.clone(),
         handler.context_kind(job),
         Some(RunningJob::from_record(job)),
         shared.clone(),
     );
-    let task = tokio::spawn(handler.run(job, ctx));
-    if let Some(r) = engine.lock_running().get_mut(&job.id) {
-        r.task = Some(task.abort_handle());
+    ctx.allows_callouts |= handler.allows_callouts();
+    if let Some(limit) = handler.time_limit() {
+        ctx.time_limit = limit;
     }
-    match task.await {
-        Ok(result) => Execution::Returned(result),
-        Err(e) if e.is_panic() => Execution::Returned(Err(JobError::new(format!(
-            "panicked: {}",
-            panic_message(e.into_panic())
-        )))),
-        Err(_) => Execution::Cancelled,
+    let deadline = add(ctx.started_at, ctx.time_limit);
+    let time_limit = ctx.time_limit;
+    let mut task = tokio::spawn(handler.run(job, ctx));
+    let abort = task.abort_handle();
+    if let Some(r) = engine.lock_running().get_mut(&job.id) {
+        r.task = Some(abort.clone());
+    }
+    tokio::select! {
+        joined = &mut task => match joined {
+            Ok(result) => Execution::Returned(result),
+            Err(e) if e.is_panic() => Execution::Returned(Err(JobError::new(format!(
+                "panicked: {}",
+                panic_message(e.into_panic())
+            )))),
+            Err(_) => Execution::Cancelled,
+        },
+        _ = engine.clock.sleep_until(deadline) => {
+            // The task stops at its next await; a job that never awaits keeps its thread
+            // until it returns, but its result is discarded either way.
+            abort.abort();
+            Execution::Returned(Err(JobError::new(format!(
+                "execution time limit exceeded: the job ran longer than {time_limit:?} and was stopped"
+            ))))
+        }
     }
 }
 
@@ -285,6 +311,7 @@ async fn record(
         match engine.store.job_finish(params).await {
             Ok(true) => {
                 if !insert.is_empty() {
+                    engine.daily.record(crate::governor::counted(&insert));
                     engine.wake.notify_one();
                 }
                 return Some(outcome.status());

@@ -36,16 +36,23 @@ impl JobError {
     }
 }
 
+/// An error's message followed by its chain of causes, `outer: inner: innermost`.
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut message = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        message.push_str(": ");
+        message.push_str(&s.to_string());
+        source = s.source();
+    }
+    message
+}
+
 impl<E: std::error::Error> From<E> for JobError {
     fn from(e: E) -> JobError {
-        let mut message = e.to_string();
-        let mut source = e.source();
-        while let Some(s) = source {
-            message.push_str(": ");
-            message.push_str(&s.to_string());
-            source = s.source();
+        JobError {
+            message: error_chain(&e),
         }
-        JobError { message }
     }
 }
 

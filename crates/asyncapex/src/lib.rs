@@ -5,8 +5,12 @@
 //!
 //! * **Queueable** ([`Queueable`]): enqueue typed state, get a `707…` [`JobId`] back, chain
 //!   the next job from `execute`, attach a [`Finalizer`].
+//! * **Future** ([`macro@future`]): fire-and-forget a function call into its own execution,
+//!   with HTTP callouts for futures that declare them.
+//! * **Governor limits** ([`Limits`], [`LimitsView`]): Apex's per-execution quotas and the
+//!   daily async cap.
 //!
-//! Scheduled, Batch and Future jobs arrive in later releases (see the README's feature list).
+//! Scheduled and Batch jobs arrive in later releases (see the README's feature list).
 //!
 //! ```no_run
 //! use asyncapex::{Engine, JobError, Queueable, QueueableContext};
@@ -41,11 +45,15 @@
 //!   and its context's [`attempt`](QueueableContext::attempt) says so. Make side effects
 //!   outside the store idempotent, as Salesforce advises.
 
+#[cfg(feature = "callouts")]
+mod callout;
 mod context;
 mod engine;
 mod enqueue;
 mod executor;
 mod finalizer;
+pub mod future;
+mod governor;
 mod job_error;
 mod maintenance;
 mod queueable;
@@ -58,7 +66,25 @@ pub use asyncapex_core::{
 #[cfg(feature = "sqlite")]
 pub use asyncapex_sqlite::{Durability, SqliteOptions, SqliteStore};
 
-pub use context::{AsyncInfo, EnqueueTransaction, FinalizerContext, QueueableContext};
+#[cfg(feature = "callouts")]
+pub use callout::Callout;
+pub use context::{
+    AsyncInfo, EnqueueTransaction, FinalizerContext, FutureContext, QueueableContext,
+};
+#[doc(hidden)]
+pub use future::__private;
+pub use future::{FutureMethod, FutureTarget};
+pub use governor::{DailyUsage, LimitsView, TimeUsage, Usage, daily_async_usage};
+#[cfg(feature = "callouts")]
+pub use reqwest;
+
+/// Turns an `async fn` whose arguments are serde types into a future method (Apex's
+/// `@future`); see the [`future`](mod@future) module.
+///
+/// Options: `callout = true` lets it make HTTP callouts; `time_limit_ms = N` sets its own
+/// execution time limit; `class = "Name"` sets the class name stored on its records (the
+/// module path by default).
+pub use asyncapex_macros::future;
 pub use engine::{Engine, EngineBuilder, EngineConfig, JobEvent, ShutdownReport};
 pub use enqueue::{DuplicateSignature, DuplicateSignatureBuilder, EnqueueOptions};
 pub use finalizer::{Finalizer, ParentJobResult};

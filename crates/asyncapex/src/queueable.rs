@@ -41,6 +41,16 @@ use crate::job_error::JobError;
 /// }
 /// ```
 pub trait Queueable: Serialize + DeserializeOwned + Send + 'static {
+    /// Whether this job may make HTTP callouts (Apex's `Database.AllowsCallouts`).
+    const ALLOWS_CALLOUTS: bool = false;
+
+    /// This type's execution time limit; `None` uses the engine's asynchronous limit
+    /// ([`Limits::execution_time_async`](crate::Limits::execution_time_async), 60 s by
+    /// default).
+    fn execution_time_limit() -> Option<std::time::Duration> {
+        None
+    }
+
     /// The name this type is registered and stored under (Apex's class name). Defaults to
     /// the type's name without its module path; override it to keep stored jobs runnable
     /// after renaming or moving the type.

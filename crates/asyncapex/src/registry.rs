@@ -8,12 +8,17 @@ use std::sync::Arc;
 
 use asyncapex_core::{Error, JobRecord, JobType};
 
-use crate::context::{ContextKind, ExecContext, FinalizerContext, QueueableContext, RunningJob};
+use crate::context::{
+    ContextKind, ExecContext, FinalizerContext, FutureContext, QueueableContext, RunningJob,
+};
 use crate::finalizer::{Finalizer, FinalizerEnvelope, ParentJobResult};
+use crate::future::__private::FutureRegistration;
+use crate::future::{FutureMethod, registry_key};
 use crate::job_error::JobError;
 use crate::queueable::Queueable;
 
-pub(crate) type JobFuture = Pin<Box<dyn Future<Output = Result<(), JobError>> + Send>>;
+/// The boxed future of one execution.
+pub type JobFuture = Pin<Box<dyn Future<Output = Result<(), JobError>> + Send>>;
 
 /// Runs stored jobs of one registered type.
 pub(crate) trait Handler: Send + Sync {
@@ -22,6 +27,12 @@ pub(crate) trait Handler: Send + Sync {
 
     /// The context kind an execution of `job` runs under.
     fn context_kind(&self, job: &JobRecord) -> ContextKind;
+
+    /// Whether its executions may make callouts.
+    fn allows_callouts(&self) -> bool;
+
+    /// Its own execution time limit, if it has one.
+    fn time_limit(&self) -> Option<std::time::Duration>;
 
     /// Deserializes the payload and runs it.
     fn run(&self, job: &JobRecord, ctx: ExecContext) -> JobFuture;
@@ -36,6 +47,14 @@ impl<Q: Queueable> Handler for QueueableHandler<Q> {
 
     fn context_kind(&self, _job: &JobRecord) -> ContextKind {
         ContextKind::Queueable
+    }
+
+    fn allows_callouts(&self) -> bool {
+        Q::ALLOWS_CALLOUTS
+    }
+
+    fn time_limit(&self) -> Option<std::time::Duration> {
+        Q::execution_time_limit()
     }
 
     fn run(&self, job: &JobRecord, inner: ExecContext) -> JobFuture {
@@ -66,6 +85,14 @@ fn envelope(job: &JobRecord) -> Option<FinalizerEnvelope> {
 impl<F: Finalizer> Handler for FinalizerHandler<F> {
     fn job_type(&self) -> JobType {
         JobType::Finalizer
+    }
+
+    fn allows_callouts(&self) -> bool {
+        true
+    }
+
+    fn time_limit(&self) -> Option<std::time::Duration> {
+        None
     }
 
     fn context_kind(&self, job: &JobRecord) -> ContextKind {
@@ -100,6 +127,42 @@ impl<F: Finalizer> Handler for FinalizerHandler<F> {
     }
 }
 
+struct FutureHandler(&'static FutureMethod);
+
+impl Handler for FutureHandler {
+    fn job_type(&self) -> JobType {
+        JobType::Future
+    }
+
+    fn context_kind(&self, _job: &JobRecord) -> ContextKind {
+        ContextKind::Future
+    }
+
+    fn allows_callouts(&self) -> bool {
+        self.0.allows_callouts()
+    }
+
+    fn time_limit(&self) -> Option<std::time::Duration> {
+        self.0.time_limit()
+    }
+
+    fn run(&self, job: &JobRecord, inner: ExecContext) -> JobFuture {
+        let ctx = FutureContext {
+            inner,
+            job: RunningJob::from_record(job),
+        };
+        (self.0.run)(job.payload.clone(), ctx)
+    }
+}
+
+/// The key a job record is registered under: its class, or `class.method` for a future.
+pub(crate) fn key_of(job: &JobRecord) -> std::borrow::Cow<'_, str> {
+    match (&job.job_type, &job.method_name) {
+        (JobType::Future, Some(method)) => registry_key(&job.class_name, method).into(),
+        _ => job.class_name.as_str().into(),
+    }
+}
+
 /// Job types by registered name.
 #[derive(Default)]
 pub(crate) struct Registry {
@@ -129,6 +192,17 @@ impl Registry {
             F::class_name(),
             Arc::new(FinalizerHandler::<F>(PhantomData)),
         )
+    }
+
+    /// Registers every `#[future]` method linked into the program.
+    pub(crate) fn add_linked_futures(&mut self) -> Result<(), Error> {
+        for registration in inventory::iter::<FutureRegistration> {
+            self.add(
+                &registration.0.key(),
+                Arc::new(FutureHandler(registration.0)),
+            )?;
+        }
+        Ok(())
     }
 
     pub(crate) fn get(&self, name: &str) -> Option<&Arc<dyn Handler>> {

@@ -59,3 +59,31 @@ pub fn tag(name: &str) -> String {
     static N: AtomicU64 = AtomicU64::new(0);
     format!("{name}-{}", N.fetch_add(1, Ordering::SeqCst))
 }
+
+/// A tiny HTTP server on loopback that answers every request with `200 ok`, or never answers
+/// when `silent`. Returns its base URL; it lives as long as the test's runtime.
+pub async fn http_server(silent: bool) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = socket.read(&mut buf).await;
+                if silent {
+                    std::future::pending::<()>().await;
+                }
+                let _ = socket
+                    .write_all(
+                        b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
+                    )
+                    .await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}
