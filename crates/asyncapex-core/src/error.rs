@@ -106,6 +106,20 @@ pub enum Error {
         signature: String,
     },
 
+    /// An active schedule already has this name.
+    #[error("the job named {name:?} is already scheduled for execution")]
+    DuplicateScheduleName {
+        /// The name.
+        name: String,
+    },
+
+    /// No schedule has this ID or name.
+    #[error("no scheduled job with ID or name {key:?}")]
+    UnknownSchedule {
+        /// The ID or name looked up.
+        key: String,
+    },
+
     /// An HTTP callout failed (connection, timeout, or a malformed request).
     #[error("callout to {url} failed: {message}")]
     Callout {

@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::id::JobId;
+use crate::id::{CronTriggerId, JobId};
 use crate::status::JobStatus;
 
 /// The kind of work a job record stands for (Apex's `AsyncApexJob.JobType`).
@@ -98,6 +98,8 @@ pub struct JobRecord {
     pub number_of_errors: u64,
     /// The job whose execution (or finalizer) enqueued this one.
     pub parent_job_id: Option<JobId>,
+    /// The schedule whose firing created this job (Apex's `CronTriggerId`).
+    pub cron_trigger_id: Option<CronTriggerId>,
     /// When the job was submitted.
     pub created_at: Timestamp,
     /// When a worker first started it.
@@ -153,6 +155,8 @@ pub struct NewJob {
     pub status: JobStatus,
     /// The job that enqueued it.
     pub parent_job_id: Option<JobId>,
+    /// The schedule that fired it.
+    pub cron_trigger_id: Option<CronTriggerId>,
     /// Submission time.
     pub created_at: Timestamp,
     /// Earliest start.

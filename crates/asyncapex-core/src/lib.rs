@@ -4,6 +4,7 @@
 //! Users normally depend on the `asyncapex` crate, which re-exports everything here.
 
 pub mod clock;
+pub mod cron_trigger;
 pub mod error;
 pub mod id;
 pub mod job;
@@ -12,13 +13,16 @@ pub mod status;
 pub mod store;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use cron_trigger::{CronTriggerRecord, NewCronTrigger, StoredTriggerState, TriggerState};
 pub use error::{Error, Result, StoreErrorKind};
 pub use id::{CronTriggerId, IdGenerator, JobId, KeyPrefix, RecordId};
 pub use job::{JobRecord, JobType, NewJob};
 pub use limits::Limits;
 pub use status::JobStatus;
 pub use store::{
-    AbortOutcome, HeartbeatAck, JobAbortParams, JobClaimParams, JobCountCreatedSinceParams,
-    JobFinishParams, JobHeartbeatParams, JobInsertManyParams, JobListParams, JobOutcome,
-    JobReleaseParams, JobRescueParams, NodeRegisterParams, RescueOutcome, Store,
+    AbortOutcome, CronTriggerDeleteParams, CronTriggerDueParams, CronTriggerFailParams,
+    CronTriggerFireParams, CronTriggerInsertParams, CronTriggerListParams, CronTriggerResumeParams,
+    HeartbeatAck, JobAbortParams, JobClaimParams, JobCountCreatedSinceParams, JobFinishParams,
+    JobHeartbeatParams, JobInsertManyParams, JobListParams, JobOutcome, JobReleaseParams,
+    JobRescueParams, NodeRegisterParams, RescueOutcome, Store,
 };

@@ -14,8 +14,9 @@ use std::fmt::Debug;
 use async_trait::async_trait;
 use jiff::Timestamp;
 
+use crate::cron_trigger::{CronTriggerRecord, NewCronTrigger};
 use crate::error::Result;
-use crate::id::JobId;
+use crate::id::{CronTriggerId, JobId};
 use crate::job::{JobRecord, JobType, NewJob};
 use crate::status::JobStatus;
 
@@ -80,6 +81,136 @@ pub trait Store: Send + Sync + Debug + 'static {
     /// How many jobs are due or running at `now`: `Queued` with a run time not after `now`,
     /// plus `Preparing` and `Processing`.
     async fn job_count_pending(&self, now: Timestamp) -> Result<u64>;
+
+    /// Inserts a schedule.
+    ///
+    /// # Errors
+    /// [`Error::DuplicateScheduleName`](crate::Error::DuplicateScheduleName) when an active
+    /// trigger (not deleted or complete) has the name; [`Error::LimitExceeded`](crate::Error::LimitExceeded)
+    /// when `max_active` triggers are already active. Nothing is inserted then.
+    async fn cron_trigger_insert(&self, params: CronTriggerInsertParams) -> Result<()>;
+
+    /// One trigger by ID, with its latest job's status.
+    async fn cron_trigger_get(&self, id: CronTriggerId) -> Result<Option<CronTriggerRecord>>;
+
+    /// The trigger with this name, preferring an active one over deleted or complete ones
+    /// (then the newest).
+    async fn cron_trigger_find(&self, name: String) -> Result<Option<CronTriggerRecord>>;
+
+    /// Triggers, newest first.
+    async fn cron_trigger_list(
+        &self,
+        params: CronTriggerListParams,
+    ) -> Result<Vec<CronTriggerRecord>>;
+
+    /// `WAITING` triggers whose next fire time is not after `now` and whose latest run has
+    /// ended (runs of one trigger never overlap), earliest first.
+    async fn cron_trigger_due(
+        &self,
+        params: CronTriggerDueParams,
+    ) -> Result<Vec<CronTriggerRecord>>;
+
+    /// Fires a trigger exactly once: only if it is still `WAITING` at `expected_next_fire_time`
+    /// with no run active. Inserts the firing's job, records the firing and moves the trigger
+    /// to `next_fire_time` (`COMPLETE` when `None`), all in one transaction. Returns `false`,
+    /// changing nothing, when another engine fired it first or it was paused or deleted.
+    async fn cron_trigger_fire(&self, params: CronTriggerFireParams) -> Result<bool>;
+
+    /// The earliest next fire time among `WAITING` triggers, to know how long to sleep.
+    async fn cron_trigger_next_fire_time(&self) -> Result<Option<Timestamp>>;
+
+    /// `WAITING` → `PAUSED`. Returns whether it changed.
+    async fn cron_trigger_pause(&self, id: CronTriggerId) -> Result<bool>;
+
+    /// `PAUSED` → `WAITING`, due at `next_fire_time` (Apex runs a resumed job once at once and
+    /// skips what it missed). Returns whether it changed.
+    async fn cron_trigger_resume(&self, params: CronTriggerResumeParams) -> Result<bool>;
+
+    /// Any state but `DELETED` → `DELETED`; a running firing finishes. Returns whether it
+    /// changed.
+    async fn cron_trigger_delete(&self, params: CronTriggerDeleteParams) -> Result<bool>;
+
+    /// `WAITING` → `ERROR` with a reason (e.g. its expression no longer parses). Returns
+    /// whether it changed.
+    async fn cron_trigger_fail(&self, params: CronTriggerFailParams) -> Result<bool>;
+}
+
+/// Params of [`Store::cron_trigger_insert`].
+#[derive(Debug, Clone)]
+pub struct CronTriggerInsertParams {
+    /// The trigger.
+    pub trigger: NewCronTrigger,
+    /// The most triggers that may be active at once (Apex: 100).
+    pub max_active: u32,
+}
+
+/// Params of [`Store::cron_trigger_list`].
+#[derive(Debug, Clone)]
+pub struct CronTriggerListParams {
+    /// Also list deleted and complete triggers.
+    pub include_ended: bool,
+    /// At most this many.
+    pub limit: u32,
+}
+
+impl Default for CronTriggerListParams {
+    fn default() -> Self {
+        CronTriggerListParams {
+            include_ended: false,
+            limit: 200,
+        }
+    }
+}
+
+/// Params of [`Store::cron_trigger_due`].
+#[derive(Debug, Clone)]
+pub struct CronTriggerDueParams {
+    /// Triggers due at or before this.
+    pub now: Timestamp,
+    /// At most this many.
+    pub limit: u32,
+}
+
+/// Params of [`Store::cron_trigger_fire`].
+#[derive(Debug, Clone)]
+pub struct CronTriggerFireParams {
+    /// The trigger.
+    pub id: CronTriggerId,
+    /// The fire time the caller saw: the guard that makes a firing happen once.
+    pub expected_next_fire_time: Timestamp,
+    /// The fire time after this one; `None` completes the trigger.
+    pub next_fire_time: Option<Timestamp>,
+    /// When it fired.
+    pub fired_at: Timestamp,
+    /// The firing's job record.
+    pub job: NewJob,
+}
+
+/// Params of [`Store::cron_trigger_resume`].
+#[derive(Debug, Clone)]
+pub struct CronTriggerResumeParams {
+    /// The trigger.
+    pub id: CronTriggerId,
+    /// When it fires next (now: a resumed trigger runs once at once).
+    pub next_fire_time: Timestamp,
+}
+
+/// Params of [`Store::cron_trigger_delete`].
+#[derive(Debug, Clone)]
+pub struct CronTriggerDeleteParams {
+    /// The trigger.
+    pub id: CronTriggerId,
+    /// Deletion time (its `end_time`).
+    pub now: Timestamp,
+}
+
+/// Params of [`Store::cron_trigger_fail`].
+#[derive(Debug, Clone)]
+pub struct CronTriggerFailParams {
+    /// The trigger.
+    pub id: CronTriggerId,
+    /// Why.
+    pub message: String,
 }
 
 /// Params of [`Store::node_register`].

@@ -10,19 +10,19 @@ use rusqlite::{Connection, OptionalExtension, Row, named_params};
 
 use crate::errors::{corrupt, from_sqlite, is_signature_conflict};
 
-fn micros(t: Timestamp) -> i64 {
+pub(crate) fn micros(t: Timestamp) -> i64 {
     t.as_microsecond()
 }
 
-fn ts(column: &str, v: i64) -> rusqlite::Result<Timestamp> {
+pub(crate) fn ts(column: &str, v: i64) -> rusqlite::Result<Timestamp> {
     Timestamp::from_microsecond(v).map_err(|e| corrupt(column, e))
 }
 
-fn opt_ts(column: &str, v: Option<i64>) -> rusqlite::Result<Option<Timestamp>> {
+pub(crate) fn opt_ts(column: &str, v: Option<i64>) -> rusqlite::Result<Option<Timestamp>> {
     v.map(|v| ts(column, v)).transpose()
 }
 
-fn job_id(column: &str, v: String) -> rusqlite::Result<JobId> {
+pub(crate) fn job_id(column: &str, v: String) -> rusqlite::Result<JobId> {
     v.parse().map_err(|e| corrupt(column, e))
 }
 
@@ -57,6 +57,10 @@ pub(crate) fn job_from_row(row: &Row<'_>) -> rusqlite::Result<JobRecord> {
             .get::<_, Option<String>>("parent_job_id")?
             .map(|v| job_id("parent_job_id", v))
             .transpose()?,
+        cron_trigger_id: row
+            .get::<_, Option<String>>("cron_trigger_id")?
+            .map(|v| v.parse().map_err(|e| corrupt("cron_trigger_id", e)))
+            .transpose()?,
         created_at: ts("created_at", row.get("created_at")?)?,
         started_at: opt_ts("started_at", row.get("started_at")?)?,
         completed_at: opt_ts("completed_at", row.get("completed_at")?)?,
@@ -90,6 +94,7 @@ pub(crate) fn insert_many(conn: &Connection, jobs: &[NewJob]) -> Result<()> {
             ":method_name": job.method_name,
             ":status": job.status.as_str(),
             ":parent_job_id": job.parent_job_id.map(|p| p.as_15().to_owned()),
+            ":cron_trigger_id": job.cron_trigger_id.map(|t| t.as_15().to_owned()),
             ":created_at": micros(job.created_at),
             ":run_at": micros(job.run_at),
             ":max_attempts": job.max_attempts,

@@ -13,6 +13,7 @@
 //! ```
 
 mod connection;
+mod cron_triggers;
 mod errors;
 mod jobs;
 mod migrate;
@@ -22,10 +23,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use asyncapex_core::{
-    AbortOutcome, Error, HeartbeatAck, JobAbortParams, JobClaimParams, JobCountCreatedSinceParams,
-    JobFinishParams, JobHeartbeatParams, JobId, JobInsertManyParams, JobListParams, JobRecord,
-    JobReleaseParams, JobRescueParams, JobStatus, NodeRegisterParams, RescueOutcome, Result, Store,
-    StoreErrorKind,
+    AbortOutcome, CronTriggerDeleteParams, CronTriggerDueParams, CronTriggerFailParams,
+    CronTriggerFireParams, CronTriggerId, CronTriggerInsertParams, CronTriggerListParams,
+    CronTriggerRecord, CronTriggerResumeParams, Error, HeartbeatAck, JobAbortParams,
+    JobClaimParams, JobCountCreatedSinceParams, JobFinishParams, JobHeartbeatParams, JobId,
+    JobInsertManyParams, JobListParams, JobRecord, JobReleaseParams, JobRescueParams, JobStatus,
+    NodeRegisterParams, RescueOutcome, Result, Store, StoreErrorKind,
 };
 use jiff::Timestamp;
 use rusqlite::{Connection, OpenFlags, named_params};
@@ -256,6 +259,76 @@ impl Store for SqliteStore {
     async fn job_count_pending(&self, now: Timestamp) -> Result<u64> {
         self.conn
             .call(move |conn| jobs::count_pending(conn, now))
+            .await
+    }
+
+    async fn cron_trigger_insert(&self, params: CronTriggerInsertParams) -> Result<()> {
+        self.conn
+            .call(move |conn| cron_triggers::insert(conn, &params))
+            .await
+    }
+
+    async fn cron_trigger_get(&self, id: CronTriggerId) -> Result<Option<CronTriggerRecord>> {
+        self.conn
+            .call(move |conn| cron_triggers::get(conn, id))
+            .await
+    }
+
+    async fn cron_trigger_find(&self, name: String) -> Result<Option<CronTriggerRecord>> {
+        self.conn
+            .call(move |conn| cron_triggers::find(conn, &name))
+            .await
+    }
+
+    async fn cron_trigger_list(
+        &self,
+        params: CronTriggerListParams,
+    ) -> Result<Vec<CronTriggerRecord>> {
+        self.conn
+            .call(move |conn| cron_triggers::list(conn, &params))
+            .await
+    }
+
+    async fn cron_trigger_due(
+        &self,
+        params: CronTriggerDueParams,
+    ) -> Result<Vec<CronTriggerRecord>> {
+        self.conn
+            .call(move |conn| cron_triggers::due(conn, &params))
+            .await
+    }
+
+    async fn cron_trigger_fire(&self, params: CronTriggerFireParams) -> Result<bool> {
+        self.conn
+            .call(move |conn| cron_triggers::fire(conn, &params))
+            .await
+    }
+
+    async fn cron_trigger_next_fire_time(&self) -> Result<Option<Timestamp>> {
+        self.conn.call(cron_triggers::next_fire_time).await
+    }
+
+    async fn cron_trigger_pause(&self, id: CronTriggerId) -> Result<bool> {
+        self.conn
+            .call(move |conn| cron_triggers::pause(conn, id))
+            .await
+    }
+
+    async fn cron_trigger_resume(&self, params: CronTriggerResumeParams) -> Result<bool> {
+        self.conn
+            .call(move |conn| cron_triggers::resume(conn, &params))
+            .await
+    }
+
+    async fn cron_trigger_delete(&self, params: CronTriggerDeleteParams) -> Result<bool> {
+        self.conn
+            .call(move |conn| cron_triggers::delete(conn, &params))
+            .await
+    }
+
+    async fn cron_trigger_fail(&self, params: CronTriggerFailParams) -> Result<bool> {
+        self.conn
+            .call(move |conn| cron_triggers::fail(conn, &params))
             .await
     }
 }

@@ -17,6 +17,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "job_created_index",
         include_str!("../migrations/0002_job_created_index.sql"),
     ),
+    (
+        3,
+        "create_cron_triggers",
+        include_str!("../migrations/0003_create_cron_triggers.sql"),
+    ),
 ];
 
 /// Brings the schema to the newest version this build knows.

@@ -92,6 +92,7 @@ async fn data_survives_reopening_and_migrations_are_not_reapplied() {
         method_name: None,
         status: JobStatus::Queued,
         parent_job_id: None,
+        cron_trigger_id: None,
         created_at: now,
         run_at: now,
         max_attempts: 3,

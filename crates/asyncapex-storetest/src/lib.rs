@@ -13,7 +13,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-pub mod cases;
+mod job_cases;
+mod trigger_cases;
+
+/// Every conformance case, as a public async function named after the behaviour it checks.
+pub mod cases {
+    pub use crate::job_cases::*;
+    pub use crate::trigger_cases::*;
+}
 
 /// Stamps one `#[tokio::test]` per conformance case, each on a fresh store from `$factory`.
 #[macro_export]
@@ -44,7 +51,17 @@ macro_rules! store_tests {
             list_filters_and_pages_newest_first,
             counts_by_status_and_pending,
             count_created_since_counts_only_the_window_and_the_types,
-            next_run_at_is_the_earliest_queued_run_time
+            next_run_at_is_the_earliest_queued_run_time,
+            trigger_insert_then_get_round_trips_every_field,
+            trigger_names_are_unique_among_active_triggers,
+            trigger_insert_refuses_past_the_active_cap,
+            due_lists_only_waiting_triggers_whose_time_has_come,
+            a_fire_time_fires_exactly_once_with_its_job,
+            a_trigger_never_fires_while_its_previous_run_is_active,
+            firing_without_a_next_time_completes_the_trigger,
+            pause_resume_delete_and_fail_move_only_from_their_states,
+            trigger_list_hides_ended_triggers_unless_asked,
+            trigger_next_fire_time_is_the_earliest_waiting_one
         );
     };
     (@cases $factory:expr; $($name:ident),* $(,)?) => {

@@ -269,6 +269,7 @@ fn finalizer_job(
         method_name: None,
         status: JobStatus::Queued,
         parent_job_id: Some(job.id),
+        cron_trigger_id: None,
         created_at: now,
         run_at: now,
         max_attempts: engine.config.max_attempts,

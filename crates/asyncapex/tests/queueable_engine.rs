@@ -591,6 +591,7 @@ fn raw_template(now: jiff::Timestamp) -> NewJob {
         method_name: None,
         status: JobStatus::Queued,
         parent_job_id: None,
+        cron_trigger_id: None,
         created_at: now,
         run_at: now,
         max_attempts: 3,

@@ -1,4 +1,4 @@
-//! The conformance cases. Each takes a fresh, empty store.
+//! Conformance cases of the job table. Each takes a fresh, empty store.
 
 use std::time::Duration;
 
@@ -10,19 +10,19 @@ use asyncapex_core::{
 };
 use jiff::Timestamp;
 
-const LEASE: Duration = Duration::from_secs(30);
+pub(crate) const LEASE: Duration = Duration::from_secs(30);
 
-fn t0() -> Timestamp {
+pub(crate) fn t0() -> Timestamp {
     // A fixed instant keeps every case deterministic.
     Timestamp::from_second(1_800_000_000).unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
-fn secs(n: u64) -> Duration {
+pub(crate) fn secs(n: u64) -> Duration {
     Duration::from_secs(n)
 }
 
 /// A minimal queued queueable due at `run_at`.
-fn job(ids: &IdGenerator, run_at: Timestamp) -> NewJob {
+pub(crate) fn job(ids: &IdGenerator, run_at: Timestamp) -> NewJob {
     NewJob {
         id: ids.job_id(run_at),
         job_type: JobType::Queueable,
@@ -30,6 +30,7 @@ fn job(ids: &IdGenerator, run_at: Timestamp) -> NewJob {
         method_name: None,
         status: JobStatus::Queued,
         parent_job_id: None,
+        cron_trigger_id: None,
         created_at: run_at,
         run_at,
         max_attempts: 3,
@@ -41,14 +42,19 @@ fn job(ids: &IdGenerator, run_at: Timestamp) -> NewJob {
     }
 }
 
-async fn insert(store: &dyn Store, jobs: Vec<NewJob>) {
+pub(crate) async fn insert(store: &dyn Store, jobs: Vec<NewJob>) {
     store
         .job_insert_many(JobInsertManyParams { jobs })
         .await
         .expect("insert");
 }
 
-async fn claim(store: &dyn Store, owner: &str, now: Timestamp, limit: u32) -> Vec<JobId> {
+pub(crate) async fn claim(
+    store: &dyn Store,
+    owner: &str,
+    now: Timestamp,
+    limit: u32,
+) -> Vec<JobId> {
     store
         .job_claim(JobClaimParams {
             owner: owner.into(),
@@ -72,7 +78,12 @@ async fn status(store: &dyn Store, id: JobId) -> JobStatus {
         .status
 }
 
-fn finish(id: JobId, owner: &str, now: Timestamp, outcome: JobOutcome) -> JobFinishParams {
+pub(crate) fn finish(
+    id: JobId,
+    owner: &str,
+    now: Timestamp,
+    outcome: JobOutcome,
+) -> JobFinishParams {
     JobFinishParams {
         id,
         owner: owner.into(),
