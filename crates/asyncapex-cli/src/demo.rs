@@ -3,14 +3,16 @@
 //! * A queueable that updates a slice of accounts and chains the next job with the rest — the
 //!   Apex Developer Guide's chaining example.
 //! * The chain's last job calls a future method, which runs later in its own execution.
+//! * A schedule that fires every two seconds while the demo runs (deleted when it has fired
+//!   twice).
 //! * A "callout" that fails twice; its transaction finalizer re-enqueues it until it succeeds —
 //!   the Developer Guide's finalizer retry example.
 
 use std::time::Duration;
 
 use asyncapex::{
-    Engine, Finalizer, FinalizerContext, JobError, JobListParams, JobRecord, JobStatus, Queueable,
-    QueueableContext,
+    CronExpr, Engine, Finalizer, FinalizerContext, JobError, JobListParams, JobRecord, JobStatus,
+    Queueable, QueueableContext, Schedulable, SchedulableContext,
 };
 use serde::{Deserialize, Serialize};
 
@@ -56,6 +58,25 @@ impl Queueable for UpdateAccounts {
         Ok(())
     }
 }
+
+/// A scheduled job (Apex's `Schedulable`) that reports the queue every few seconds.
+#[derive(Debug, Serialize, Deserialize)]
+struct QueueReport;
+
+impl Schedulable for QueueReport {
+    async fn execute(&mut self, ctx: &mut SchedulableContext) -> Result<(), JobError> {
+        println!(
+            "  QueueReport {} fired by schedule {} at {}",
+            ctx.job_id(),
+            ctx.trigger_id(),
+            ctx.now().strftime("%H:%M:%S")
+        );
+        Ok(())
+    }
+}
+
+/// The demo's schedule name; a leftover from an interrupted run is replaced.
+const SCHEDULE_NAME: &str = "Demo queue report";
 
 /// Tells the sales team which accounts were updated (Apex's fire-and-forget `@future`).
 #[asyncapex::future]
@@ -128,6 +149,7 @@ pub(crate) async fn run(database: &str) -> Result<(), String> {
         .register::<UpdateAccounts>()
         .register::<SyncInvoice>()
         .register_finalizer::<RetrySyncInvoice>()
+        .register_schedulable::<QueueReport>()
         .concurrency(4)
         .start()
         .await
@@ -154,12 +176,58 @@ pub(crate) async fn run(database: &str) -> Result<(), String> {
         })
         .await
         .map_err(|e| e.to_string())?;
-    println!("enqueued SyncInvoice {sync}: fails twice, its finalizer retries it\n");
+    println!("enqueued SyncInvoice {sync}: fails twice, its finalizer retries it");
+    if let Ok(old) = engine.schedule_record(SCHEDULE_NAME).await
+        && old.stored_state != asyncapex::StoredTriggerState::Deleted
+    {
+        engine.abort_job(old.id).await.map_err(|e| e.to_string())?;
+    }
+    let schedule = engine
+        .schedule(SCHEDULE_NAME, "*/2 * * * * ?", QueueReport)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "scheduled QueueReport as {schedule}: \"*/2 * * * * ?\" ({}), until it has fired twice\n",
+        CronExpr::parse("*/2 * * * * ?")
+            .map(|e| e.explain())
+            .unwrap_or_default()
+    );
 
     engine
         .wait_idle(Duration::from_secs(60))
         .await
         .map_err(|e| e.to_string())?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let record = engine
+            .schedule_record(SCHEDULE_NAME)
+            .await
+            .map_err(|e| e.to_string())?;
+        if record.times_triggered >= 2 {
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            return Err("the demo schedule did not fire twice within 30 s".into());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    engine
+        .abort_job(schedule)
+        .await
+        .map_err(|e| e.to_string())?;
+    engine
+        .wait_idle(Duration::from_secs(60))
+        .await
+        .map_err(|e| e.to_string())?;
+    let record = engine
+        .schedule_record(&schedule.to_string())
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("\nschedule:");
+    print!(
+        "{}",
+        crate::schedules::schedules_table(std::slice::from_ref(&record), jiff::Timestamp::now())
+    );
 
     let first = chain.min(sync);
     let jobs: Vec<JobRecord> = engine

@@ -41,9 +41,10 @@ pub enum JobsCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Abort a job: a waiting one never runs; a running one is asked to stop.
+    /// Abort a job: a waiting one never runs; a running one is asked to stop. Given an
+    /// `08e…` schedule ID, delete that schedule.
     Abort {
-        /// The job's 15- or 18-character ID.
+        /// The job's (or schedule's) 15- or 18-character ID.
         id: String,
     },
 }
@@ -105,6 +106,16 @@ pub(crate) async fn run(database: &str, cmd: JobsCommand) -> Result<(), String> 
             Ok(())
         }
         JobsCommand::Abort { id } => {
+            if let Ok(trigger) = id.parse::<asyncapex::CronTriggerId>() {
+                // Apex's abortJob takes a CronTrigger ID too: it deletes the schedule.
+                return crate::schedules::run(
+                    database,
+                    crate::schedules::SchedulesCommand::Abort {
+                        key: trigger.to_string(),
+                    },
+                )
+                .await;
+            }
             let id = parse_id(&id)?;
             let store = open_existing(database).await?;
             let outcome = store
@@ -123,6 +134,7 @@ pub(crate) async fn run(database: &str, cmd: JobsCommand) -> Result<(), String> 
                     println!("{id}: had already ended ({status}); nothing to abort")
                 }
                 AbortOutcome::NotFound => return Err(format!("no job with ID {id}")),
+                AbortOutcome::ScheduleDeleted | AbortOutcome::ScheduleAlreadyDeleted => {}
             }
             Ok(())
         }

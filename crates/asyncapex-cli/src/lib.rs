@@ -7,10 +7,12 @@
 //! }
 //! ```
 
+mod cron;
 mod database;
 mod demo;
 mod jobs;
 mod limits;
+mod schedules;
 mod table;
 
 use std::ffi::OsString;
@@ -45,6 +47,12 @@ pub enum Command {
     /// Run the demo on the database: a chain of queueables that ends in a future call, and a
     /// failing job whose finalizer retries it; prints each job's ID and final status.
     Demo,
+    /// List and steer schedules (Apex's "Scheduled Jobs" page).
+    #[command(subcommand)]
+    Schedules(schedules::SchedulesCommand),
+    /// Evaluate and explain cron expressions.
+    #[command(subcommand)]
+    Cron(cron::CronCommand),
     /// Show the governor limits and the store's daily async execution count.
     Limits {
         /// Print JSON instead of text.
@@ -99,5 +107,7 @@ async fn execute(cli: Cli) -> Result<(), String> {
         Command::Jobs(cmd) => jobs::run(&cli.database, cmd).await,
         Command::Demo => demo::run(&cli.database).await,
         Command::Limits { json } => limits::run(&cli.database, json).await,
+        Command::Schedules(cmd) => schedules::run(&cli.database, cmd).await,
+        Command::Cron(cmd) => cron::run(cmd),
     }
 }

@@ -106,6 +106,13 @@ pub enum Error {
         signature: String,
     },
 
+    /// A cron expression is invalid, or never fires.
+    #[error("{message}")]
+    InvalidCron {
+        /// Names the expression, the field and the rule.
+        message: String,
+    },
+
     /// An active schedule already has this name.
     #[error("the job named {name:?} is already scheduled for execution")]
     DuplicateScheduleName {

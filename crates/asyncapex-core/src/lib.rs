@@ -4,6 +4,7 @@
 //! Users normally depend on the `asyncapex` crate, which re-exports everything here.
 
 pub mod clock;
+pub mod cron;
 pub mod cron_trigger;
 pub mod error;
 pub mod id;

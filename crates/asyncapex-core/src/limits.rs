@@ -44,6 +44,9 @@ pub struct Limits {
     pub daily_async_executions: Option<u64>,
     /// Consecutive times a finalizer may re-enqueue a job that keeps failing (Apex: 5).
     pub finalizer_failure_reenqueues: u32,
+    /// Schedules that may be active (waiting, paused or in error) in one store at once
+    /// (Apex: 100; 5 in a Developer Edition org).
+    pub scheduled_jobs: u32,
 }
 
 impl Default for Limits {
@@ -60,6 +63,7 @@ impl Default for Limits {
             execution_time_async: Duration::from_secs(60),
             daily_async_executions: Some(250_000),
             finalizer_failure_reenqueues: 5,
+            scheduled_jobs: 100,
         }
     }
 }
@@ -85,6 +89,7 @@ impl Limits {
             execution_time_async: Duration::MAX,
             daily_async_executions: None,
             finalizer_failure_reenqueues: u32::MAX,
+            scheduled_jobs: u32::MAX,
         }
     }
 }

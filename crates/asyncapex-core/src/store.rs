@@ -372,6 +372,10 @@ pub enum AbortOutcome {
     AlreadyFinished(JobStatus),
     /// No job has that ID.
     NotFound,
+    /// It was a schedule: it is now deleted and fires no more (a running firing finishes).
+    ScheduleDeleted,
+    /// It was a schedule that had already been deleted.
+    ScheduleAlreadyDeleted,
 }
 
 /// Params of [`Store::job_rescue`].

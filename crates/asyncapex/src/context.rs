@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use asyncapex_core::clock::add;
-use asyncapex_core::{Error, JobId, JobRecord, JobStatus, JobType, NewJob};
+use asyncapex_core::{CronTriggerId, Error, JobId, JobRecord, JobStatus, JobType, NewJob};
 use jiff::Timestamp;
 use tokio::sync::Notify;
 
@@ -37,6 +37,8 @@ pub(crate) enum ContextKind {
     Finalizer { parent_failed: bool },
     /// A future method: may not call futures.
     Future,
+    /// A scheduled job's firing: synchronous limits, no callouts.
+    Scheduled,
 }
 
 /// The running job as seen by its context.
@@ -124,7 +126,9 @@ impl ExecContext {
     ) -> ExecContext {
         let limits = &engine.config.limits;
         let time_limit = match kind {
-            ContextKind::Sync | ContextKind::Finalizer { .. } => limits.execution_time_sync,
+            ContextKind::Sync | ContextKind::Finalizer { .. } | ContextKind::Scheduled => {
+                limits.execution_time_sync
+            }
             ContextKind::Queueable | ContextKind::Future => limits.execution_time_async,
         };
         let started_at = engine.clock.now();
@@ -143,7 +147,7 @@ impl ExecContext {
     fn enqueue_limit(&self) -> u32 {
         let limits = &self.engine.config.limits;
         match self.kind {
-            ContextKind::Sync => limits.queueable_jobs_sync,
+            ContextKind::Sync | ContextKind::Scheduled => limits.queueable_jobs_sync,
             ContextKind::Queueable | ContextKind::Finalizer { .. } | ContextKind::Future => {
                 limits.queueable_jobs_async
             }
@@ -153,7 +157,7 @@ impl ExecContext {
     fn future_limit(&self) -> u32 {
         let limits = &self.engine.config.limits;
         match self.kind {
-            ContextKind::Sync => limits.future_calls_sync,
+            ContextKind::Sync | ContextKind::Scheduled => limits.future_calls_sync,
             ContextKind::Queueable | ContextKind::Finalizer { .. } => limits.future_calls_async,
             ContextKind::Future => 0,
         }
@@ -618,6 +622,47 @@ impl FutureContext {
     /// As [`QueueableContext::enqueue_job`].
     pub fn enqueue_job<Q: Queueable>(&mut self, job: Q) -> Result<JobId, Error> {
         self.inner.enqueue(&job, EnqueueOptions::default())
+    }
+}
+
+/// What a scheduled job's firing may ask of the engine (Apex's `SchedulableContext`).
+pub struct SchedulableContext {
+    pub(crate) inner: ExecContext,
+    pub(crate) job: RunningJob,
+    pub(crate) trigger_id: CronTriggerId,
+}
+
+job_context_common!(
+    SchedulableContext,
+    "firing",
+    "Always refused: Apex does not support callouts from scheduled jobs; enqueue a queueable that declares callouts, or call a `#[future(callout = true)]`."
+);
+
+impl SchedulableContext {
+    /// The schedule that fired (Apex's `getTriggerId`).
+    pub fn trigger_id(&self) -> CronTriggerId {
+        self.trigger_id
+    }
+
+    /// Enqueues a queueable (up to 50 per firing: scheduled jobs run under synchronous
+    /// limits), committed if this firing succeeds.
+    ///
+    /// # Errors
+    /// As [`QueueableContext::enqueue_job`].
+    pub fn enqueue_job<Q: Queueable>(&mut self, job: Q) -> Result<JobId, Error> {
+        self.inner.enqueue(&job, EnqueueOptions::default())
+    }
+
+    /// [`enqueue_job`](Self::enqueue_job) with options.
+    ///
+    /// # Errors
+    /// As [`enqueue_job`](Self::enqueue_job).
+    pub fn enqueue_job_with<Q: Queueable>(
+        &mut self,
+        job: Q,
+        options: EnqueueOptions,
+    ) -> Result<JobId, Error> {
+        self.inner.enqueue(&job, options)
     }
 }
 

@@ -5,10 +5,15 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use asyncapex_core::cron::{CronDialect, CronExpr, DstPolicy};
 use asyncapex_core::{
     AbortOutcome, Clock, Error, IdGenerator, JobAbortParams, JobId, JobInsertManyParams,
     JobListParams, JobRecord, JobReleaseParams, JobStatus, Limits, NewJob, NodeRegisterParams,
     Store, SystemClock,
+};
+use asyncapex_core::{
+    CronTriggerDeleteParams, CronTriggerId, CronTriggerInsertParams, CronTriggerListParams,
+    CronTriggerRecord, CronTriggerResumeParams, NewCronTrigger,
 };
 use tokio::sync::{Notify, broadcast, watch};
 use tokio::task::{AbortHandle, JoinHandle};
@@ -19,7 +24,8 @@ use crate::finalizer::Finalizer;
 use crate::governor::{DailyCap, DailyUsage};
 use crate::queueable::Queueable;
 use crate::registry::Registry;
-use crate::{executor, maintenance};
+use crate::schedulable::Schedulable;
+use crate::{executor, maintenance, scheduler};
 
 /// Tuning of an engine. Every field has a builder method; the defaults suit most services.
 #[derive(Debug, Clone)]
@@ -45,6 +51,10 @@ pub struct EngineConfig {
     pub default_max_stack_depth: Option<u32>,
     /// Governor limits.
     pub limits: Limits,
+    /// The IANA zone of schedules that do not name one.
+    pub default_time_zone: String,
+    /// Whether to fire schedules; `None`: when concurrency > 0.
+    pub scheduler: Option<bool>,
 }
 
 impl Default for EngineConfig {
@@ -59,6 +69,8 @@ impl Default for EngineConfig {
             default_delay: None,
             default_max_stack_depth: None,
             limits: Limits::default(),
+            default_time_zone: "UTC".into(),
+            scheduler: None,
         }
     }
 }
@@ -192,6 +204,27 @@ impl EngineBuilder {
         self
     }
 
+    /// Registers a schedulable type under [`Schedulable::class_name`].
+    pub fn register_schedulable<S: Schedulable>(mut self) -> Self {
+        if let Err(e) = self.registry.add_schedulable::<S>() {
+            self.errors.push(e);
+        }
+        self
+    }
+
+    /// The IANA time zone schedules use when they do not name one (default `UTC`; Apex uses
+    /// the scheduling user's zone).
+    pub fn default_time_zone(mut self, zone: impl Into<String>) -> Self {
+        self.config.default_time_zone = zone.into();
+        self
+    }
+
+    /// Whether this engine fires schedules (default: when it runs jobs, i.e. concurrency > 0).
+    pub fn scheduler(mut self, on: bool) -> Self {
+        self.config.scheduler = Some(on);
+        self
+    }
+
     /// Governor limits ([`Limits::unlimited`] lifts them).
     pub fn limits(mut self, limits: Limits) -> Self {
         self.config.limits = limits;
@@ -221,6 +254,13 @@ impl EngineBuilder {
                 what: "max_attempts",
                 input: "0".into(),
                 rule: "a job needs at least one attempt",
+            });
+        }
+        if let Err(e) = jiff::tz::TimeZone::get(&self.config.default_time_zone) {
+            return Err(Error::InvalidInput {
+                what: "default time zone",
+                input: format!("{} ({e})", self.config.default_time_zone),
+                rule: "expected an IANA time zone name such as Europe/London",
             });
         }
         if self.config.lease_duration.is_zero() || self.config.heartbeat_interval.is_zero() {
@@ -274,6 +314,7 @@ impl EngineBuilder {
             owner: format!("{name}#{node}"),
             config: self.config,
             wake: Notify::new(),
+            scheduler_wake: Notify::new(),
             running: Mutex::new(HashMap::new()),
             events,
             shutdown,
@@ -286,6 +327,14 @@ impl EngineBuilder {
                 tokio::spawn(maintenance::rescuer(inner.clone())),
             ];
             inner.lock_services().extend(services);
+        }
+        if inner
+            .config
+            .scheduler
+            .unwrap_or(inner.config.concurrency > 0)
+        {
+            let service = tokio::spawn(scheduler::run(inner.clone()));
+            inner.lock_services().push(service);
         }
         Ok(Engine { inner })
     }
@@ -318,6 +367,8 @@ pub(crate) struct EngineInner {
     pub(crate) config: EngineConfig,
     /// Wakes the executor: an enqueue, a freed slot, a rescued job.
     pub(crate) wake: Notify,
+    /// Wakes the scheduler: a new or resumed schedule, a scheduled run that ended.
+    pub(crate) scheduler_wake: Notify,
     pub(crate) running: Mutex<HashMap<JobId, Running>>,
     pub(crate) events: broadcast::Sender<JobEvent>,
     pub(crate) shutdown: watch::Sender<bool>,
@@ -354,6 +405,88 @@ impl EngineInner {
 
     pub(crate) fn is_shutting_down(&self) -> bool {
         *self.shutdown.borrow()
+    }
+}
+
+/// What `abort_job` acts on: a job record or a schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AbortTarget {
+    /// A job record (`707…`).
+    Job(JobId),
+    /// A schedule (`08e…`): it is deleted.
+    Schedule(CronTriggerId),
+}
+
+impl From<JobId> for AbortTarget {
+    fn from(id: JobId) -> Self {
+        AbortTarget::Job(id)
+    }
+}
+
+impl From<CronTriggerId> for AbortTarget {
+    fn from(id: CronTriggerId) -> Self {
+        AbortTarget::Schedule(id)
+    }
+}
+
+impl std::str::FromStr for AbortTarget {
+    type Err = Error;
+
+    /// Parses a `707…` job ID or an `08e…` trigger ID.
+    fn from_str(s: &str) -> Result<Self, Error> {
+        let id = asyncapex_core::RecordId::parse(s)?;
+        match id.prefix() {
+            asyncapex_core::KeyPrefix::Job => Ok(AbortTarget::Job(JobId::try_from(id)?)),
+            asyncapex_core::KeyPrefix::CronTrigger => {
+                Ok(AbortTarget::Schedule(CronTriggerId::try_from(id)?))
+            }
+        }
+    }
+}
+
+/// How to schedule: time zone, DST policy, dialect.
+///
+/// ```
+/// use asyncapex::{CronDialect, DstPolicy, ScheduleOptions};
+///
+/// let options = ScheduleOptions::default()
+///     .time_zone("America/New_York")
+///     .dst_policy(DstPolicy::NeverSkip)
+///     .dialect(CronDialect::ApexStrict);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScheduleOptions {
+    time_zone: Option<String>,
+    dst_policy: DstPolicy,
+    dialect: CronDialect,
+}
+
+impl ScheduleOptions {
+    /// The IANA zone the expression is read in (default: the engine's default zone).
+    pub fn time_zone(mut self, zone: impl Into<String>) -> Self {
+        self.time_zone = Some(zone.into());
+        self
+    }
+
+    /// What to do at DST gaps and overlaps (default: Quartz's behaviour, as Apex).
+    pub fn dst_policy(mut self, policy: DstPolicy) -> Self {
+        self.dst_policy = policy;
+        self
+    }
+
+    /// The dialect: the full Quartz one (default) or Apex's strict one, which allows no
+    /// special characters in the seconds and minutes fields.
+    pub fn dialect(mut self, dialect: CronDialect) -> Self {
+        self.dialect = dialect;
+        self
+    }
+}
+
+/// The stored name of a DST policy.
+pub(crate) fn dst_policy_name(policy: DstPolicy) -> &'static str {
+    match policy {
+        DstPolicy::Quartz => "quartz",
+        DstPolicy::NeverSkip => "never-skip",
     }
 }
 
@@ -405,8 +538,8 @@ impl Engine {
         &self.inner.owner
     }
 
-    /// Registered job type names, sorted.
-    pub fn registered(&self) -> Vec<&str> {
+    /// Registered job types as `Name (JobType)`, sorted.
+    pub fn registered(&self) -> Vec<String> {
         self.inner.registry.names()
     }
 
@@ -487,7 +620,11 @@ impl Engine {
     ///
     /// # Errors
     /// [`Error::UnknownJob`] when no job has that ID; a store error.
-    pub async fn abort_job(&self, id: JobId) -> Result<AbortOutcome, Error> {
+    pub async fn abort_job(&self, id: impl Into<AbortTarget>) -> Result<AbortOutcome, Error> {
+        let id = match id.into() {
+            AbortTarget::Job(id) => id,
+            AbortTarget::Schedule(trigger) => return self.abort_schedule(trigger).await,
+        };
         let outcome = self
             .inner
             .store
@@ -505,9 +642,174 @@ impl Engine {
                 }
             }
             AbortOutcome::NotFound => return Err(Error::UnknownJob { id: id.to_string() }),
-            AbortOutcome::AlreadyFinished(_) => {}
+            AbortOutcome::AlreadyFinished(_)
+            | AbortOutcome::ScheduleDeleted
+            | AbortOutcome::ScheduleAlreadyDeleted => {}
         }
         Ok(outcome)
+    }
+
+    async fn abort_schedule(&self, id: CronTriggerId) -> Result<AbortOutcome, Error> {
+        if self.inner.store.cron_trigger_get(id).await?.is_none() {
+            return Err(Error::UnknownSchedule {
+                key: id.to_string(),
+            });
+        }
+        let deleted = self
+            .inner
+            .store
+            .cron_trigger_delete(CronTriggerDeleteParams {
+                id,
+                now: self.inner.clock.now(),
+            })
+            .await?;
+        Ok(if deleted {
+            AbortOutcome::ScheduleDeleted
+        } else {
+            AbortOutcome::ScheduleAlreadyDeleted
+        })
+    }
+
+    /// Schedules `job` to run each time `cron` fires (Apex's `System.schedule`), in the
+    /// engine's default time zone with Quartz's DST behaviour. Returns the `08e…` trigger ID.
+    ///
+    /// # Errors
+    /// As [`schedule_with`](Self::schedule_with).
+    pub async fn schedule<S: Schedulable>(
+        &self,
+        name: &str,
+        cron: &str,
+        job: S,
+    ) -> Result<CronTriggerId, Error> {
+        self.schedule_with(name, cron, job, ScheduleOptions::default())
+            .await
+    }
+
+    /// [`schedule`](Self::schedule) with a time zone, a DST policy or Apex's strict dialect.
+    ///
+    /// # Errors
+    /// [`Error::InvalidCron`] for an invalid expression (naming the field and the rule) or
+    /// one that never fires again; [`Error::InvalidInput`] for an empty or overlong name or an
+    /// unknown time zone; [`Error::DuplicateScheduleName`]; [`Error::LimitExceeded`] past
+    /// [`Limits::scheduled_jobs`]; [`Error::UnknownJobType`] for an unregistered type.
+    pub async fn schedule_with<S: Schedulable>(
+        &self,
+        name: &str,
+        cron: &str,
+        job: S,
+        options: ScheduleOptions,
+    ) -> Result<CronTriggerId, Error> {
+        let name = name.trim();
+        if name.is_empty() || name.len() > 255 {
+            return Err(Error::InvalidInput {
+                what: "schedule name",
+                input: name.chars().take(60).collect(),
+                rule: "a schedule name has 1 to 255 bytes",
+            });
+        }
+        let class = S::class_name();
+        self.inner
+            .registry
+            .require(class, asyncapex_core::JobType::ScheduledApex)?;
+        let expr = CronExpr::parse_with(cron, options.dialect).map_err(|e| Error::InvalidCron {
+            message: e.to_string(),
+        })?;
+        let zone_name = options
+            .time_zone
+            .unwrap_or_else(|| self.inner.config.default_time_zone.clone());
+        let tz = jiff::tz::TimeZone::get(&zone_name).map_err(|e| Error::InvalidInput {
+            what: "time zone",
+            input: format!("{zone_name} ({e})"),
+            rule: "expected an IANA time zone name such as America/New_York",
+        })?;
+        let now = self.inner.clock.now();
+        let first = expr
+            .next_after(now, &tz, options.dst_policy)
+            .ok_or_else(|| Error::InvalidCron {
+                message: format!(
+                    "the cron expression {cron:?} never fires after {now} in {zone_name}"
+                ),
+            })?;
+        let payload = serde_json::to_string(&job).map_err(|e| Error::Payload {
+            class: class.to_owned(),
+            message: format!("cannot serialize the scheduled job: {e}"),
+        })?;
+        let id = self.inner.ids.cron_trigger_id(now);
+        self.inner
+            .store
+            .cron_trigger_insert(CronTriggerInsertParams {
+                trigger: NewCronTrigger {
+                    id,
+                    name: name.to_owned(),
+                    job_type: asyncapex_core::JobType::ScheduledApex,
+                    class_name: class.to_owned(),
+                    payload,
+                    cron_expression: expr.as_str().to_owned(),
+                    time_zone: zone_name,
+                    dst_policy: dst_policy_name(options.dst_policy).to_owned(),
+                    next_fire_time: first,
+                    start_time: now,
+                },
+                max_active: self.inner.config.limits.scheduled_jobs,
+            })
+            .await?;
+        self.inner.scheduler_wake.notify_one();
+        Ok(id)
+    }
+
+    /// A schedule by `08e…` ID or by name.
+    ///
+    /// # Errors
+    /// [`Error::UnknownSchedule`]; a store error.
+    pub async fn schedule_record(&self, key: &str) -> Result<CronTriggerRecord, Error> {
+        let found = match key.parse::<CronTriggerId>() {
+            Ok(id) => self.inner.store.cron_trigger_get(id).await?,
+            Err(_) => self.inner.store.cron_trigger_find(key.to_owned()).await?,
+        };
+        found.ok_or_else(|| Error::UnknownSchedule {
+            key: key.to_owned(),
+        })
+    }
+
+    /// Active schedules (and ended ones when asked), newest first.
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn schedules(
+        &self,
+        params: CronTriggerListParams,
+    ) -> Result<Vec<CronTriggerRecord>, Error> {
+        self.inner.store.cron_trigger_list(params).await
+    }
+
+    /// Pauses a schedule by ID or name (Apex's `System.pauseJobById`/`ByName`). A running
+    /// firing finishes. Returns whether it was waiting (and is now paused).
+    ///
+    /// # Errors
+    /// [`Error::UnknownSchedule`]; a store error.
+    pub async fn pause_schedule(&self, key: &str) -> Result<bool, Error> {
+        let trigger = self.schedule_record(key).await?;
+        self.inner.store.cron_trigger_pause(trigger.id).await
+    }
+
+    /// Resumes a paused schedule by ID or name (Apex's `System.resumeJobById`/`ByName`): it
+    /// runs once at once and then follows its schedule; fires missed while paused are not
+    /// replayed. Returns whether it was paused.
+    ///
+    /// # Errors
+    /// [`Error::UnknownSchedule`]; a store error.
+    pub async fn resume_schedule(&self, key: &str) -> Result<bool, Error> {
+        let trigger = self.schedule_record(key).await?;
+        let resumed = self
+            .inner
+            .store
+            .cron_trigger_resume(CronTriggerResumeParams {
+                id: trigger.id,
+                next_fire_time: self.inner.clock.now(),
+            })
+            .await?;
+        self.inner.scheduler_wake.notify_one();
+        Ok(resumed)
     }
 
     /// Waits until a job has ended and returns its final record.

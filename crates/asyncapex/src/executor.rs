@@ -137,18 +137,10 @@ async fn execute(
     let key = key_of(job);
     let Some(handler) = engine.registry.get(&key).cloned() else {
         return Execution::Returned(Err(JobError::new(format!(
-            "no job type is registered under the name {key:?} in the engine that claimed it ({})",
-            engine.owner
+            "no job type is registered under the name {:?} as a {} in the engine that claimed it ({})",
+            key.1, key.0, engine.owner
         ))));
     };
-    if handler.job_type() != job.job_type {
-        return Execution::Returned(Err(JobError::new(format!(
-            "{:?} is registered as a {} but this job record is a {}",
-            job.class_name,
-            handler.job_type(),
-            job.job_type
-        ))));
-    }
     let mut ctx = ExecContext::new(
         engine.clone(),
         handler.context_kind(job),
@@ -311,6 +303,10 @@ async fn record(
         };
         match engine.store.job_finish(params).await {
             Ok(true) => {
+                if job.cron_trigger_id.is_some() {
+                    // Its schedule may be blocked waiting for this run to end.
+                    engine.scheduler_wake.notify_one();
+                }
                 if !insert.is_empty() {
                     engine.daily.record(crate::governor::counted(&insert));
                     engine.wake.notify_one();

@@ -40,7 +40,9 @@ use std::future::Future;
 
 use asyncapex_core::{Error, JobId};
 
-use crate::context::{EnqueueTransaction, FinalizerContext, FutureContext, QueueableContext};
+use crate::context::{
+    EnqueueTransaction, FinalizerContext, FutureContext, QueueableContext, SchedulableContext,
+};
 use crate::engine::Engine;
 use crate::registry::JobFuture;
 
@@ -115,6 +117,7 @@ mod sealed {
     impl Sealed for crate::QueueableContext {}
     impl Sealed for crate::FinalizerContext {}
     impl Sealed for crate::FutureContext {}
+    impl Sealed for crate::SchedulableContext {}
 }
 
 /// Where a future can be called from: the engine (committed at once), a synchronous
@@ -161,7 +164,8 @@ buffered_future_target!(
     EnqueueTransaction,
     QueueableContext,
     FinalizerContext,
-    FutureContext
+    FutureContext,
+    SchedulableContext
 );
 
 /// Support for the code `#[future]` generates. Not a public API.

@@ -58,6 +58,8 @@ mod job_error;
 mod maintenance;
 mod queueable;
 mod registry;
+mod schedulable;
+mod scheduler;
 
 pub use asyncapex_core::{
     AbortOutcome, Clock, CronTriggerId, Error, JobId, JobListParams, JobRecord, JobStatus, JobType,
@@ -66,10 +68,15 @@ pub use asyncapex_core::{
 #[cfg(feature = "sqlite")]
 pub use asyncapex_sqlite::{Durability, SqliteOptions, SqliteStore};
 
+pub use asyncapex_core::cron::{self, CronDialect, CronExpr, DstPolicy};
+pub use asyncapex_core::{
+    CronTriggerListParams, CronTriggerRecord, NewCronTrigger, StoredTriggerState, TriggerState,
+};
 #[cfg(feature = "callouts")]
 pub use callout::Callout;
 pub use context::{
     AsyncInfo, EnqueueTransaction, FinalizerContext, FutureContext, QueueableContext,
+    SchedulableContext,
 };
 #[doc(hidden)]
 pub use future::__private;
@@ -77,6 +84,7 @@ pub use future::{FutureMethod, FutureTarget};
 pub use governor::{DailyUsage, LimitsView, TimeUsage, Usage, daily_async_usage};
 #[cfg(feature = "callouts")]
 pub use reqwest;
+pub use schedulable::Schedulable;
 
 /// Turns an `async fn` whose arguments are serde types into a future method (Apex's
 /// `@future`); see the [`future`](mod@future) module.
@@ -85,7 +93,9 @@ pub use reqwest;
 /// execution time limit; `class = "Name"` sets the class name stored on its records (the
 /// module path by default).
 pub use asyncapex_macros::future;
-pub use engine::{Engine, EngineBuilder, EngineConfig, JobEvent, ShutdownReport};
+pub use engine::{
+    AbortTarget, Engine, EngineBuilder, EngineConfig, JobEvent, ScheduleOptions, ShutdownReport,
+};
 pub use enqueue::{DuplicateSignature, DuplicateSignatureBuilder, EnqueueOptions};
 pub use finalizer::{Finalizer, ParentJobResult};
 pub use job_error::JobError;

@@ -10,12 +10,14 @@ use asyncapex_core::{Error, JobRecord, JobType};
 
 use crate::context::{
     ContextKind, ExecContext, FinalizerContext, FutureContext, QueueableContext, RunningJob,
+    SchedulableContext,
 };
 use crate::finalizer::{Finalizer, FinalizerEnvelope, ParentJobResult};
 use crate::future::__private::FutureRegistration;
 use crate::future::{FutureMethod, registry_key};
 use crate::job_error::JobError;
 use crate::queueable::Queueable;
+use crate::schedulable::Schedulable;
 
 /// The boxed future of one execution.
 pub type JobFuture = Pin<Box<dyn Future<Output = Result<(), JobError>> + Send>>;
@@ -70,6 +72,49 @@ impl<Q: Queueable> Handler for QueueableHandler<Q> {
             let mut ctx = QueueableContext {
                 inner,
                 job: running,
+            };
+            value.execute(&mut ctx).await
+        })
+    }
+}
+
+struct SchedulableHandler<S>(PhantomData<fn() -> S>);
+
+impl<S: Schedulable> Handler for SchedulableHandler<S> {
+    fn job_type(&self) -> JobType {
+        JobType::ScheduledApex
+    }
+
+    fn context_kind(&self, _job: &JobRecord) -> ContextKind {
+        ContextKind::Scheduled
+    }
+
+    fn allows_callouts(&self) -> bool {
+        false
+    }
+
+    fn time_limit(&self) -> Option<std::time::Duration> {
+        S::execution_time_limit()
+    }
+
+    fn run(&self, job: &JobRecord, inner: ExecContext) -> JobFuture {
+        let payload = job.payload.clone();
+        let running = RunningJob::from_record(job);
+        let trigger = job.cron_trigger_id;
+        Box::pin(async move {
+            let trigger_id = trigger.ok_or_else(|| {
+                JobError::new("a ScheduledApex job record without a cron trigger ID")
+            })?;
+            let mut value: S = serde_json::from_str(&payload).map_err(|e| {
+                JobError::new(format!(
+                    "the scheduled payload no longer deserializes into {}: {e}",
+                    S::class_name()
+                ))
+            })?;
+            let mut ctx = SchedulableContext {
+                inner,
+                job: running,
+                trigger_id,
             };
             value.execute(&mut ctx).await
         })
@@ -155,29 +200,40 @@ impl Handler for FutureHandler {
     }
 }
 
-/// The key a job record is registered under: its class, or `class.method` for a future.
-pub(crate) fn key_of(job: &JobRecord) -> std::borrow::Cow<'_, str> {
-    match (&job.job_type, &job.method_name) {
-        (JobType::Future, Some(method)) => registry_key(&job.class_name, method).into(),
-        _ => job.class_name.as_str().into(),
-    }
+/// The name a job record's handler is registered under: its class, or `class.method` for a
+/// future. Handlers are keyed by job type and name, so one type may be both a queueable and a
+/// schedulable, as an Apex class may.
+pub(crate) fn key_of(job: &JobRecord) -> (JobType, String) {
+    let name = match (&job.job_type, &job.method_name) {
+        (JobType::Future, Some(method)) => registry_key(&job.class_name, method),
+        _ => job.class_name.clone(),
+    };
+    (job.job_type, name)
 }
 
 /// Job types by registered name.
 #[derive(Default)]
 pub(crate) struct Registry {
-    handlers: HashMap<String, Arc<dyn Handler>>,
+    handlers: HashMap<(JobType, String), Arc<dyn Handler>>,
 }
 
 impl Registry {
     fn add(&mut self, name: &str, handler: Arc<dyn Handler>) -> Result<(), Error> {
-        if self.handlers.contains_key(name) {
+        let key = (handler.job_type(), name.to_owned());
+        if self.handlers.contains_key(&key) {
             return Err(Error::DuplicateRegistration {
                 name: name.to_owned(),
             });
         }
-        self.handlers.insert(name.to_owned(), handler);
+        self.handlers.insert(key, handler);
         Ok(())
+    }
+
+    pub(crate) fn add_schedulable<S: Schedulable>(&mut self) -> Result<(), Error> {
+        self.add(
+            S::class_name(),
+            Arc::new(SchedulableHandler::<S>(PhantomData)),
+        )
     }
 
     pub(crate) fn add_queueable<Q: Queueable>(&mut self) -> Result<(), Error> {
@@ -205,19 +261,18 @@ impl Registry {
         Ok(())
     }
 
-    pub(crate) fn get(&self, name: &str) -> Option<&Arc<dyn Handler>> {
-        self.handlers.get(name)
+    pub(crate) fn get(&self, key: &(JobType, String)) -> Option<&Arc<dyn Handler>> {
+        self.handlers.get(key)
     }
 
     /// Checks that `name` is registered as a `job_type`.
     pub(crate) fn require(&self, name: &str, job_type: JobType) -> Result<(), Error> {
-        match self.handlers.get(name) {
-            Some(h) if h.job_type() == job_type => Ok(()),
-            Some(h) => Err(Error::NotAllowed {
-                rule: format!(
-                    "{name} is registered as a {} but used as a {job_type}",
-                    h.job_type()
-                ),
+        if self.handlers.contains_key(&(job_type, name.to_owned())) {
+            return Ok(());
+        }
+        match self.handlers.keys().find(|(_, n)| n == name) {
+            Some((other, _)) => Err(Error::NotAllowed {
+                rule: format!("{name} is registered as a {other}, not as a {job_type}"),
             }),
             None => Err(Error::UnknownJobType {
                 name: name.to_owned(),
@@ -225,9 +280,13 @@ impl Registry {
         }
     }
 
-    /// Registered names, sorted.
-    pub(crate) fn names(&self) -> Vec<&str> {
-        let mut names: Vec<&str> = self.handlers.keys().map(String::as_str).collect();
+    /// Registered names with their job types, sorted.
+    pub(crate) fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .handlers
+            .keys()
+            .map(|(t, n)| format!("{n} ({t})"))
+            .collect();
         names.sort_unstable();
         names
     }

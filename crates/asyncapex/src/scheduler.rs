@@ -1,0 +1,154 @@
+//! The scheduler: fires due cron triggers, each fire time exactly once across every engine
+//! sharing the store.
+//!
+//! Missed fires (downtime, a long-running previous run) are not replayed: a trigger found
+//! overdue fires **once**, and its next fire time is computed from *now*, so it resumes its
+//! normal schedule — Quartz's "fire once now" misfire policy, and what Apex does after
+//! maintenance. Runs of one trigger never overlap: a trigger due while its previous run is
+//! still going waits (`BLOCKED`) and fires when that run ends.
+
+use std::sync::Arc;
+
+use asyncapex_core::cron::{CronExpr, DstPolicy};
+use asyncapex_core::{
+    CronTriggerDueParams, CronTriggerFailParams, CronTriggerFireParams, CronTriggerRecord, Error,
+    JobStatus, JobType, NewJob,
+};
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+
+use crate::engine::EngineInner;
+
+/// Triggers fired per pass; more wait for the next pass, which follows at once.
+const BATCH: u32 = 100;
+
+/// The scheduler loop. Ends when the engine shuts down.
+pub(crate) async fn run(engine: Arc<EngineInner>) {
+    let mut shutdown = engine.shutdown.subscribe();
+    loop {
+        if engine.is_shutting_down() {
+            return;
+        }
+        let now = engine.clock.now();
+        let mut fired_all = true;
+        match engine
+            .store
+            .cron_trigger_due(CronTriggerDueParams { now, limit: BATCH })
+            .await
+        {
+            Ok(due) => {
+                fired_all = due.len() < BATCH as usize;
+                for trigger in due {
+                    if let Err(e) = fire(&engine, &trigger, now).await {
+                        tracing::warn!(trigger = %trigger.id, error = %e, "firing a schedule failed; will retry");
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "listing due schedules failed"),
+        }
+        if !fired_all {
+            continue;
+        }
+        // A trigger that is due but blocked by its running job has a fire time in the past:
+        // sleeping until then would spin, so only future fire times set the alarm. Blocked
+        // triggers are woken by their job's end (or the poll interval).
+        let next = engine
+            .store
+            .cron_trigger_next_fire_time()
+            .await
+            .ok()
+            .flatten()
+            .filter(|t| *t > now);
+        let alarm = async {
+            match next {
+                Some(t) => engine.clock.sleep_until(t).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = engine.scheduler_wake.notified() => {}
+            _ = alarm => {}
+            _ = tokio::time::sleep(engine.config.poll_interval) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+/// Parses a stored trigger's expression, zone and policy.
+pub(crate) fn evaluate(
+    trigger: &CronTriggerRecord,
+) -> Result<(CronExpr, TimeZone, DstPolicy), String> {
+    let expr = CronExpr::parse(&trigger.cron_expression).map_err(|e| e.to_string())?;
+    let tz = TimeZone::get(&trigger.time_zone)
+        .map_err(|e| format!("unknown time zone {:?}: {e}", trigger.time_zone))?;
+    let policy = trigger
+        .dst_policy
+        .parse::<DstPolicy>()
+        .map_err(|e| e.to_string())?;
+    Ok((expr, tz, policy))
+}
+
+/// Fires one due trigger: its job and its next fire time in one guarded store write.
+async fn fire(
+    engine: &EngineInner,
+    trigger: &CronTriggerRecord,
+    now: Timestamp,
+) -> Result<(), Error> {
+    let Some(expected) = trigger.next_fire_time else {
+        return Ok(());
+    };
+    let (expr, tz, policy) = match evaluate(trigger) {
+        Ok(parts) => parts,
+        Err(message) => {
+            tracing::error!(trigger = %trigger.id, %message, "a stored schedule cannot be evaluated; marking it ERROR");
+            engine
+                .store
+                .cron_trigger_fail(CronTriggerFailParams {
+                    id: trigger.id,
+                    message,
+                })
+                .await?;
+            return Ok(());
+        }
+    };
+    // Fire once for everything missed, then continue from now.
+    let next = expr.next_after(now.max(expected), &tz, policy);
+    let job = NewJob {
+        id: engine.ids.job_id(now),
+        job_type: trigger.job_type,
+        class_name: trigger.class_name.clone(),
+        method_name: None,
+        status: if trigger.job_type == JobType::BatchApex {
+            JobStatus::Holding
+        } else {
+            JobStatus::Queued
+        },
+        parent_job_id: None,
+        cron_trigger_id: Some(trigger.id),
+        created_at: now,
+        run_at: now,
+        max_attempts: engine.config.max_attempts,
+        stack_depth: 1,
+        max_stack_depth: engine.config.default_max_stack_depth,
+        failure_reenqueues: 0,
+        signature: None,
+        payload: trigger.payload.clone(),
+    };
+    let fired = engine
+        .store
+        .cron_trigger_fire(CronTriggerFireParams {
+            id: trigger.id,
+            expected_next_fire_time: expected,
+            next_fire_time: next,
+            fired_at: now,
+            job,
+        })
+        .await?;
+    if fired {
+        engine.daily.record(1);
+        engine.wake.notify_one();
+        let lag = asyncapex_core::clock::duration_between(expected, now);
+        tracing::debug!(trigger = %trigger.id, name = %trigger.name, ?lag, "fired");
+    }
+    Ok(())
+}
