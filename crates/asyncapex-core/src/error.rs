@@ -113,6 +113,13 @@ pub enum Error {
         message: String,
     },
 
+    /// A job is not holding in the flex queue, so it cannot be moved there (or relative to).
+    #[error("job {id} is not in the flex queue (only Holding batch jobs are)")]
+    NotInFlexQueue {
+        /// The job.
+        id: String,
+    },
+
     /// An active schedule already has this name.
     #[error("the job named {name:?} is already scheduled for execution")]
     DuplicateScheduleName {

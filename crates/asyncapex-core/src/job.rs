@@ -129,6 +129,12 @@ pub struct JobRecord {
     pub lease_expires_at: Option<Timestamp>,
     /// Set when `abort_job` asked a running job to stop.
     pub abort_requested: bool,
+    /// A batch job's scope size (items per `execute`).
+    pub batch_scope: Option<u32>,
+    /// Whether a batch job's `start` has run and its chunks are stored.
+    pub batch_start_done: bool,
+    /// A holding batch job's place in the flex queue (lower runs sooner).
+    pub flex_position: Option<i64>,
 }
 
 impl JobRecord {
@@ -173,4 +179,6 @@ pub struct NewJob {
     pub signature: Option<String>,
     /// The job's state as JSON.
     pub payload: String,
+    /// A batch job's scope size.
+    pub batch_scope: Option<u32>,
 }

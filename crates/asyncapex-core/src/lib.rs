@@ -3,6 +3,7 @@
 //!
 //! Users normally depend on the `asyncapex` crate, which re-exports everything here.
 
+pub mod batch;
 pub mod clock;
 pub mod cron;
 pub mod cron_trigger;
@@ -13,6 +14,10 @@ pub mod limits;
 pub mod status;
 pub mod store;
 
+pub use batch::{
+    BatchChunkRecord, BatchErrorEvent, BatchPhase, ChunkStatus, FlexMove, NewBatchChunk,
+    NewBatchErrorEvent,
+};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use cron_trigger::{CronTriggerRecord, NewCronTrigger, StoredTriggerState, TriggerState};
 pub use error::{Error, Result, StoreErrorKind};
@@ -26,4 +31,9 @@ pub use store::{
     HeartbeatAck, JobAbortParams, JobClaimParams, JobCountCreatedSinceParams, JobFinishParams,
     JobHeartbeatParams, JobInsertManyParams, JobListParams, JobOutcome, JobReleaseParams,
     JobRescueParams, NodeRegisterParams, RescueOutcome, Store,
+};
+pub use store::{
+    BatchChunkFinishParams, BatchChunkListParams, BatchChunksInsertParams, BatchChunksResetParams,
+    BatchErrorEventListParams, BatchPromoteParams, BatchStartCompleteParams, ChunkOutcome,
+    FlexQueueMoveParams,
 };

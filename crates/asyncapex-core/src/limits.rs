@@ -47,6 +47,10 @@ pub struct Limits {
     /// Schedules that may be active (waiting, paused or in error) in one store at once
     /// (Apex: 100; 5 in a Developer Edition org).
     pub scheduled_jobs: u32,
+    /// Batch jobs that may wait `Holding` in the flex queue (Apex: 100).
+    pub flex_queue_size: u32,
+    /// Batch jobs that may be queued or running at once (Apex: 5).
+    pub active_batch_jobs: u32,
 }
 
 impl Default for Limits {
@@ -64,6 +68,8 @@ impl Default for Limits {
             daily_async_executions: Some(250_000),
             finalizer_failure_reenqueues: 5,
             scheduled_jobs: 100,
+            flex_queue_size: 100,
+            active_batch_jobs: 5,
         }
     }
 }
@@ -90,6 +96,8 @@ impl Limits {
             daily_async_executions: None,
             finalizer_failure_reenqueues: u32::MAX,
             scheduled_jobs: u32::MAX,
+            flex_queue_size: u32::MAX,
+            active_batch_jobs: u32::MAX,
         }
     }
 }

@@ -14,6 +14,9 @@ use std::fmt::Debug;
 use async_trait::async_trait;
 use jiff::Timestamp;
 
+use crate::batch::{
+    BatchChunkRecord, BatchErrorEvent, FlexMove, NewBatchChunk, NewBatchErrorEvent,
+};
 use crate::cron_trigger::{CronTriggerRecord, NewCronTrigger};
 use crate::error::Result;
 use crate::id::{CronTriggerId, JobId};
@@ -133,6 +136,156 @@ pub trait Store: Send + Sync + Debug + 'static {
     /// `WAITING` → `ERROR` with a reason (e.g. its expression no longer parses). Returns
     /// whether it changed.
     async fn cron_trigger_fail(&self, params: CronTriggerFailParams) -> Result<bool>;
+
+    /// Promotes holding batch jobs to `Queued`, front of the flex queue first, while fewer
+    /// than `max_active` batch jobs are queued or running. Returns the promoted jobs.
+    async fn batch_promote(&self, params: BatchPromoteParams) -> Result<Vec<JobId>>;
+
+    /// Holding batch jobs in flex-queue order (Apex's `FlexQueueItem`s).
+    async fn flex_queue_list(&self) -> Result<Vec<JobRecord>>;
+
+    /// Moves a holding job in the flex queue; returns whether anything moved.
+    ///
+    /// # Errors
+    /// [`Error::NotInFlexQueue`](crate::Error::NotInFlexQueue) when either job is not holding.
+    async fn flex_queue_move(&self, params: FlexQueueMoveParams) -> Result<bool>;
+
+    /// Stores chunks cut from a batch's work set, if `owner` still holds the job. Returns
+    /// `false`, storing nothing, otherwise.
+    async fn batch_chunks_insert(&self, params: BatchChunksInsertParams) -> Result<bool>;
+
+    /// Deletes a batch job's chunks (before `start` runs again after a crash), if `owner`
+    /// holds the job.
+    async fn batch_chunks_reset(&self, params: BatchChunksResetParams) -> Result<bool>;
+
+    /// `Preparing` → `Processing`: `start` is done, its chunks stored; records the chunk count
+    /// and the state chunks start from. Guarded by the lease.
+    async fn batch_start_complete(&self, params: BatchStartCompleteParams) -> Result<bool>;
+
+    /// A batch job's chunks, in order, from `from_seq`, optionally of one status.
+    async fn batch_chunk_list(&self, params: BatchChunkListParams)
+    -> Result<Vec<BatchChunkRecord>>;
+
+    /// Ends one chunk in one transaction: its status, the job's progress counters and first
+    /// error, the stateful state, what the chunk enqueued and its error event. Guarded by the
+    /// job's lease and the chunk being pending; returns `false`, changing nothing, otherwise.
+    async fn batch_chunk_finish(&self, params: BatchChunkFinishParams) -> Result<bool>;
+
+    /// Publishes error events.
+    async fn batch_error_event_insert(&self, events: Vec<NewBatchErrorEvent>) -> Result<()>;
+
+    /// Error events, newest first.
+    async fn batch_error_event_list(
+        &self,
+        params: BatchErrorEventListParams,
+    ) -> Result<Vec<BatchErrorEvent>>;
+}
+
+/// Params of [`Store::batch_promote`].
+#[derive(Debug, Clone)]
+pub struct BatchPromoteParams {
+    /// Promotion time (the promoted jobs' run time).
+    pub now: Timestamp,
+    /// The most batch jobs queued or running at once (Apex: 5).
+    pub max_active: u32,
+}
+
+/// Params of [`Store::flex_queue_move`].
+#[derive(Debug, Clone)]
+pub struct FlexQueueMoveParams {
+    /// The job to move.
+    pub id: JobId,
+    /// Where to.
+    pub to: FlexMove,
+}
+
+/// Params of [`Store::batch_chunks_insert`].
+#[derive(Debug, Clone)]
+pub struct BatchChunksInsertParams {
+    /// The batch job.
+    pub job_id: JobId,
+    /// Its lease holder.
+    pub owner: String,
+    /// The chunks.
+    pub chunks: Vec<NewBatchChunk>,
+}
+
+/// Params of [`Store::batch_chunks_reset`].
+#[derive(Debug, Clone)]
+pub struct BatchChunksResetParams {
+    /// The batch job.
+    pub job_id: JobId,
+    /// Its lease holder.
+    pub owner: String,
+}
+
+/// Params of [`Store::batch_start_complete`].
+#[derive(Debug, Clone)]
+pub struct BatchStartCompleteParams {
+    /// The batch job.
+    pub job_id: JobId,
+    /// Its lease holder.
+    pub owner: String,
+    /// How many chunks `start` produced (Apex's `TotalJobItems`).
+    pub total_chunks: u64,
+    /// The batch's state after `start`, which every chunk starts from (the first chunk only,
+    /// for a stateful batch).
+    pub state: String,
+}
+
+/// Params of [`Store::batch_chunk_list`].
+#[derive(Debug, Clone)]
+pub struct BatchChunkListParams {
+    /// The batch job.
+    pub job_id: JobId,
+    /// Only this status.
+    pub status: Option<crate::batch::ChunkStatus>,
+    /// From this position on.
+    pub from_seq: u64,
+    /// At most this many.
+    pub limit: u32,
+}
+
+/// How a chunk ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChunkOutcome {
+    /// `execute` succeeded.
+    Completed,
+    /// `execute` failed.
+    Failed {
+        /// Why.
+        message: String,
+    },
+}
+
+/// Params of [`Store::batch_chunk_finish`].
+#[derive(Debug, Clone)]
+pub struct BatchChunkFinishParams {
+    /// The batch job.
+    pub job_id: JobId,
+    /// Its lease holder.
+    pub owner: String,
+    /// The chunk's position.
+    pub seq: u64,
+    /// How it ended.
+    pub outcome: ChunkOutcome,
+    /// When.
+    pub now: Timestamp,
+    /// A stateful batch's state after the chunk (only on success).
+    pub state: Option<String>,
+    /// What the chunk enqueued (only on success).
+    pub insert: Vec<NewJob>,
+    /// Its error event, if the batch raises them.
+    pub error_event: Option<NewBatchErrorEvent>,
+}
+
+/// Params of [`Store::batch_error_event_list`].
+#[derive(Debug, Clone)]
+pub struct BatchErrorEventListParams {
+    /// Only this job's.
+    pub job_id: Option<JobId>,
+    /// At most this many.
+    pub limit: u32,
 }
 
 /// Params of [`Store::cron_trigger_insert`].
@@ -223,10 +376,22 @@ pub struct NodeRegisterParams {
 }
 
 /// Params of [`Store::job_insert_many`].
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct JobInsertManyParams {
     /// The jobs.
     pub jobs: Vec<NewJob>,
+    /// The most batch jobs that may be `Holding` in the flex queue (Apex: 100).
+    pub max_holding: u32,
+}
+
+impl JobInsertManyParams {
+    /// Jobs with no flex-queue cap.
+    pub fn new(jobs: Vec<NewJob>) -> JobInsertManyParams {
+        JobInsertManyParams {
+            jobs,
+            max_holding: u32::MAX,
+        }
+    }
 }
 
 /// Params of [`Store::job_list`]; empty filters match everything.
@@ -350,6 +515,8 @@ pub struct JobFinishParams {
     pub outcome: JobOutcome,
     /// Jobs to insert atomically with the transition (children, a finalizer run).
     pub insert: Vec<NewJob>,
+    /// The flex-queue cap applied to `insert` (a batch chained from `finish`).
+    pub max_holding: u32,
 }
 
 /// Params of [`Store::job_abort`].

@@ -172,7 +172,7 @@ pub(crate) fn fire(conn: &Connection, p: &CronTriggerFireParams) -> Result<bool>
         },
     )?;
     if fired {
-        insert_many(conn, std::slice::from_ref(&p.job))?;
+        insert_many(conn, std::slice::from_ref(&p.job), u32::MAX)?;
     }
     Ok(fired)
 }

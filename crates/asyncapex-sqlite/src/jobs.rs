@@ -26,11 +26,11 @@ pub(crate) fn job_id(column: &str, v: String) -> rusqlite::Result<JobId> {
     v.parse().map_err(|e| corrupt(column, e))
 }
 
-fn count(column: &str, v: i64) -> rusqlite::Result<u32> {
+pub(crate) fn count(column: &str, v: i64) -> rusqlite::Result<u32> {
     u32::try_from(v).map_err(|e| corrupt(column, e))
 }
 
-fn ids_json(ids: &[JobId]) -> String {
+pub(crate) fn ids_json(ids: &[JobId]) -> String {
     let list: Vec<&str> = ids.iter().map(|id| id.as_15()).collect();
     serde_json::Value::from(list).to_string()
 }
@@ -78,11 +78,40 @@ pub(crate) fn job_from_row(row: &Row<'_>) -> rusqlite::Result<JobRecord> {
         lease_owner: row.get("lease_owner")?,
         lease_expires_at: opt_ts("lease_expires_at", row.get("lease_expires_at")?)?,
         abort_requested: row.get::<_, i64>("abort_requested")? != 0,
+        batch_scope: row
+            .get::<_, Option<i64>>("batch_scope")?
+            .map(|v| count("batch_scope", v))
+            .transpose()?,
+        batch_start_done: row.get::<_, i64>("batch_start_done")? != 0,
+        flex_position: row.get("flex_position")?,
     })
 }
 
-/// Inserts jobs; all or none (the caller's savepoint rolls back a partial insert).
-pub(crate) fn insert_many(conn: &Connection, jobs: &[NewJob]) -> Result<()> {
+/// Inserts jobs; all or none (the caller's savepoint rolls back a partial insert). Holding
+/// batch jobs join the end of the flex queue, which holds at most `max_holding`.
+pub(crate) fn insert_many(conn: &Connection, jobs: &[NewJob], max_holding: u32) -> Result<()> {
+    let holding = jobs
+        .iter()
+        .filter(|j| j.status == JobStatus::Holding)
+        .count() as u64;
+    if holding > 0 {
+        let n: i64 = conn
+            .prepare_cached(include_str!("queries/job_count_holding.sql"))
+            .map_err(from_sqlite)?
+            .query_row([], |r| r.get(0))
+            .map_err(from_sqlite)?;
+        let already = n.max(0) as u64;
+        if already + holding > u64::from(max_holding) {
+            return Err(Error::LimitExceeded {
+                limit: "flex queue",
+                used: already + holding,
+                max: u64::from(max_holding),
+                message: format!(
+                    "you've exceeded the limit of {max_holding} jobs in the flex queue: {already} are holding; wait for some batch jobs to finish before adding more"
+                ),
+            });
+        }
+    }
     let mut stmt = conn
         .prepare_cached(include_str!("queries/job_insert.sql"))
         .map_err(from_sqlite)?;
@@ -103,6 +132,7 @@ pub(crate) fn insert_many(conn: &Connection, jobs: &[NewJob]) -> Result<()> {
             ":failure_reenqueues": job.failure_reenqueues,
             ":signature": job.signature,
             ":payload": job.payload,
+            ":batch_scope": job.batch_scope,
         });
         if let Err(e) = result {
             if is_signature_conflict(&e) {
@@ -217,7 +247,7 @@ pub(crate) fn finish(conn: &Connection, p: &JobFinishParams) -> Result<bool> {
     if changed == 0 {
         return Ok(false);
     }
-    insert_many(conn, &p.insert)?;
+    insert_many(conn, &p.insert, p.max_holding)?;
     Ok(true)
 }
 

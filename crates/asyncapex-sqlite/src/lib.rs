@@ -12,6 +12,7 @@
 //! # Ok(()) }
 //! ```
 
+mod batches;
 mod connection;
 mod cron_triggers;
 mod errors;
@@ -29,6 +30,11 @@ use asyncapex_core::{
     JobClaimParams, JobCountCreatedSinceParams, JobFinishParams, JobHeartbeatParams, JobId,
     JobInsertManyParams, JobListParams, JobRecord, JobReleaseParams, JobRescueParams, JobStatus,
     NodeRegisterParams, RescueOutcome, Result, Store, StoreErrorKind,
+};
+use asyncapex_core::{
+    BatchChunkFinishParams, BatchChunkListParams, BatchChunkRecord, BatchChunksInsertParams,
+    BatchChunksResetParams, BatchErrorEvent, BatchErrorEventListParams, BatchPromoteParams,
+    BatchStartCompleteParams, FlexQueueMoveParams, NewBatchErrorEvent,
 };
 use jiff::Timestamp;
 use rusqlite::{Connection, OpenFlags, named_params};
@@ -198,7 +204,7 @@ impl Store for SqliteStore {
 
     async fn job_insert_many(&self, params: JobInsertManyParams) -> Result<()> {
         self.conn
-            .call(move |conn| jobs::insert_many(conn, &params.jobs))
+            .call(move |conn| jobs::insert_many(conn, &params.jobs, params.max_holding))
             .await
     }
 
@@ -329,6 +335,70 @@ impl Store for SqliteStore {
     async fn cron_trigger_fail(&self, params: CronTriggerFailParams) -> Result<bool> {
         self.conn
             .call(move |conn| cron_triggers::fail(conn, &params))
+            .await
+    }
+
+    async fn batch_promote(&self, params: BatchPromoteParams) -> Result<Vec<JobId>> {
+        self.conn
+            .call(move |conn| batches::promote(conn, &params))
+            .await
+    }
+
+    async fn flex_queue_list(&self) -> Result<Vec<JobRecord>> {
+        self.conn.call(batches::flex_queue_list).await
+    }
+
+    async fn flex_queue_move(&self, params: FlexQueueMoveParams) -> Result<bool> {
+        self.conn
+            .call(move |conn| batches::flex_queue_move(conn, &params))
+            .await
+    }
+
+    async fn batch_chunks_insert(&self, params: BatchChunksInsertParams) -> Result<bool> {
+        self.conn
+            .call(move |conn| batches::chunks_insert(conn, &params))
+            .await
+    }
+
+    async fn batch_chunks_reset(&self, params: BatchChunksResetParams) -> Result<bool> {
+        self.conn
+            .call(move |conn| batches::chunks_reset(conn, &params))
+            .await
+    }
+
+    async fn batch_start_complete(&self, params: BatchStartCompleteParams) -> Result<bool> {
+        self.conn
+            .call(move |conn| batches::start_complete(conn, &params))
+            .await
+    }
+
+    async fn batch_chunk_list(
+        &self,
+        params: BatchChunkListParams,
+    ) -> Result<Vec<BatchChunkRecord>> {
+        self.conn
+            .call(move |conn| batches::chunk_list(conn, &params))
+            .await
+    }
+
+    async fn batch_chunk_finish(&self, params: BatchChunkFinishParams) -> Result<bool> {
+        self.conn
+            .call(move |conn| batches::chunk_finish(conn, &params))
+            .await
+    }
+
+    async fn batch_error_event_insert(&self, events: Vec<NewBatchErrorEvent>) -> Result<()> {
+        self.conn
+            .call(move |conn| batches::error_events_insert(conn, &events))
+            .await
+    }
+
+    async fn batch_error_event_list(
+        &self,
+        params: BatchErrorEventListParams,
+    ) -> Result<Vec<BatchErrorEvent>> {
+        self.conn
+            .call(move |conn| batches::error_event_list(conn, &params))
             .await
     }
 }

@@ -22,6 +22,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "create_cron_triggers",
         include_str!("../migrations/0003_create_cron_triggers.sql"),
     ),
+    (4, "batches", include_str!("../migrations/0004_batches.sql")),
 ];
 
 /// Brings the schema to the newest version this build knows.

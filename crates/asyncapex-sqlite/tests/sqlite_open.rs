@@ -101,13 +101,12 @@ async fn data_survives_reopening_and_migrations_are_not_reapplied() {
         failure_reenqueues: 0,
         signature: None,
         payload: "{}".into(),
+        batch_scope: None,
     };
     {
         let store = SqliteStore::open(&path).await.unwrap();
         store
-            .job_insert_many(JobInsertManyParams {
-                jobs: vec![job.clone()],
-            })
+            .job_insert_many(JobInsertManyParams::new(vec![job.clone()]))
             .await
             .unwrap();
     }

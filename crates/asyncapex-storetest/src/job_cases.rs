@@ -39,12 +39,13 @@ pub(crate) fn job(ids: &IdGenerator, run_at: Timestamp) -> NewJob {
         failure_reenqueues: 0,
         signature: None,
         payload: r#"{"n":1}"#.into(),
+        batch_scope: None,
     }
 }
 
 pub(crate) async fn insert(store: &dyn Store, jobs: Vec<NewJob>) {
     store
-        .job_insert_many(JobInsertManyParams { jobs })
+        .job_insert_many(JobInsertManyParams::new(jobs))
         .await
         .expect("insert");
 }
@@ -90,6 +91,7 @@ pub(crate) fn finish(
         now,
         outcome,
         insert: Vec::new(),
+        max_holding: u32::MAX,
     }
 }
 
@@ -171,9 +173,11 @@ pub async fn insert_many_is_all_or_nothing_on_duplicate_signature(store: &dyn St
     b.signature = Some("same".into());
     let c = job(&ids, t0());
     let err = store
-        .job_insert_many(JobInsertManyParams {
-            jobs: vec![c.clone(), a.clone(), b.clone()],
-        })
+        .job_insert_many(JobInsertManyParams::new(vec![
+            c.clone(),
+            a.clone(),
+            b.clone(),
+        ]))
         .await
         .expect_err("duplicate signature in one call must be refused");
     assert_eq!(
@@ -198,9 +202,7 @@ pub async fn duplicate_signature_is_refused_while_waiting_and_accepted_once_star
     let mut dup = job(&ids, t0());
     dup.signature = Some("acct-42".into());
     let err = store
-        .job_insert_many(JobInsertManyParams {
-            jobs: vec![dup.clone()],
-        })
+        .job_insert_many(JobInsertManyParams::new(vec![dup.clone()]))
         .await
         .expect_err("refused while the first waits");
     assert!(matches!(err, Error::DuplicateSignature { .. }), "{err:?}");

@@ -13,11 +13,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod batch_cases;
 mod job_cases;
 mod trigger_cases;
 
 /// Every conformance case, as a public async function named after the behaviour it checks.
 pub mod cases {
+    pub use crate::batch_cases::*;
     pub use crate::job_cases::*;
     pub use crate::trigger_cases::*;
 }
@@ -61,7 +63,14 @@ macro_rules! store_tests {
             firing_without_a_next_time_completes_the_trigger,
             pause_resume_delete_and_fail_move_only_from_their_states,
             trigger_list_hides_ended_triggers_unless_asked,
-            trigger_next_fire_time_is_the_earliest_waiting_one
+            trigger_next_fire_time_is_the_earliest_waiting_one,
+            holding_jobs_join_the_flex_queue_in_order_up_to_its_cap,
+            promote_takes_the_front_of_the_flex_queue_up_to_the_active_cap,
+            flex_queue_moves_reorder_and_report_whether_they_moved,
+            moving_a_job_that_is_not_holding_is_refused,
+            a_batch_moves_through_its_chunks_under_its_lease,
+            chunks_reset_clears_a_restarted_start_for_the_lease_holder_only,
+            error_events_list_newest_first_by_job
         );
     };
     (@cases $factory:expr; $($name:ident),* $(,)?) => {

@@ -276,6 +276,7 @@ impl ExecContext {
             failure_reenqueues,
             signature: options.signature.map(|s| s.as_str().to_owned()),
             payload,
+            batch_scope: None,
         });
         Ok(id)
     }
@@ -342,6 +343,7 @@ impl ExecContext {
             failure_reenqueues: 0,
             signature: None,
             payload: args,
+            batch_scope: None,
         });
         Ok(id)
     }

@@ -391,7 +391,10 @@ impl EngineInner {
         }
         let counted = crate::governor::counted(&jobs);
         self.store
-            .job_insert_many(JobInsertManyParams { jobs })
+            .job_insert_many(JobInsertManyParams {
+                jobs,
+                max_holding: self.config.limits.flex_queue_size,
+            })
             .await?;
         self.daily.record(counted);
         self.wake.notify_one();

@@ -270,6 +270,7 @@ fn finalizer_job(
         failure_reenqueues: job.failure_reenqueues,
         signature: None,
         payload,
+        batch_scope: None,
     })
 }
 
@@ -300,6 +301,7 @@ async fn record(
             now: engine.clock.now(),
             outcome: outcome.clone(),
             insert: insert.clone(),
+            max_holding: engine.config.limits.flex_queue_size,
         };
         match engine.store.job_finish(params).await {
             Ok(true) => {

@@ -133,6 +133,7 @@ async fn fire(
         failure_reenqueues: 0,
         signature: None,
         payload: trigger.payload.clone(),
+        batch_scope: None,
     };
     let fired = engine
         .store

@@ -579,6 +579,7 @@ fn raw_job(engine: &Engine, class: &str, payload: &str) -> NewJob {
     NewJob {
         class_name: class.into(),
         payload: payload.into(),
+        batch_scope: None,
         ..raw_template(engine.clock().now())
     }
 }
@@ -600,6 +601,7 @@ fn raw_template(now: jiff::Timestamp) -> NewJob {
         failure_reenqueues: 0,
         signature: None,
         payload: String::new(),
+        batch_scope: None,
     }
 }
 
@@ -617,7 +619,7 @@ async fn a_job_type_nobody_registered_fails_with_a_message_that_says_so() {
     let id = job.id;
     engine
         .store()
-        .job_insert_many(JobInsertManyParams { jobs: vec![job] })
+        .job_insert_many(JobInsertManyParams::new(vec![job]))
         .await
         .unwrap();
     let done = engine.wait_for(id, WAIT).await.unwrap();
@@ -636,7 +638,7 @@ async fn a_payload_that_no_longer_deserializes_fails_the_job_with_serdes_reason(
     let id = job.id;
     engine
         .store()
-        .job_insert_many(JobInsertManyParams { jobs: vec![job] })
+        .job_insert_many(JobInsertManyParams::new(vec![job]))
         .await
         .unwrap();
     let done = engine.wait_for(id, WAIT).await.unwrap();
@@ -664,7 +666,7 @@ async fn a_dead_workers_job_is_rescued_and_run_again_as_attempt_two() {
     job.max_attempts = 3;
     let id = job.id;
     store
-        .job_insert_many(JobInsertManyParams { jobs: vec![job] })
+        .job_insert_many(JobInsertManyParams::new(vec![job]))
         .await
         .unwrap();
     let claimed = store

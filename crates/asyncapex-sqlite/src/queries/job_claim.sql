@@ -1,6 +1,8 @@
--- Queued -> Processing for the oldest due jobs; the signature is released when a job starts.
+-- Queued -> Processing (Preparing for a batch whose start has not run) for the oldest due
+-- jobs; the signature is released when a job starts.
 UPDATE asyncapex_job
-SET status = 'Processing',
+SET status = CASE WHEN job_type = 'BatchApex' AND batch_start_done = 0
+                  THEN 'Preparing' ELSE 'Processing' END,
     attempt = attempt + 1,
     started_at = COALESCE(started_at, :now),
     lease_owner = :owner,

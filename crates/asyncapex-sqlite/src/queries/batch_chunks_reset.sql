@@ -1,0 +1,1 @@
+DELETE FROM asyncapex_batch_chunk WHERE job_id = :job_id

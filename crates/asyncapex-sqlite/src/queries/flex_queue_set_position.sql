@@ -1,0 +1,1 @@
+UPDATE asyncapex_job SET flex_position = :position WHERE id = :id AND status = 'Holding'
