@@ -70,6 +70,11 @@ impl ManualClock {
         ManualClock::new(Timestamp::now())
     }
 
+    /// The clock's current instant (also [`Clock::now`], without importing the trait).
+    pub fn now(&self) -> Timestamp {
+        *self.now.borrow()
+    }
+
     /// Moves the clock forward.
     pub fn advance(&self, by: Duration) {
         self.now.send_modify(|t| *t = add(*t, by));
@@ -83,7 +88,7 @@ impl ManualClock {
 
 impl Clock for ManualClock {
     fn now(&self) -> Timestamp {
-        *self.now.borrow()
+        ManualClock::now(self)
     }
 
     fn sleep_until(&self, deadline: Timestamp) -> Sleep {

@@ -144,6 +144,8 @@ pub struct CronTriggerRecord {
     pub last_job_id: Option<JobId>,
     /// That job's status, read with the trigger.
     pub last_job_status: Option<JobStatus>,
+    /// For a scheduled batch, the scope of the batch job it submits.
+    pub batch_scope: Option<u32>,
 }
 
 impl CronTriggerRecord {
@@ -200,4 +202,6 @@ pub struct NewCronTrigger {
     pub next_fire_time: Timestamp,
     /// Scheduling time.
     pub start_time: Timestamp,
+    /// For a scheduled batch, the scope of the batch job it submits.
+    pub batch_scope: Option<u32>,
 }

@@ -11,6 +11,7 @@ pub mod error;
 pub mod id;
 pub mod job;
 pub mod limits;
+pub mod query;
 pub mod status;
 pub mod store;
 
@@ -24,6 +25,7 @@ pub use error::{Error, Result, StoreErrorKind};
 pub use id::{CronTriggerId, IdGenerator, JobId, KeyPrefix, RecordId};
 pub use job::{JobRecord, JobType, NewJob};
 pub use limits::Limits;
+pub use query::{QueryPageParams, QuerySource};
 pub use status::JobStatus;
 pub use store::{
     AbortOutcome, CronTriggerDeleteParams, CronTriggerDueParams, CronTriggerFailParams,

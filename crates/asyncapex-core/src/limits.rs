@@ -51,6 +51,8 @@ pub struct Limits {
     pub flex_queue_size: u32,
     /// Batch jobs that may be queued or running at once (Apex: 5).
     pub active_batch_jobs: u32,
+    /// Rows a batch's query locator may return before the job fails (Apex: 50 million).
+    pub query_locator_rows: u64,
 }
 
 impl Default for Limits {
@@ -70,6 +72,7 @@ impl Default for Limits {
             scheduled_jobs: 100,
             flex_queue_size: 100,
             active_batch_jobs: 5,
+            query_locator_rows: 50_000_000,
         }
     }
 }
@@ -98,6 +101,7 @@ impl Limits {
             scheduled_jobs: u32::MAX,
             flex_queue_size: u32::MAX,
             active_batch_jobs: u32::MAX,
+            query_locator_rows: u64::MAX,
         }
     }
 }

@@ -21,11 +21,13 @@ use crate::cron_trigger::{CronTriggerRecord, NewCronTrigger};
 use crate::error::Result;
 use crate::id::{CronTriggerId, JobId};
 use crate::job::{JobRecord, JobType, NewJob};
+use crate::query::QuerySource;
 use crate::status::JobStatus;
 
-/// Everything the engine asks of a database.
+/// Everything the engine asks of a database. Every store can also run an application's query
+/// page by page ([`QuerySource`]), for batches over tables in the store's own database.
 #[async_trait]
-pub trait Store: Send + Sync + Debug + 'static {
+pub trait Store: QuerySource + Send + Sync + Debug + 'static {
     /// Registers a process that will mint IDs and hold leases; returns its node number, unique
     /// among the processes sharing this store (modulo 65,536).
     async fn node_register(&self, params: NodeRegisterParams) -> Result<u16>;
@@ -231,6 +233,8 @@ pub struct BatchStartCompleteParams {
     /// The batch's state after `start`, which every chunk starts from (the first chunk only,
     /// for a stateful batch).
     pub state: String,
+    /// What `start` enqueued, committed with it.
+    pub insert: Vec<NewJob>,
 }
 
 /// Params of [`Store::batch_chunk_list`].

@@ -30,3 +30,6 @@ CREATE TABLE asyncapex_batch_error_event (
     created_at     INTEGER NOT NULL
 );
 CREATE INDEX asyncapex_batch_error_event_job ON asyncapex_batch_error_event (job_id, replay_id);
+
+-- A scheduled batch (schedule_batch) remembers its scope for the job it submits.
+ALTER TABLE asyncapex_cron_trigger ADD COLUMN batch_scope INTEGER;

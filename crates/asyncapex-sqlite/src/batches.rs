@@ -126,7 +126,11 @@ pub(crate) fn start_complete(conn: &Connection, p: &BatchStartCompleteParams) ->
             ":state": p.state,
         })
         .map_err(from_sqlite)?;
-    Ok(n > 0)
+    if n == 0 {
+        return Ok(false);
+    }
+    insert_many(conn, &p.insert, u32::MAX)?;
+    Ok(true)
 }
 
 fn chunk_from_row(row: &Row<'_>) -> rusqlite::Result<BatchChunkRecord> {

@@ -29,12 +29,29 @@ pub(crate) struct ConnectionThread {
 }
 
 impl ConnectionThread {
-    /// Starts the thread that owns `conn`. It ends when every handle is dropped.
+    /// Starts the thread that owns `conn`, committing calls in groups. It ends when every
+    /// handle is dropped.
     pub(crate) fn spawn(conn: Connection, name: &str) -> Result<ConnectionThread> {
+        ConnectionThread::start(conn, name, true)
+    }
+
+    /// Starts a thread for a read-only connection: calls run one by one, outside any
+    /// transaction.
+    pub(crate) fn spawn_reader(conn: Connection, name: &str) -> Result<ConnectionThread> {
+        ConnectionThread::start(conn, name, false)
+    }
+
+    fn start(conn: Connection, name: &str, writer: bool) -> Result<ConnectionThread> {
         let (tx, rx) = mpsc::channel::<Command>();
         thread::Builder::new()
             .name(format!("asyncapex-sqlite:{name}"))
-            .spawn(move || run(conn, rx))
+            .spawn(move || {
+                if writer {
+                    run(conn, rx)
+                } else {
+                    run_reads(conn, rx)
+                }
+            })
             .map_err(|e| {
                 Error::store(
                     StoreErrorKind::Unavailable,
@@ -75,6 +92,13 @@ fn closed() -> Error {
         StoreErrorKind::Unavailable,
         "the SQLite connection thread has stopped",
     )
+}
+
+fn run_reads(conn: Connection, rx: mpsc::Receiver<Command>) {
+    while let Ok(command) = rx.recv() {
+        let (_, reply) = command(&conn);
+        reply(None);
+    }
 }
 
 fn run(conn: Connection, rx: mpsc::Receiver<Command>) {

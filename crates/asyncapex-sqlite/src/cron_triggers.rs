@@ -39,6 +39,10 @@ fn trigger_from_row(row: &Row<'_>) -> rusqlite::Result<CronTriggerRecord> {
             .get::<_, Option<String>>("last_job_id")?
             .map(|v| job_id("last_job_id", v))
             .transpose()?,
+        batch_scope: row
+            .get::<_, Option<i64>>("batch_scope")?
+            .map(|v| u32::try_from(v).map_err(|e| corrupt("batch_scope", e)))
+            .transpose()?,
         last_job_status: row
             .get::<_, Option<String>>("last_job_status")?
             .map(|v| {
@@ -122,6 +126,7 @@ pub(crate) fn insert(conn: &Connection, p: &CronTriggerInsertParams) -> Result<(
             ":dst_policy": t.dst_policy,
             ":next_fire_time": micros(t.next_fire_time),
             ":start_time": micros(t.start_time),
+            ":batch_scope": t.batch_scope,
         })
         .map_err(from_sqlite)?;
     Ok(())

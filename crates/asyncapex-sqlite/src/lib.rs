@@ -18,6 +18,7 @@ mod cron_triggers;
 mod errors;
 mod jobs;
 mod migrate;
+mod query_source;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -36,11 +37,14 @@ use asyncapex_core::{
     BatchChunksResetParams, BatchErrorEvent, BatchErrorEventListParams, BatchPromoteParams,
     BatchStartCompleteParams, FlexQueueMoveParams, NewBatchErrorEvent,
 };
+use asyncapex_core::{QueryPageParams, QuerySource};
 use jiff::Timestamp;
 use rusqlite::{Connection, OpenFlags, named_params};
+use serde_json::{Map, Value};
 
 use crate::connection::ConnectionThread;
 use crate::errors::from_sqlite;
+pub use crate::query_source::SqliteQuerySource;
 
 /// How hard SQLite works to make a commit survive a crash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -181,6 +185,15 @@ fn describe(e: Error, path: &Path) -> Error {
             message: format!("{}: {message}", path.display()),
         },
         other => other,
+    }
+}
+
+#[async_trait]
+impl QuerySource for SqliteStore {
+    async fn query_page(&self, params: QueryPageParams) -> Result<Vec<Map<String, Value>>> {
+        self.conn
+            .call(move |conn| query_source::page(conn, &params))
+            .await
     }
 }
 

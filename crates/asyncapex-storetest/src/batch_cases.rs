@@ -202,6 +202,7 @@ pub async fn a_batch_moves_through_its_chunks_under_its_lease(store: &dyn Store)
             owner: owner.into(),
             total_chunks: 3,
             state: r#"{"after":"start"}"#.into(),
+            insert: Vec::new(),
         })
     };
     assert!(!start("thief").await.expect("foreign start"));

@@ -23,6 +23,7 @@ fn trigger(ids: &IdGenerator, name: &str, next: Timestamp) -> NewCronTrigger {
         dst_policy: "quartz".into(),
         next_fire_time: next,
         start_time: t0(),
+        batch_scope: None,
     }
 }
 

@@ -14,10 +14,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use asyncapex_core::clock::add;
-use asyncapex_core::{CronTriggerId, Error, JobId, JobRecord, JobStatus, JobType, NewJob};
+use asyncapex_core::{
+    BatchPhase, CronTriggerId, Error, JobId, JobRecord, JobStatus, JobType, NewJob,
+};
 use jiff::Timestamp;
 use tokio::sync::Notify;
 
+use crate::batchable::Batchable;
 use crate::engine::EngineInner;
 use crate::enqueue::EnqueueOptions;
 use crate::finalizer::{Finalizer, ParentJobResult};
@@ -39,6 +42,8 @@ pub(crate) enum ContextKind {
     Future,
     /// A scheduled job's firing: synchronous limits, no callouts.
     Scheduled,
+    /// A batch's `start`, `execute` or `finish`.
+    Batch(BatchPhase),
 }
 
 /// The running job as seen by its context.
@@ -69,6 +74,7 @@ pub(crate) struct Buffer {
     pub(crate) enqueued: Vec<NewJob>,
     attempted: u32,
     futures_attempted: u32,
+    batches_submitted: u32,
     pub(crate) callouts: u32,
     pub(crate) callout_time: Duration,
     pub(crate) finalizer: Option<(String, serde_json::Value)>,
@@ -129,7 +135,9 @@ impl ExecContext {
             ContextKind::Sync | ContextKind::Finalizer { .. } | ContextKind::Scheduled => {
                 limits.execution_time_sync
             }
-            ContextKind::Queueable | ContextKind::Future => limits.execution_time_async,
+            ContextKind::Queueable | ContextKind::Future | ContextKind::Batch(_) => {
+                limits.execution_time_async
+            }
         };
         let started_at = engine.clock.now();
         ExecContext {
@@ -148,9 +156,10 @@ impl ExecContext {
         let limits = &self.engine.config.limits;
         match self.kind {
             ContextKind::Sync | ContextKind::Scheduled => limits.queueable_jobs_sync,
-            ContextKind::Queueable | ContextKind::Finalizer { .. } | ContextKind::Future => {
-                limits.queueable_jobs_async
-            }
+            ContextKind::Queueable
+            | ContextKind::Finalizer { .. }
+            | ContextKind::Future
+            | ContextKind::Batch(_) => limits.queueable_jobs_async,
         }
     }
 
@@ -159,7 +168,7 @@ impl ExecContext {
         match self.kind {
             ContextKind::Sync | ContextKind::Scheduled => limits.future_calls_sync,
             ContextKind::Queueable | ContextKind::Finalizer { .. } => limits.future_calls_async,
-            ContextKind::Future => 0,
+            ContextKind::Future | ContextKind::Batch(_) => 0,
         }
     }
 
@@ -286,7 +295,7 @@ impl ExecContext {
         method: &'static FutureMethod,
         args: String,
     ) -> Result<JobId, Error> {
-        if self.kind == ContextKind::Future {
+        if matches!(self.kind, ContextKind::Future | ContextKind::Batch(_)) {
             return Err(Error::NotAllowed {
                 rule: format!(
                     "future method cannot be called from a future or batch method (calling {} from future {})",
@@ -348,6 +357,66 @@ impl ExecContext {
         Ok(id)
     }
 
+    pub(crate) fn enqueue_batch<B: Batchable>(
+        &self,
+        batch: &B,
+        scope: u32,
+    ) -> Result<JobId, Error> {
+        if !(1..=2000).contains(&scope) {
+            return Err(Error::InvalidInput {
+                what: "batch scope",
+                input: scope.to_string(),
+                rule: "the scope (items per execute) must be between 1 and 2000",
+            });
+        }
+        if matches!(
+            self.kind,
+            ContextKind::Future | ContextKind::Batch(BatchPhase::Start | BatchPhase::Execute)
+        ) {
+            return Err(Error::NotAllowed {
+                rule: "Database.executeBatch cannot be called from a batch start, batch execute, or future method (only from finish, queueables, schedulables and synchronous code)".into(),
+            });
+        }
+        let class = B::class_name();
+        self.engine.registry.require(class, JobType::BatchApex)?;
+        let payload = serde_json::to_string(batch).map_err(|e| Error::Payload {
+            class: class.to_owned(),
+            message: format!("cannot serialize the batch: {e}"),
+        })?;
+        let now = self.engine.clock.now();
+        let mut buffer = self.shared.lock();
+        if self.kind != ContextKind::Sync
+            && let Err(err) = self
+                .engine
+                .daily
+                .check_now(1 + buffer.enqueued.len() as u64)
+        {
+            return Err(self.violate(&mut buffer, err));
+        }
+        buffer.batches_submitted += 1;
+        let id = self.engine.ids.job_id(now);
+        buffer.enqueued.push(NewJob {
+            id,
+            job_type: JobType::BatchApex,
+            class_name: class.to_owned(),
+            method_name: None,
+            // Every batch enters the flex queue; the promoter moves it on when a slot frees.
+            status: JobStatus::Holding,
+            parent_job_id: self.job.as_ref().map(|j| j.id),
+            cron_trigger_id: None,
+            created_at: now,
+            run_at: now,
+            max_attempts: self.engine.config.max_attempts,
+            stack_depth: 1,
+            max_stack_depth: None,
+            failure_reenqueues: 0,
+            signature: None,
+            payload,
+            batch_scope: Some(scope),
+        });
+        Ok(id)
+    }
+
     pub(crate) fn limits_view(&self) -> LimitsView {
         let limits = &self.engine.config.limits;
         let buffer = self.shared.lock();
@@ -371,6 +440,14 @@ impl ExecContext {
             callout_time: TimeUsage {
                 used: buffer.callout_time,
                 limit: limits.callout_time,
+            },
+            batch_submissions: Usage {
+                used: u64::from(buffer.batches_submitted),
+                limit: match self.kind {
+                    ContextKind::Future
+                    | ContextKind::Batch(BatchPhase::Start | BatchPhase::Execute) => 0,
+                    _ => u64::from(limits.flex_queue_size),
+                },
             },
             execution_time: TimeUsage {
                 used: asyncapex_core::clock::duration_between(
@@ -489,6 +566,22 @@ macro_rules! job_context_common {
             /// `tokio::select!`.
             pub async fn aborted(&self) {
                 self.inner.abort_requested().await
+            }
+
+            /// Submits a batch job (Apex's `Database.executeBatch`): it joins the end of the
+            /// flex queue, committed with this execution's success. `scope` is the number of
+            /// items per `execute` (Apex's default is 200).
+            ///
+            /// # Errors
+            /// [`Error::InvalidInput`] for a scope outside 1–2000; [`Error::NotAllowed`] from
+            /// a future or a batch's `start`/`execute`; [`Error::UnknownJobType`] for an
+            /// unregistered batch; the flex queue's cap when the execution commits.
+            pub fn execute_batch<B: Batchable>(
+                &mut self,
+                batch: B,
+                scope: u32,
+            ) -> Result<JobId, Error> {
+                self.inner.enqueue_batch(&batch, scope)
             }
         }
     };
@@ -668,6 +761,42 @@ impl SchedulableContext {
     }
 }
 
+/// What a batch's `start`, `execute` and `finish` may ask of the engine (Apex's
+/// `Database.BatchableContext`).
+pub struct BatchContext {
+    pub(crate) inner: ExecContext,
+    pub(crate) job: RunningJob,
+    pub(crate) phase: BatchPhase,
+    pub(crate) chunk_id: Option<JobId>,
+}
+
+job_context_common!(
+    BatchContext,
+    "batch job",
+    "The HTTP client for callouts; only for batches that declare [`Batchable::ALLOWS_CALLOUTS`] (Apex's `Database.AllowsCallouts`)."
+);
+
+impl BatchContext {
+    /// Which method is running.
+    pub fn phase(&self) -> BatchPhase {
+        self.phase
+    }
+
+    /// The chunk being processed, in `execute` (Apex's `getChildJobId`).
+    pub fn chunk_id(&self) -> Option<JobId> {
+        self.chunk_id
+    }
+
+    /// Enqueues a queueable (one per method, the asynchronous limit), committed with this
+    /// method's success.
+    ///
+    /// # Errors
+    /// As [`QueueableContext::enqueue_job`].
+    pub fn enqueue_job<Q: Queueable>(&mut self, job: Q) -> Result<JobId, Error> {
+        self.inner.enqueue(&job, EnqueueOptions::default())
+    }
+}
+
 /// A synchronous context: enqueue up to 50 jobs (Apex's synchronous limit) and commit them in
 /// one store transaction, all or none.
 ///
@@ -710,6 +839,14 @@ impl EnqueueTransaction {
         options: EnqueueOptions,
     ) -> Result<JobId, Error> {
         self.inner.enqueue(&job, options)
+    }
+
+    /// Submits a batch job (it joins the end of the flex queue when this commits).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a scope outside 1–2000; [`Error::UnknownJobType`].
+    pub fn execute_batch<B: Batchable>(&mut self, batch: B, scope: u32) -> Result<JobId, Error> {
+        self.inner.enqueue_batch(&batch, scope)
     }
 
     /// Commits every buffered job in one store transaction.

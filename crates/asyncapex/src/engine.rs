@@ -12,12 +12,17 @@ use asyncapex_core::{
     Store, SystemClock,
 };
 use asyncapex_core::{
+    BatchChunkListParams, BatchChunkRecord, BatchErrorEvent, BatchErrorEventListParams,
+    ChunkStatus, FlexMove, FlexQueueMoveParams, NewBatchErrorEvent,
+};
+use asyncapex_core::{
     CronTriggerDeleteParams, CronTriggerId, CronTriggerInsertParams, CronTriggerListParams,
     CronTriggerRecord, CronTriggerResumeParams, NewCronTrigger,
 };
 use tokio::sync::{Notify, broadcast, watch};
 use tokio::task::{AbortHandle, JoinHandle};
 
+use crate::batchable::Batchable;
 use crate::context::{ContextKind, EnqueueTransaction, ExecContext, ExecShared};
 use crate::enqueue::EnqueueOptions;
 use crate::finalizer::Finalizer;
@@ -204,6 +209,14 @@ impl EngineBuilder {
         self
     }
 
+    /// Registers a batch type under [`Batchable::class_name`].
+    pub fn register_batch<B: Batchable>(mut self) -> Self {
+        if let Err(e) = self.registry.add_batch::<B>() {
+            self.errors.push(e);
+        }
+        self
+    }
+
     /// Registers a schedulable type under [`Schedulable::class_name`].
     pub fn register_schedulable<S: Schedulable>(mut self) -> Self {
         if let Err(e) = self.registry.add_schedulable::<S>() {
@@ -300,6 +313,7 @@ impl EngineBuilder {
             })
             .await?;
         let (events, _) = broadcast::channel(4096);
+        let (batch_errors, _) = broadcast::channel(1024);
         let (shutdown, _) = watch::channel(false);
         let daily = DailyCap::new(self.config.limits.daily_async_executions);
         daily.refresh(store.as_ref(), self.clock.now()).await?;
@@ -315,6 +329,7 @@ impl EngineBuilder {
             config: self.config,
             wake: Notify::new(),
             scheduler_wake: Notify::new(),
+            batch_errors,
             running: Mutex::new(HashMap::new()),
             events,
             shutdown,
@@ -369,6 +384,8 @@ pub(crate) struct EngineInner {
     pub(crate) wake: Notify,
     /// Wakes the scheduler: a new or resumed schedule, a scheduled run that ended.
     pub(crate) scheduler_wake: Notify,
+    /// Batch error events, as they are published.
+    pub(crate) batch_errors: broadcast::Sender<NewBatchErrorEvent>,
     pub(crate) running: Mutex<HashMap<JobId, Running>>,
     pub(crate) events: broadcast::Sender<JobEvent>,
     pub(crate) shutdown: watch::Sender<bool>,
@@ -597,6 +614,168 @@ impl Engine {
             .await
     }
 
+    /// Submits a batch job (Apex's `Database.executeBatch`): it joins the end of the flex
+    /// queue (`Holding`) and is promoted to `Queued` when fewer than
+    /// [`Limits::active_batch_jobs`] batches are queued or running. `scope` is the number of
+    /// items per `execute` (Apex's default is 200; 1 to 2000).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a scope outside 1–2000; [`Error::LimitExceeded`] when the
+    /// flex queue already holds [`Limits::flex_queue_size`] jobs; [`Error::UnknownJobType`].
+    pub async fn execute_batch<B: Batchable>(&self, batch: B, scope: u32) -> Result<JobId, Error> {
+        let mut tx = self.begin();
+        let id = tx.execute_batch(batch, scope)?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Submits a batch job `minutes_from_now` minutes from now (Apex's
+    /// `System.scheduleBatch`): a one-time schedule that, when it fires, adds the batch to the
+    /// end of the flex queue. Returns the schedule's `08e…` ID, which `abort_job` accepts
+    /// until it fires.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for 0 minutes or a scope outside 1–2000; as
+    /// [`schedule`](Self::schedule) for the name and the schedule cap.
+    pub async fn schedule_batch<B: Batchable>(
+        &self,
+        batch: B,
+        name: &str,
+        minutes_from_now: u32,
+        scope: u32,
+    ) -> Result<CronTriggerId, Error> {
+        if minutes_from_now == 0 {
+            return Err(Error::InvalidInput {
+                what: "minutes from now",
+                input: "0".into(),
+                rule: "a scheduled batch must run at least one minute from now",
+            });
+        }
+        if !(1..=2000).contains(&scope) {
+            return Err(Error::InvalidInput {
+                what: "batch scope",
+                input: scope.to_string(),
+                rule: "the scope (items per execute) must be between 1 and 2000",
+            });
+        }
+        let name = name.trim();
+        if name.is_empty() || name.len() > 255 {
+            return Err(Error::InvalidInput {
+                what: "schedule name",
+                input: name.chars().take(60).collect(),
+                rule: "a schedule name has 1 to 255 bytes",
+            });
+        }
+        let class = B::class_name();
+        self.inner
+            .registry
+            .require(class, asyncapex_core::JobType::BatchApex)?;
+        let payload = serde_json::to_string(&batch).map_err(|e| Error::Payload {
+            class: class.to_owned(),
+            message: format!("cannot serialize the batch: {e}"),
+        })?;
+        let now = self.inner.clock.now();
+        let at =
+            asyncapex_core::clock::add(now, Duration::from_secs(u64::from(minutes_from_now) * 60));
+        // Apex shows a scheduled batch as a one-time cron expression for its instant (UTC).
+        let at_utc = jiff::tz::TimeZone::UTC.to_datetime(at);
+        let expression = format!(
+            "{} {} {} {} {} ? {}",
+            at_utc.second(),
+            at_utc.minute(),
+            at_utc.hour(),
+            at_utc.day(),
+            at_utc.month(),
+            at_utc.year()
+        );
+        let id = self.inner.ids.cron_trigger_id(now);
+        self.inner
+            .store
+            .cron_trigger_insert(CronTriggerInsertParams {
+                trigger: NewCronTrigger {
+                    id,
+                    name: name.to_owned(),
+                    job_type: asyncapex_core::JobType::BatchApex,
+                    class_name: class.to_owned(),
+                    payload,
+                    cron_expression: expression,
+                    time_zone: "UTC".into(),
+                    dst_policy: "quartz".into(),
+                    // Whole seconds, as the expression shows it.
+                    next_fire_time: jiff::Timestamp::from_second(at.as_second()).unwrap_or(at),
+                    start_time: now,
+                    batch_scope: Some(scope),
+                },
+                max_active: self.inner.config.limits.scheduled_jobs,
+            })
+            .await?;
+        self.inner.scheduler_wake.notify_one();
+        Ok(id)
+    }
+
+    /// Holding batch jobs in flex-queue order (position 0 runs next).
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn flex_queue(&self) -> Result<Vec<JobRecord>, Error> {
+        self.inner.store.flex_queue_list().await
+    }
+
+    /// Moves a holding batch job in the flex queue (Apex's `System.FlexQueue`); returns
+    /// whether anything moved.
+    ///
+    /// # Errors
+    /// [`Error::NotInFlexQueue`] when either job is not holding; a store error.
+    pub async fn flex_queue_move(&self, id: JobId, to: FlexMove) -> Result<bool, Error> {
+        self.inner
+            .store
+            .flex_queue_move(FlexQueueMoveParams { id, to })
+            .await
+    }
+
+    /// A batch job's chunks (optionally of one status), in order.
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn batch_chunks(
+        &self,
+        job_id: JobId,
+        status: Option<ChunkStatus>,
+        limit: u32,
+    ) -> Result<Vec<BatchChunkRecord>, Error> {
+        self.inner
+            .store
+            .batch_chunk_list(BatchChunkListParams {
+                job_id,
+                status,
+                from_seq: 0,
+                limit,
+            })
+            .await
+    }
+
+    /// Stored batch error events, newest first (optionally one job's).
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn batch_error_events(
+        &self,
+        job_id: Option<JobId>,
+        limit: u32,
+    ) -> Result<Vec<BatchErrorEvent>, Error> {
+        self.inner
+            .store
+            .batch_error_event_list(BatchErrorEventListParams { job_id, limit })
+            .await
+    }
+
+    /// Subscribes to batch error events published by this engine's batches from now on (Apex's
+    /// `BatchApexErrorEvent` trigger). Events are also stored; see
+    /// [`batch_error_events`](Self::batch_error_events).
+    pub fn subscribe_batch_errors(&self) -> broadcast::Receiver<NewBatchErrorEvent> {
+        self.inner.batch_errors.subscribe()
+    }
+
     /// One job record.
     ///
     /// # Errors
@@ -752,6 +931,7 @@ impl Engine {
                     dst_policy: dst_policy_name(options.dst_policy).to_owned(),
                     next_fire_time: first,
                     start_time: now,
+                    batch_scope: None,
                 },
                 max_active: self.inner.config.limits.scheduled_jobs,
             })

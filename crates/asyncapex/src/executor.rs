@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use asyncapex_core::clock::add;
 use asyncapex_core::{
-    Error, JobClaimParams, JobFinishParams, JobOutcome, JobRecord, JobStatus, JobType, NewJob,
+    BatchPromoteParams, Error, JobClaimParams, JobFinishParams, JobOutcome, JobRecord, JobStatus,
+    JobType, NewJob,
 };
 
 use crate::context::{Buffer, ExecContext, ExecShared, RunningJob};
@@ -33,6 +34,17 @@ pub(crate) async fn run(engine: Arc<EngineInner>) {
             .saturating_sub(engine.lock_running().len());
         if free > 0 {
             let now = engine.clock.now();
+            // Holding batch jobs move on whenever fewer than the cap are queued or running.
+            if let Err(e) = engine
+                .store
+                .batch_promote(BatchPromoteParams {
+                    now,
+                    max_active: engine.config.limits.active_batch_jobs,
+                })
+                .await
+            {
+                tracing::warn!(error = %e, "promoting batch jobs from the flex queue failed");
+            }
             if let Err(e) = engine
                 .daily
                 .refresh_if_stale(engine.store.as_ref(), now)

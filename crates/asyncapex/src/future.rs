@@ -41,7 +41,8 @@ use std::future::Future;
 use asyncapex_core::{Error, JobId};
 
 use crate::context::{
-    EnqueueTransaction, FinalizerContext, FutureContext, QueueableContext, SchedulableContext,
+    BatchContext, EnqueueTransaction, FinalizerContext, FutureContext, QueueableContext,
+    SchedulableContext,
 };
 use crate::engine::Engine;
 use crate::registry::JobFuture;
@@ -118,6 +119,7 @@ mod sealed {
     impl Sealed for crate::FinalizerContext {}
     impl Sealed for crate::FutureContext {}
     impl Sealed for crate::SchedulableContext {}
+    impl Sealed for crate::BatchContext {}
 }
 
 /// Where a future can be called from: the engine (committed at once), a synchronous
@@ -165,7 +167,8 @@ buffered_future_target!(
     QueueableContext,
     FinalizerContext,
     FutureContext,
-    SchedulableContext
+    SchedulableContext,
+    BatchContext
 );
 
 /// Support for the code `#[future]` generates. Not a public API.

@@ -38,6 +38,9 @@ pub struct LimitsView {
     pub callouts: Usage,
     /// Time spent waiting on callouts.
     pub callout_time: TimeUsage,
+    /// Batch jobs submitted (`Database.executeBatch`); the limit shown is the flex queue's
+    /// size, which is what bounds submissions (0 where Apex forbids them).
+    pub batch_submissions: Usage,
     /// Wall-clock time since the execution started.
     pub execution_time: TimeUsage,
 }

@@ -45,6 +45,8 @@
 //!   and its context's [`attempt`](QueueableContext::attempt) says so. Make side effects
 //!   outside the store idempotent, as Salesforce advises.
 
+mod batch_runner;
+mod batchable;
 #[cfg(feature = "callouts")]
 mod callout;
 mod context;
@@ -70,12 +72,16 @@ pub use asyncapex_sqlite::{Durability, SqliteOptions, SqliteStore};
 
 pub use asyncapex_core::cron::{self, CronDialect, CronExpr, DstPolicy};
 pub use asyncapex_core::{
+    BatchChunkRecord, BatchErrorEvent, BatchPhase, ChunkStatus, FlexMove, NewBatchErrorEvent,
+};
+pub use asyncapex_core::{
     CronTriggerListParams, CronTriggerRecord, NewCronTrigger, StoredTriggerState, TriggerState,
 };
+pub use batchable::{Batchable, QueryLocator, WorkSet};
 #[cfg(feature = "callouts")]
 pub use callout::Callout;
 pub use context::{
-    AsyncInfo, EnqueueTransaction, FinalizerContext, FutureContext, QueueableContext,
+    AsyncInfo, BatchContext, EnqueueTransaction, FinalizerContext, FutureContext, QueueableContext,
     SchedulableContext,
 };
 #[doc(hidden)]

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use asyncapex_core::{Error, JobRecord, JobType};
 
+use crate::batchable::Batchable;
 use crate::context::{
     ContextKind, ExecContext, FinalizerContext, FutureContext, QueueableContext, RunningJob,
     SchedulableContext,
@@ -121,6 +122,34 @@ impl<S: Schedulable> Handler for SchedulableHandler<S> {
     }
 }
 
+struct BatchHandler<B>(PhantomData<fn() -> B>);
+
+impl<B: Batchable> Handler for BatchHandler<B> {
+    fn job_type(&self) -> JobType {
+        JobType::BatchApex
+    }
+
+    fn context_kind(&self, _job: &JobRecord) -> ContextKind {
+        // The job-level context is the one `finish` runs in: what it enqueues commits with the
+        // job's end.
+        ContextKind::Batch(asyncapex_core::BatchPhase::Finish)
+    }
+
+    fn allows_callouts(&self) -> bool {
+        B::ALLOWS_CALLOUTS
+    }
+
+    fn time_limit(&self) -> Option<std::time::Duration> {
+        // The whole run has no limit; each start, execute and finish has its own.
+        Some(std::time::Duration::MAX)
+    }
+
+    fn run(&self, job: &JobRecord, inner: ExecContext) -> JobFuture {
+        let engine = inner.engine.clone();
+        Box::pin(crate::batch_runner::run::<B>(engine, job.clone(), inner))
+    }
+}
+
 struct FinalizerHandler<F>(PhantomData<fn() -> F>);
 
 fn envelope(job: &JobRecord) -> Option<FinalizerEnvelope> {
@@ -227,6 +256,10 @@ impl Registry {
         }
         self.handlers.insert(key, handler);
         Ok(())
+    }
+
+    pub(crate) fn add_batch<B: Batchable>(&mut self) -> Result<(), Error> {
+        self.add(B::class_name(), Arc::new(BatchHandler::<B>(PhantomData)))
     }
 
     pub(crate) fn add_schedulable<S: Schedulable>(&mut self) -> Result<(), Error> {

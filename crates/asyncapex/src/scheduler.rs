@@ -133,7 +133,7 @@ async fn fire(
         failure_reenqueues: 0,
         signature: None,
         payload: trigger.payload.clone(),
-        batch_scope: None,
+        batch_scope: trigger.batch_scope,
     };
     let fired = engine
         .store
