@@ -5,14 +5,16 @@
 //! * The chain's last job calls a future method, which runs later in its own execution.
 //! * A schedule that fires every two seconds while the demo runs (deleted when it has fired
 //!   twice).
+//! * A stateful batch over a million generated orders, with a progress bar.
 //! * A "callout" that fails twice; its transaction finalizer re-enqueues it until it succeeds —
 //!   the Developer Guide's finalizer retry example.
 
 use std::time::Duration;
 
 use asyncapex::{
-    CronExpr, Engine, Finalizer, FinalizerContext, JobError, JobListParams, JobRecord, JobStatus,
-    Queueable, QueueableContext, Schedulable, SchedulableContext,
+    BatchContext, Batchable, CronExpr, Engine, Finalizer, FinalizerContext, JobError,
+    JobListParams, JobRecord, JobStatus, Queueable, QueueableContext, Schedulable,
+    SchedulableContext, WorkSet,
 };
 use serde::{Deserialize, Serialize};
 
@@ -70,6 +72,56 @@ impl Schedulable for QueueReport {
             ctx.job_id(),
             ctx.trigger_id(),
             ctx.now().strftime("%H:%M:%S")
+        );
+        Ok(())
+    }
+}
+
+/// One generated order of the demo's batch.
+#[derive(Debug, Serialize, Deserialize)]
+struct Order {
+    id: u64,
+    cents: u64,
+}
+
+/// Totals a million generated orders (Apex's `Database.Batchable` + `Database.Stateful`).
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct RevenueRollup {
+    orders: u64,
+    total_cents: u64,
+}
+
+/// Orders in the demo's batch.
+const DEMO_ORDERS: u64 = 1_000_000;
+
+impl Batchable for RevenueRollup {
+    type Item = Order;
+    const STATEFUL: bool = true;
+
+    async fn start(&mut self, _ctx: &mut BatchContext) -> Result<WorkSet<Order>, JobError> {
+        Ok(WorkSet::iter((1..=DEMO_ORDERS).map(|id| Order {
+            id,
+            cents: (id * 7919) % 10_000,
+        })))
+    }
+
+    async fn execute(
+        &mut self,
+        _ctx: &mut BatchContext,
+        scope: Vec<Order>,
+    ) -> Result<(), JobError> {
+        self.orders += scope.len() as u64;
+        self.total_cents += scope.iter().map(|o| o.cents).sum::<u64>();
+        Ok(())
+    }
+
+    async fn finish(&mut self, ctx: &mut BatchContext) -> Result<(), JobError> {
+        println!(
+            "  RevenueRollup {} finish: {} orders, revenue {}.{:02}",
+            ctx.job_id(),
+            self.orders,
+            self.total_cents / 100,
+            self.total_cents % 100
         );
         Ok(())
     }
@@ -150,6 +202,7 @@ pub(crate) async fn run(database: &str) -> Result<(), String> {
         .register::<SyncInvoice>()
         .register_finalizer::<RetrySyncInvoice>()
         .register_schedulable::<QueueReport>()
+        .register_batch::<RevenueRollup>()
         .concurrency(4)
         .start()
         .await
@@ -228,6 +281,29 @@ pub(crate) async fn run(database: &str) -> Result<(), String> {
         "{}",
         crate::schedules::schedules_table(std::slice::from_ref(&record), jiff::Timestamp::now())
     );
+
+    let batch = engine
+        .execute_batch(RevenueRollup::default(), 200)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "\nsubmitted RevenueRollup {batch}: {DEMO_ORDERS} generated orders, 200 per chunk, stateful"
+    );
+    let started = std::time::Instant::now();
+    let finished =
+        crate::progress::watch(engine.store().as_ref(), batch, Duration::from_millis(100)).await?;
+    println!(
+        "RevenueRollup {batch}: {} after {:.1} s, {} of {} chunks, {} failed",
+        finished.status,
+        started.elapsed().as_secs_f64(),
+        finished.items_processed,
+        finished.total_items,
+        finished.number_of_errors
+    );
+    engine
+        .wait_idle(Duration::from_secs(60))
+        .await
+        .map_err(|e| e.to_string())?;
 
     let first = chain.min(sync);
     let jobs: Vec<JobRecord> = engine

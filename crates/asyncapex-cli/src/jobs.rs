@@ -41,6 +41,12 @@ pub enum JobsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Draw a live progress bar of a job (chunks processed / total, failures, rate) until it
+    /// ends.
+    Watch {
+        /// The job's 15- or 18-character ID.
+        id: String,
+    },
     /// Abort a job: a waiting one never runs; a running one is asked to stop. Given an
     /// `08e…` schedule ID, delete that schedule.
     Abort {
@@ -103,6 +109,14 @@ pub(crate) async fn run(database: &str, cmd: JobsCommand) -> Result<(), String> 
             } else {
                 print!("{}", describe(&job));
             }
+            Ok(())
+        }
+        JobsCommand::Watch { id } => {
+            let id = parse_id(&id)?;
+            let store = open_existing(database).await?;
+            let job =
+                crate::progress::watch(&store, id, std::time::Duration::from_millis(200)).await?;
+            println!("{id}: {}", job.status);
             Ok(())
         }
         JobsCommand::Abort { id } => {

@@ -7,11 +7,15 @@
 //! }
 //! ```
 
+mod batch_errors;
+mod bench;
 mod cron;
 mod database;
 mod demo;
+mod flex_queue;
 mod jobs;
 mod limits;
+mod progress;
 mod schedules;
 mod table;
 
@@ -50,6 +54,15 @@ pub enum Command {
     /// List and steer schedules (Apex's "Scheduled Jobs" page).
     #[command(subcommand)]
     Schedules(schedules::SchedulesCommand),
+    /// See and reorder holding batch jobs (Apex's "Apex Flex Queue").
+    #[command(subcommand)]
+    FlexQueue(flex_queue::FlexQueueCommand),
+    /// Stored batch error events (Apex's BatchApexErrorEvent).
+    #[command(subcommand)]
+    BatchErrors(batch_errors::BatchErrorsCommand),
+    /// Benchmark programs that print figures.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
     /// Evaluate and explain cron expressions.
     #[command(subcommand)]
     Cron(cron::CronCommand),
@@ -109,5 +122,8 @@ async fn execute(cli: Cli) -> Result<(), String> {
         Command::Limits { json } => limits::run(&cli.database, json).await,
         Command::Schedules(cmd) => schedules::run(&cli.database, cmd).await,
         Command::Cron(cmd) => cron::run(cmd),
+        Command::FlexQueue(cmd) => flex_queue::run(&cli.database, cmd).await,
+        Command::BatchErrors(cmd) => batch_errors::run(&cli.database, cmd).await,
+        Command::Bench(cmd) => bench::run(cmd).await,
     }
 }

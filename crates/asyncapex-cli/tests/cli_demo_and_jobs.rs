@@ -31,7 +31,9 @@ fn the_demo_runs_on_a_fresh_file_and_the_admin_commands_read_it() {
         dir.path().join("asyncapex.db").exists(),
         "default database file"
     );
-    assert!(out.contains("12 jobs: 10 Completed, 2 Failed"), "{out}");
+    assert!(out.contains("13 jobs: 11 Completed, 2 Failed"), "{out}");
+    assert!(out.contains("1000000 orders, revenue"), "{out}");
+    assert!(out.contains("5000 of 5000 chunks, 0 failed"), "{out}");
     assert!(out.contains("fired by schedule 08e"), "{out}");
     assert!(
         out.contains("notify_sales_team (future): account updates finished with Hooli, Stark"),
@@ -43,7 +45,7 @@ fn the_demo_runs_on_a_fresh_file_and_the_admin_commands_read_it() {
     assert!(list.status.success(), "{}", stderr(&list));
     let jobs: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
     let jobs = jobs.as_array().unwrap();
-    assert_eq!(jobs.len(), 12);
+    assert_eq!(jobs.len(), 13);
     assert_eq!(
         jobs.iter().filter(|j| j["job_type"] == "Future").count(),
         1,
@@ -75,8 +77,8 @@ fn the_demo_runs_on_a_fresh_file_and_the_admin_commands_read_it() {
     let limits = asyncapex(dir.path(), &["limits"]);
     assert!(limits.status.success(), "{}", stderr(&limits));
     assert!(
-        stdout(&limits).starts_with("daily async executions (last 24 h): 9 of 250000"),
-        "six queueables, one future and two scheduled runs count, the three finalizer runs do not:\n{}",
+        stdout(&limits).starts_with("daily async executions (last 24 h): 10 of 250000"),
+        "six queueables, one future, two scheduled runs and one batch count, the three finalizer runs do not:\n{}",
         stdout(&limits)
     );
 

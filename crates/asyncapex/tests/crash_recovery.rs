@@ -7,7 +7,6 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use asyncapex::Clock;
 use asyncapex::{
     Engine, JobError, JobId, JobListParams, JobStatus, ManualClock, Queueable, QueueableContext,
 };

@@ -6,7 +6,6 @@ mod support;
 
 use std::time::Duration;
 
-use asyncapex::Clock;
 use asyncapex::id::IdGenerator;
 use asyncapex::job::NewJob;
 use asyncapex::store::{JobClaimParams, JobInsertManyParams, Store};

@@ -7,7 +7,7 @@ mod support;
 use std::time::Duration;
 
 use asyncapex::{
-    AbortOutcome, Clock, CronDialect, CronTriggerListParams, DstPolicy, Engine, Error, JobError,
+    AbortOutcome, CronDialect, CronTriggerListParams, DstPolicy, Engine, Error, JobError,
     JobListParams, JobStatus, JobType, Limits, ManualClock, Schedulable, SchedulableContext,
     ScheduleOptions, TriggerState,
 };

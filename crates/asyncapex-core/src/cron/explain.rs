@@ -145,20 +145,20 @@ fn hh(h: u32) -> String {
 fn time_phrase(f: &Fields) -> (String, bool) {
     let (s, m, h) = (&f.second_items, &f.minute_items, &f.hour_items);
     // Fully fixed time(s) of day: "at 22:00", "at 08:30:20", "at 09:00 and 17:00".
-    if let (Some(sv), Some(mins), Some(hours)) = (single(s), singles(m), singles(h)) {
-        if mins.len() * hours.len() <= 8 {
-            let mut times = Vec::new();
-            for hv in &hours {
-                for mv in &mins {
-                    times.push(if sv == 0 {
-                        format!("{hv:02}:{mv:02}")
-                    } else {
-                        format!("{hv:02}:{mv:02}:{sv:02}")
-                    });
-                }
+    if let (Some(sv), Some(mins), Some(hours)) = (single(s), singles(m), singles(h))
+        && mins.len() * hours.len() <= 8
+    {
+        let mut times = Vec::new();
+        for hv in &hours {
+            for mv in &mins {
+                times.push(if sv == 0 {
+                    format!("{hv:02}:{mv:02}")
+                } else {
+                    format!("{hv:02}:{mv:02}:{sv:02}")
+                });
             }
-            return (format!("at {}", join_and(&times)), true);
         }
+        return (format!("at {}", join_and(&times)), true);
     }
 
     // On the hour, every n hours / every hour in a range.

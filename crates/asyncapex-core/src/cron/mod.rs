@@ -54,7 +54,10 @@ pub enum DstPolicy {
     ///   exists.** A daily job at 01:30 in New York fires once, at 01:30 standard
     ///   time (06:30Z), an hour later than a naive reading suggests; a job every
     ///   10 minutes runs at 00:50 daylight time and next at 01:00 standard time,
-    ///   70 real minutes later, with nothing during the first 01:xx hour.
+    ///   70 real minutes later, with nothing during the first 01:xx hour; a job
+    ///   every 15 seconds goes from 00:59:45 daylight time straight to 01:00:00
+    ///   standard time, an hour of silence. Any search that starts in the first
+    ///   pass of the hour is moved to the second pass.
     ///   (Quartz reads wall times the way `java.util.GregorianCalendar` does:
     ///   a time in a gap with the pre-gap offset, one in an overlap with the
     ///   post-transition offset.)
@@ -95,8 +98,11 @@ impl fmt::Display for DstPolicy {
 
 /// A parsed Quartz cron expression.
 ///
+/// Equality compares the original text as well as the meaning, so `"0 0 12 * * ?"`
+/// and `"0 0 12 ? * *"` are different values even though they fire alike.
+///
 /// ```
-/// use cronwork::cron::{CronExpr, DstPolicy};
+/// use asyncapex_core::cron::{CronExpr, DstPolicy};
 /// use jiff::{Timestamp, tz::TimeZone};
 ///
 /// let expr: CronExpr = "0 0 22 ? * 6L".parse()?;
@@ -152,13 +158,14 @@ impl CronExpr {
     }
 
     /// All fire times strictly after `after`, in order, each computed from the
-    /// previous as Quartz's trigger does. Ends after the last one in 2099.
+    /// previous as Quartz's trigger does. Ends after the last one in 2099. The
+    /// iterator owns a copy of the expression, so it does not borrow `self`.
     pub fn iter_after(
         &self,
         after: Timestamp,
         tz: TimeZone,
         policy: DstPolicy,
-    ) -> impl Iterator<Item = Timestamp> {
+    ) -> impl Iterator<Item = Timestamp> + use<> {
         let expr = self.clone();
         let mut cur = after;
         std::iter::from_fn(move || {

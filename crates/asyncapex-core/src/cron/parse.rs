@@ -151,15 +151,19 @@ pub(crate) fn parse(expr: &str, dialect: CronDialect) -> Result<Fields, CronErro
         }
     }
 
+    let original = |i: usize| texts.get(i).copied().unwrap_or("");
+    let err_at = |i: usize, field: CronField| {
+        move |k: FieldErrorKind| err(field, restore_case(k, original(i)))
+    };
     let plain = |i: usize, field: CronField| -> Result<(u64, Vec<Item>), CronError> {
-        parse_plain(text(i), field).map_err(|k| err(field, k))
+        parse_plain(text(i), field).map_err(err_at(i, field))
     };
     let (seconds, second_items) = plain(0, CronField::Seconds)?;
     let (minutes, minute_items) = plain(1, CronField::Minutes)?;
     let (hours, hour_items) = plain(2, CronField::Hours)?;
-    let dom = parse_dom(text(3)).map_err(|k| err(CronField::DayOfMonth, k))?;
+    let dom = parse_dom(text(3)).map_err(err_at(3, CronField::DayOfMonth))?;
     let (months, month_items) = plain(4, CronField::Month)?;
-    let dow = parse_dow(text(5)).map_err(|k| err(CronField::DayOfWeek, k))?;
+    let dow = parse_dow(text(5)).map_err(err_at(5, CronField::DayOfWeek))?;
     let (years, year_items) = if parts.len() == 7 {
         let (_, items) = plain(6, CronField::Year)?;
         (year_set(&items), Some(items))
@@ -202,6 +206,28 @@ pub(crate) fn parse(expr: &str, dialect: CronDialect) -> Result<Fields, CronErro
         month_items,
         year_items,
     })
+}
+
+/// Fields are parsed upper-cased (as Quartz does); put the user's own spelling
+/// back into error messages.
+fn restore_case(kind: FieldErrorKind, original: &str) -> FieldErrorKind {
+    match kind {
+        FieldErrorKind::UnexpectedChar(c) if c.is_ascii_uppercase() && !original.contains(c) => {
+            FieldErrorKind::UnexpectedChar(c.to_ascii_lowercase())
+        }
+        FieldErrorKind::BadName(name) => {
+            let found = original
+                .char_indices()
+                .find(|&(i, _)| {
+                    original
+                        .get(i..i + name.len())
+                        .is_some_and(|w| w.eq_ignore_ascii_case(&name))
+                })
+                .and_then(|(i, _)| original.get(i..i + name.len()));
+            FieldErrorKind::BadName(found.map_or(name, str::to_owned))
+        }
+        other => other,
+    }
 }
 
 /// A tiny cursor over an ASCII, upper-cased field.

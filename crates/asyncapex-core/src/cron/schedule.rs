@@ -134,6 +134,10 @@ struct Cal<'a> {
     /// Wall times in `[lo, hi)` are unambiguous with offset `off`: saves a tz
     /// lookup on almost every recomputation.
     span: Span,
+    /// Wall time of the last full tz lookup. Finding a span costs two more
+    /// lookups, so it is only worth it when lookups cluster (not when the search
+    /// leaps month by month through many DST periods).
+    last_lookup: i64,
 }
 
 #[derive(Clone, Copy)]
@@ -192,6 +196,7 @@ impl<'a> Cal<'a> {
             instant,
             dirty: true,
             span: Span::EMPTY,
+            last_lookup: i64::MIN / 4,
         };
         let local = match zone {
             Zone::Civil => instant,
@@ -215,6 +220,7 @@ impl<'a> Cal<'a> {
             instant: 0,
             dirty: true,
             span,
+            last_lookup: i64::MIN / 4,
         }
     }
 
@@ -261,7 +267,10 @@ impl<'a> Cal<'a> {
                 match tz.to_ambiguous_timestamp(dt).offset() {
                     AmbiguousOffset::Unambiguous { offset } => {
                         let off = i64::from(offset.seconds());
-                        self.span = Span::around(tz, local - off, off);
+                        if (local - self.last_lookup).abs() < 2 * SECS_PER_DAY {
+                            self.span = Span::around(tz, local - off, off);
+                        }
+                        self.last_lookup = local;
                         (local - off, local)
                     }
                     AmbiguousOffset::Gap { before, after } => {
@@ -417,6 +426,9 @@ fn nearest_weekday(day: i64, dow: i64, ldom: i64) -> i64 {
 /// `zone`) matching `f`, computed exactly as Quartz 2.3 does. `None` when there
 /// is none up to [`MAX_YEAR`].
 pub(crate) fn quartz_next(f: &Fields, zone: Zone<'_>, after: i64) -> Option<i64> {
+    if never_fires(f) {
+        return None;
+    }
     let after = after.max(MIN_START);
     // Quartz: afterTime + 1s, milliseconds dropped. `after_time` is what it
     // compares nearest-weekday candidates against.
@@ -520,8 +532,7 @@ pub(crate) fn quartz_next(f: &Fields, zone: Zone<'_>, after: i64) -> Option<i64>
                         t = day;
                         let year = cl.year()?;
                         day = last_day_of_month(mon, year) - i64::from(*offset);
-                        let n_time =
-                            weekday_candidate(zone, year, mon, &mut day, sec, min, hr, cl.span)?;
+                        let n_time = weekday_candidate(&cl, year, mon, &mut day, (sec, min, hr))?;
                         if n_time < after_time {
                             day = 1;
                             mon += 1;
@@ -531,8 +542,7 @@ pub(crate) fn quartz_next(f: &Fields, zone: Zone<'_>, after: i64) -> Option<i64>
                         t = day;
                         day = i64::from(*n);
                         let year = cl.year()?;
-                        let n_time =
-                            weekday_candidate(zone, year, mon, &mut day, sec, min, hr, cl.span)?;
+                        let n_time = weekday_candidate(&cl, year, mon, &mut day, (sec, min, hr))?;
                         if n_time < after_time {
                             day = i64::from(*n);
                             mon += 1;
@@ -663,6 +673,25 @@ pub(crate) fn quartz_next(f: &Fields, zone: Zone<'_>, after: i64) -> Option<i64>
     None
 }
 
+/// Plain days of month that no chosen month ever has (`30 2`, `31 4,6`): the
+/// search would only walk year by year to 2099 to find nothing, as Quartz does.
+fn never_fires(f: &Fields) -> bool {
+    let DomSpec::Days { bits, .. } = &f.dom else {
+        return false;
+    };
+    let Some(first_day) = next_bit(u64::from(*bits), 1) else {
+        return true;
+    };
+    !(1..=12).any(|m| {
+        let longest = if m == 2 {
+            29
+        } else {
+            last_day_of_month(m, 2001)
+        };
+        f.months & (1u64 << m) != 0 && first_day <= longest
+    })
+}
+
 /// Days from weekday `from` forward to weekday `to` (both 1..=7), 0..=6.
 fn days_until(from: i64, to: i64) -> i64 {
     if from < to {
@@ -679,16 +708,13 @@ fn days_until(from: i64, to: i64) -> i64 {
 /// 1st of the next), takes that date's weekday, shifts `day` to the nearest
 /// weekday and returns the instant of that day at the current `hr:min:sec`.
 fn weekday_candidate(
-    zone: Zone<'_>,
+    cl: &Cal<'_>,
     year: i64,
     mon: i64,
     day: &mut i64,
-    sec: i64,
-    min: i64,
-    hr: i64,
-    span: Span,
+    (sec, min, hr): (i64, i64, i64),
 ) -> Option<i64> {
-    let mut tcal = Cal::blank(zone, span);
+    let mut tcal = Cal::blank(cl.zone, cl.span);
     tcal.set_midnight(*day, mon - 1);
     tcal.set_year(year);
     let ldom = last_day_of_month(mon, year);

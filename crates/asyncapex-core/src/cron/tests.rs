@@ -59,7 +59,9 @@ fn error_messages_name_expression_field_and_rule() {
     assert!(err("0 0 0 L-31 * ?").contains("at most 30"));
     assert!(err("0 0 0 ? * 0").contains("0 is out of range 1-7"));
     assert!(err("0 0 0 ? * 1é").contains("unexpected character 'é'"));
-    assert!(err("0 0 0 5x * ?").contains("unexpected character 'X'"));
+    assert!(err("0 0 0 5x * ?").contains("unexpected character 'x'"));
+    assert!(err("0 0 0 5X * ?").contains("unexpected character 'X'"));
+    assert!(err("0 0 0 1 Foo ?").contains("\"Foo\" is not a valid name"));
     assert_eq!(err(""), "invalid cron expression: it is empty");
     assert_eq!(err(" \t "), "invalid cron expression: it is empty");
     let long = format!("0 0 0 1 1 ? {}", "1".repeat(2000));
@@ -227,6 +229,16 @@ fn quartz_policy_skips_gap_and_uses_later_overlap_instant() {
             2
         ),
         ["2026-11-01T04:50:00Z", "2026-11-01T06:00:00Z"]
+    );
+    assert_eq!(
+        next_n(
+            "*/15 * * * * ?",
+            "America/New_York",
+            "2026-11-01T04:59:30Z",
+            DstPolicy::Quartz,
+            2
+        ),
+        ["2026-11-01T04:59:45Z", "2026-11-01T06:00:00Z"]
     );
 }
 
