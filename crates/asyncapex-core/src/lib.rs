@@ -32,7 +32,8 @@ pub use store::{
     CronTriggerFireParams, CronTriggerInsertParams, CronTriggerListParams, CronTriggerResumeParams,
     HeartbeatAck, JobAbortParams, JobClaimParams, JobCountCreatedSinceParams, JobFinishParams,
     JobHeartbeatParams, JobInsertManyParams, JobListParams, JobOutcome, JobReleaseParams,
-    JobRescueParams, NodeRegisterParams, RescueOutcome, Store,
+    JobRescueParams, NodeHeartbeatParams, NodeListParams, NodeRecord, NodeRegisterParams,
+    RescueOutcome, Store,
 };
 pub use store::{
     BatchChunkFinishParams, BatchChunkListParams, BatchChunksInsertParams, BatchChunksResetParams,

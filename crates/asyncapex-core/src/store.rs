@@ -28,9 +28,23 @@ use crate::status::JobStatus;
 /// page by page ([`QuerySource`]), for batches over tables in the store's own database.
 #[async_trait]
 pub trait Store: QuerySource + Send + Sync + Debug + 'static {
-    /// Registers a process that will mint IDs and hold leases; returns its node number, unique
-    /// among the processes sharing this store (modulo 65,536).
-    async fn node_register(&self, params: NodeRegisterParams) -> Result<u16>;
+    /// Registers a process that will mint IDs and hold leases; returns its node ID, unique
+    /// among the processes sharing this store (its number in IDs is the ID modulo 65,536).
+    async fn node_register(&self, params: NodeRegisterParams) -> Result<i64>;
+
+    /// Records that a node is alive. Returns `false` when the node is unknown.
+    async fn node_heartbeat(&self, params: NodeHeartbeatParams) -> Result<bool>;
+
+    /// Registered nodes, newest first, with whether each is alive (heartbeat within
+    /// `dead_after` of `now`) and how many jobs it is running.
+    async fn node_list(&self, params: NodeListParams) -> Result<Vec<NodeRecord>>;
+
+    /// A counter that goes up whenever another process may have made work available (jobs
+    /// inserted, a schedule changed); engines wait on it instead of polling. `None` when the
+    /// store cannot notify across processes: engines then poll.
+    fn notifications(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        None
+    }
 
     /// Inserts jobs atomically: all or none.
     ///
@@ -377,6 +391,45 @@ pub struct NodeRegisterParams {
     pub name: String,
     /// Registration time.
     pub now: Timestamp,
+}
+
+/// Params of [`Store::node_heartbeat`].
+#[derive(Debug, Clone)]
+pub struct NodeHeartbeatParams {
+    /// The node's ID from [`Store::node_register`].
+    pub id: i64,
+    /// Now.
+    pub now: Timestamp,
+}
+
+/// Params of [`Store::node_list`].
+#[derive(Debug, Clone)]
+pub struct NodeListParams {
+    /// Now.
+    pub now: Timestamp,
+    /// A node silent longer than this is dead.
+    pub dead_after: std::time::Duration,
+    /// At most this many.
+    pub limit: u32,
+}
+
+/// A process registered with the store.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct NodeRecord {
+    /// Its ID.
+    pub id: i64,
+    /// Its readable name (`host:pid`).
+    pub name: String,
+    /// Its lease-owner name: `name#id`.
+    pub owner: String,
+    /// When it registered.
+    pub started_at: Timestamp,
+    /// Its last heartbeat.
+    pub heartbeat_at: Timestamp,
+    /// Whether it heartbeated recently enough.
+    pub alive: bool,
+    /// Jobs it holds leases on.
+    pub running_jobs: u64,
 }
 
 /// Params of [`Store::job_insert_many`].

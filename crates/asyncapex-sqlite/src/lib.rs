@@ -30,7 +30,8 @@ use asyncapex_core::{
     CronTriggerRecord, CronTriggerResumeParams, Error, HeartbeatAck, JobAbortParams,
     JobClaimParams, JobCountCreatedSinceParams, JobFinishParams, JobHeartbeatParams, JobId,
     JobInsertManyParams, JobListParams, JobRecord, JobReleaseParams, JobRescueParams, JobStatus,
-    NodeRegisterParams, RescueOutcome, Result, Store, StoreErrorKind,
+    NodeHeartbeatParams, NodeListParams, NodeRecord, NodeRegisterParams, RescueOutcome, Result,
+    Store, StoreErrorKind,
 };
 use asyncapex_core::{
     BatchChunkFinishParams, BatchChunkListParams, BatchChunkRecord, BatchChunksInsertParams,
@@ -199,18 +200,57 @@ impl QuerySource for SqliteStore {
 
 #[async_trait]
 impl Store for SqliteStore {
-    async fn node_register(&self, params: NodeRegisterParams) -> Result<u16> {
+    async fn node_register(&self, params: NodeRegisterParams) -> Result<i64> {
         self.conn
             .call(move |conn| {
-                let id: i64 = conn
-                    .prepare_cached(include_str!("queries/node_register.sql"))
+                conn.prepare_cached(include_str!("queries/node_register.sql"))
                     .map_err(from_sqlite)?
                     .query_row(
                         named_params! {":name": params.name, ":now": params.now.as_microsecond()},
                         |r| r.get(0),
                     )
+                    .map_err(from_sqlite)
+            })
+            .await
+    }
+
+    async fn node_heartbeat(&self, params: NodeHeartbeatParams) -> Result<bool> {
+        self.conn
+            .call(move |conn| {
+                let n = conn
+                    .prepare_cached(include_str!("queries/node_heartbeat.sql"))
+                    .map_err(from_sqlite)?
+                    .execute(named_params! {":id": params.id, ":now": params.now.as_microsecond()})
                     .map_err(from_sqlite)?;
-                Ok((id.rem_euclid(1 << 16)) as u16)
+                Ok(n > 0)
+            })
+            .await
+    }
+
+    async fn node_list(&self, params: NodeListParams) -> Result<Vec<NodeRecord>> {
+        self.conn
+            .call(move |conn| {
+                let mut stmt = conn
+                    .prepare_cached(include_str!("queries/node_list.sql"))
+                    .map_err(from_sqlite)?;
+                let rows = stmt
+                    .query_map(named_params! {":limit": params.limit}, |r| {
+                        let heartbeat_at = jobs::ts("heartbeat_at", r.get("heartbeat_at")?)?;
+                        let silent =
+                            asyncapex_core::clock::duration_between(heartbeat_at, params.now);
+                        Ok(NodeRecord {
+                            id: r.get("id")?,
+                            name: r.get("name")?,
+                            owner: r.get("owner")?,
+                            started_at: jobs::ts("started_at", r.get("started_at")?)?,
+                            heartbeat_at,
+                            alive: silent <= params.dead_after,
+                            running_jobs: r.get::<_, i64>("running_jobs")?.max(0) as u64,
+                        })
+                    })
+                    .map_err(from_sqlite)?;
+                rows.collect::<rusqlite::Result<Vec<_>>>()
+                    .map_err(from_sqlite)
             })
             .await
     }

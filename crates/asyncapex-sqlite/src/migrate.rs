@@ -23,6 +23,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0003_create_cron_triggers.sql"),
     ),
     (4, "batches", include_str!("../migrations/0004_batches.sql")),
+    (
+        5,
+        "node_heartbeats",
+        include_str!("../migrations/0005_node_heartbeats.sql"),
+    ),
 ];
 
 /// Brings the schema to the newest version this build knows.

@@ -6,7 +6,8 @@ use asyncapex_core::clock::add;
 use asyncapex_core::{
     AbortOutcome, Error, IdGenerator, JobAbortParams, JobClaimParams, JobCountCreatedSinceParams,
     JobFinishParams, JobHeartbeatParams, JobId, JobInsertManyParams, JobListParams, JobOutcome,
-    JobReleaseParams, JobRescueParams, JobStatus, JobType, NewJob, NodeRegisterParams, Store,
+    JobReleaseParams, JobRescueParams, JobStatus, JobType, NewJob, NodeHeartbeatParams,
+    NodeListParams, NodeRegisterParams, Store,
 };
 use jiff::Timestamp;
 
@@ -95,20 +96,55 @@ pub(crate) fn finish(
     }
 }
 
-/// Two registrations never share a node number.
-pub async fn node_register_hands_out_distinct_numbers(store: &dyn Store) {
+/// Two registrations never share a node ID; heartbeats and the node list say who is alive.
+pub async fn nodes_register_heartbeat_and_list_their_running_jobs(store: &dyn Store) {
     let mut seen = Vec::new();
-    for i in 0..5 {
-        let n = store
+    for i in 0..3 {
+        let id = store
             .node_register(NodeRegisterParams {
-                name: format!("node-{i}"),
+                name: format!("host:{i}"),
                 now: t0(),
             })
             .await
             .expect("register");
-        assert!(!seen.contains(&n), "node number {n} handed out twice");
-        seen.push(n);
+        assert!(!seen.contains(&id), "node ID {id} handed out twice");
+        seen.push(id);
     }
+    assert!(
+        store
+            .node_heartbeat(NodeHeartbeatParams {
+                id: seen[2],
+                now: add(t0(), secs(100)),
+            })
+            .await
+            .expect("heartbeat")
+    );
+    assert!(
+        !store
+            .node_heartbeat(NodeHeartbeatParams { id: -1, now: t0() })
+            .await
+            .expect("heartbeat of an unknown node")
+    );
+    let ids = IdGenerator::new(1);
+    let owner = format!("host:2#{}", seen[2]);
+    insert(store, vec![job(&ids, t0())]).await;
+    claim(store, &owner, t0(), 1).await;
+    let nodes = store
+        .node_list(NodeListParams {
+            now: add(t0(), secs(110)),
+            dead_after: secs(30),
+            limit: 10,
+        })
+        .await
+        .expect("list");
+    assert_eq!(nodes.len(), 3);
+    assert_eq!(nodes[0].id, seen[2], "newest first");
+    assert_eq!(nodes[0].owner, owner);
+    assert!(nodes[0].alive);
+    assert_eq!(nodes[0].running_jobs, 1);
+    assert_eq!(nodes[0].heartbeat_at, add(t0(), secs(100)));
+    assert!(!nodes[1].alive && !nodes[2].alive, "silent for 110 s");
+    assert_eq!(nodes[1].running_jobs, 0);
 }
 
 /// What goes in comes back, field by field.

@@ -29,7 +29,7 @@ pub mod cases {
 macro_rules! store_tests {
     ($factory:expr) => {
         $crate::store_tests!(@cases $factory;
-            node_register_hands_out_distinct_numbers,
+            nodes_register_heartbeat_and_list_their_running_jobs,
             insert_then_get_round_trips_every_field,
             get_of_unknown_id_is_none,
             insert_many_is_all_or_nothing_on_duplicate_signature,

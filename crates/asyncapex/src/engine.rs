@@ -306,12 +306,13 @@ impl EngineBuilder {
             std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".into()),
             std::process::id()
         );
-        let node = store
+        let node_id = store
             .node_register(NodeRegisterParams {
                 name: name.clone(),
                 now: self.clock.now(),
             })
             .await?;
+        let node = node_id.rem_euclid(1 << 16) as u16;
         let (events, _) = broadcast::channel(4096);
         let (batch_errors, _) = broadcast::channel(1024);
         let (shutdown, _) = watch::channel(false);
@@ -325,7 +326,8 @@ impl EngineBuilder {
             clock: self.clock,
             ids: IdGenerator::new(node),
             registry: self.registry,
-            owner: format!("{name}#{node}"),
+            owner: format!("{name}#{node_id}"),
+            node_id,
             config: self.config,
             wake: Notify::new(),
             scheduler_wake: Notify::new(),
@@ -371,6 +373,8 @@ pub(crate) struct Running {
 }
 
 pub(crate) struct EngineInner {
+    /// This process's row in the store's node table.
+    pub(crate) node_id: i64,
     pub(crate) daily: DailyCap,
     #[cfg(feature = "callouts")]
     pub(crate) http: reqwest::Client,

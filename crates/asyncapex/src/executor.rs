@@ -24,6 +24,7 @@ use crate::registry::key_of;
 /// The claim loop. Ends when the engine shuts down.
 pub(crate) async fn run(engine: Arc<EngineInner>) {
     let mut shutdown = engine.shutdown.subscribe();
+    let mut notes = engine.store.notifications();
     loop {
         if engine.is_shutting_down() {
             return;
@@ -93,9 +94,19 @@ pub(crate) async fn run(engine: Arc<EngineInner>) {
         tokio::select! {
             _ = engine.wake.notified() => {}
             _ = due_sleep => {}
+            alive = store_notified(&mut notes) => if !alive { notes = None },
             _ = tokio::time::sleep(engine.config.poll_interval) => {}
             _ = shutdown.changed() => {}
         }
+    }
+}
+
+/// Waits for the store's cross-process notification; `false` when the store stopped
+/// notifying (the caller then relies on polling).
+pub(crate) async fn store_notified(notes: &mut Option<tokio::sync::watch::Receiver<u64>>) -> bool {
+    match notes {
+        Some(rx) => rx.changed().await.is_ok(),
+        None => std::future::pending().await,
     }
 }
 

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use asyncapex_core::clock::add;
-use asyncapex_core::{JobHeartbeatParams, JobId, JobRescueParams, JobStatus};
+use asyncapex_core::{JobHeartbeatParams, JobId, JobRescueParams, JobStatus, NodeHeartbeatParams};
 
 use crate::engine::EngineInner;
 
@@ -20,6 +20,16 @@ pub(crate) async fn heartbeat(engine: Arc<EngineInner>) {
         tokio::select! {
             _ = engine.clock.sleep_until(next) => {}
             _ = shutdown.changed() => return,
+        }
+        if let Err(e) = engine
+            .store
+            .node_heartbeat(NodeHeartbeatParams {
+                id: engine.node_id,
+                now: engine.clock.now(),
+            })
+            .await
+        {
+            tracing::warn!(error = %e, "node heartbeat failed");
         }
         let ids: Vec<JobId> = engine.lock_running().keys().copied().collect();
         if ids.is_empty() {

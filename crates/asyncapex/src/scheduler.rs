@@ -25,6 +25,7 @@ const BATCH: u32 = 100;
 /// The scheduler loop. Ends when the engine shuts down.
 pub(crate) async fn run(engine: Arc<EngineInner>) {
     let mut shutdown = engine.shutdown.subscribe();
+    let mut notes = engine.store.notifications();
     loop {
         if engine.is_shutting_down() {
             return;
@@ -67,6 +68,7 @@ pub(crate) async fn run(engine: Arc<EngineInner>) {
         };
         tokio::select! {
             _ = engine.scheduler_wake.notified() => {}
+            alive = crate::executor::store_notified(&mut notes) => if !alive { notes = None },
             _ = alarm => {}
             _ = tokio::time::sleep(engine.config.poll_interval) => {}
             _ = shutdown.changed() => return,

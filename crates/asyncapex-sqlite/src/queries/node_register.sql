@@ -1,1 +1,1 @@
-INSERT INTO asyncapex_node (name, started_at) VALUES (:name, :now) RETURNING id
+INSERT INTO asyncapex_node (name, started_at, heartbeat_at) VALUES (:name, :now, :now) RETURNING id

@@ -1,0 +1,1 @@
+UPDATE asyncapex_node SET heartbeat_at = :now WHERE id = :id
