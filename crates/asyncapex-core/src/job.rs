@@ -11,7 +11,7 @@ use crate::id::{CronTriggerId, JobId};
 use crate::status::JobStatus;
 
 /// The kind of work a job record stands for (Apex's `AsyncApexJob.JobType`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum JobType {
     /// A queueable job (`enqueue_job`).
     Queueable,

@@ -28,6 +28,11 @@ use crate::status::JobStatus;
 /// page by page ([`QuerySource`]), for batches over tables in the store's own database.
 #[async_trait]
 pub trait Store: QuerySource + Send + Sync + Debug + 'static {
+    /// Counts for dashboards and metrics: jobs by type and status (all time), and for jobs
+    /// that ended at or after `since`: completions and failures per minute, a histogram of run
+    /// durations, and how many needed more than one attempt (rescued after a crash).
+    async fn job_stats(&self, params: JobStatsParams) -> Result<JobStats>;
+
     /// Registers a process that will mint IDs and hold leases; returns its node ID, unique
     /// among the processes sharing this store (its number in IDs is the ID modulo 65,536).
     async fn node_register(&self, params: NodeRegisterParams) -> Result<i64>;
@@ -391,6 +396,46 @@ pub struct NodeRegisterParams {
     pub name: String,
     /// Registration time.
     pub now: Timestamp,
+}
+
+/// Params of [`Store::job_stats`].
+#[derive(Debug, Clone)]
+pub struct JobStatsParams {
+    /// Window start for the per-minute, duration and rescue figures.
+    pub since: Timestamp,
+}
+
+/// Upper bounds (milliseconds) of the run-duration histogram's buckets; a last, unbounded
+/// bucket follows.
+pub const DURATION_BUCKETS_MS: [u64; 13] = [
+    5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000,
+];
+
+/// What [`Store::job_stats`] counts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct JobStats {
+    /// Jobs by type and status.
+    pub by_type_and_status: Vec<(JobType, JobStatus, u64)>,
+    /// Per minute (its start) since the window start: jobs that completed, and that failed.
+    pub per_minute: Vec<MinuteStats>,
+    /// Jobs that ended in the window per duration bucket: one count per bound of
+    /// [`DURATION_BUCKETS_MS`], then the count above the last bound (not cumulative).
+    pub duration_counts: Vec<u64>,
+    /// Sum of those durations, in milliseconds.
+    pub duration_sum_ms: u64,
+    /// Jobs that ended in the window after more than one attempt.
+    pub rescued: u64,
+}
+
+/// Completions in one minute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MinuteStats {
+    /// The minute's start.
+    pub minute: Timestamp,
+    /// Jobs that completed in it.
+    pub completed: u64,
+    /// Jobs that failed in it.
+    pub failed: u64,
 }
 
 /// Params of [`Store::node_heartbeat`].

@@ -1,9 +1,10 @@
 //! The job table: one function per `Store` method, each running the named query files.
 
 use asyncapex_core::{
-    AbortOutcome, Error, HeartbeatAck, JobAbortParams, JobClaimParams, JobCountCreatedSinceParams,
-    JobFinishParams, JobHeartbeatParams, JobId, JobListParams, JobRecord, JobReleaseParams,
-    JobRescueParams, JobStatus, JobType, NewJob, RescueOutcome, Result,
+    AbortOutcome, DURATION_BUCKETS_MS, Error, HeartbeatAck, JobAbortParams, JobClaimParams,
+    JobCountCreatedSinceParams, JobFinishParams, JobHeartbeatParams, JobId, JobListParams,
+    JobRecord, JobReleaseParams, JobRescueParams, JobStats, JobStatsParams, JobStatus, JobType,
+    MinuteStats, NewJob, RescueOutcome, Result,
 };
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Row, named_params};
@@ -360,4 +361,69 @@ pub(crate) fn count_pending(conn: &Connection, now: Timestamp) -> Result<u64> {
         .query_row(named_params! {":now": micros(now)}, |r| r.get(0))
         .map_err(from_sqlite)?;
     Ok(n.max(0) as u64)
+}
+
+pub(crate) fn stats(conn: &Connection, p: &JobStatsParams) -> Result<JobStats> {
+    let mut stats = JobStats {
+        duration_counts: vec![0; DURATION_BUCKETS_MS.len() + 1],
+        ..JobStats::default()
+    };
+    {
+        let mut stmt = conn
+            .prepare_cached(include_str!("queries/job_stats_by_type_status.sql"))
+            .map_err(from_sqlite)?;
+        let rows = stmt
+            .query_map([], |r| {
+                let t: String = r.get(0)?;
+                let s: String = r.get(1)?;
+                Ok((
+                    t.parse::<JobType>().map_err(|e| corrupt("job_type", e))?,
+                    s.parse::<JobStatus>().map_err(|e| corrupt("status", e))?,
+                    r.get::<_, i64>(2)?.max(0) as u64,
+                ))
+            })
+            .map_err(from_sqlite)?;
+        stats.by_type_and_status = rows
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(from_sqlite)?;
+    }
+    {
+        let mut stmt = conn
+            .prepare_cached(include_str!("queries/job_stats_per_minute.sql"))
+            .map_err(from_sqlite)?;
+        let rows = stmt
+            .query_map(named_params! {":since": micros(p.since)}, |r| {
+                Ok(MinuteStats {
+                    minute: ts("minute", r.get::<_, i64>(0)? * 60_000_000)?,
+                    completed: r.get::<_, Option<i64>>(1)?.unwrap_or(0).max(0) as u64,
+                    failed: r.get::<_, Option<i64>>(2)?.unwrap_or(0).max(0) as u64,
+                })
+            })
+            .map_err(from_sqlite)?;
+        stats.per_minute = rows
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(from_sqlite)?;
+    }
+    let mut stmt = conn
+        .prepare_cached(include_str!("queries/job_stats_durations.sql"))
+        .map_err(from_sqlite)?;
+    let mut rows = stmt
+        .query(named_params! {":since": micros(p.since)})
+        .map_err(from_sqlite)?;
+    while let Some(r) = rows.next().map_err(from_sqlite)? {
+        let bucket = r.get::<_, i64>(0).map_err(from_sqlite)?.clamp(0, 13) as usize;
+        let n = r.get::<_, i64>(1).map_err(from_sqlite)?.max(0) as u64;
+        stats.duration_counts[bucket] += n;
+        stats.duration_sum_ms += r
+            .get::<_, Option<i64>>(2)
+            .map_err(from_sqlite)?
+            .unwrap_or(0)
+            .max(0) as u64;
+        stats.rescued += r
+            .get::<_, Option<i64>>(3)
+            .map_err(from_sqlite)?
+            .unwrap_or(0)
+            .max(0) as u64;
+    }
+    Ok(stats)
 }

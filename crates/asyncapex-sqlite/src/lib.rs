@@ -29,9 +29,9 @@ use asyncapex_core::{
     CronTriggerFireParams, CronTriggerId, CronTriggerInsertParams, CronTriggerListParams,
     CronTriggerRecord, CronTriggerResumeParams, Error, HeartbeatAck, JobAbortParams,
     JobClaimParams, JobCountCreatedSinceParams, JobFinishParams, JobHeartbeatParams, JobId,
-    JobInsertManyParams, JobListParams, JobRecord, JobReleaseParams, JobRescueParams, JobStatus,
-    NodeHeartbeatParams, NodeListParams, NodeRecord, NodeRegisterParams, RescueOutcome, Result,
-    Store, StoreErrorKind,
+    JobInsertManyParams, JobListParams, JobRecord, JobReleaseParams, JobRescueParams, JobStats,
+    JobStatsParams, JobStatus, NodeHeartbeatParams, NodeListParams, NodeRecord, NodeRegisterParams,
+    RescueOutcome, Result, Store, StoreErrorKind,
 };
 use asyncapex_core::{
     BatchChunkFinishParams, BatchChunkListParams, BatchChunkRecord, BatchChunksInsertParams,
@@ -200,6 +200,10 @@ impl QuerySource for SqliteStore {
 
 #[async_trait]
 impl Store for SqliteStore {
+    async fn job_stats(&self, params: JobStatsParams) -> Result<JobStats> {
+        self.conn.call(move |conn| jobs::stats(conn, &params)).await
+    }
+
     async fn node_register(&self, params: NodeRegisterParams) -> Result<i64> {
         self.conn
             .call(move |conn| {

@@ -6,8 +6,8 @@ use asyncapex_core::clock::add;
 use asyncapex_core::{
     AbortOutcome, Error, IdGenerator, JobAbortParams, JobClaimParams, JobCountCreatedSinceParams,
     JobFinishParams, JobHeartbeatParams, JobId, JobInsertManyParams, JobListParams, JobOutcome,
-    JobReleaseParams, JobRescueParams, JobStatus, JobType, NewJob, NodeHeartbeatParams,
-    NodeListParams, NodeRegisterParams, Store,
+    JobReleaseParams, JobRescueParams, JobStatsParams, JobStatus, JobType, NewJob,
+    NodeHeartbeatParams, NodeListParams, NodeRegisterParams, Store,
 };
 use jiff::Timestamp;
 
@@ -816,4 +816,86 @@ pub async fn count_created_since_counts_only_the_window_and_the_types(store: &dy
     assert_eq!(count(add(t0(), secs(101)), counted).await, 1);
     assert_eq!(count(t0(), vec![JobType::Finalizer]).await, 1);
     assert_eq!(count(t0(), vec![]).await, 0);
+}
+
+/// Dashboard counts: by type and status, per minute, durations and rescues.
+pub async fn job_stats_count_by_type_status_minute_and_duration(store: &dyn Store) {
+    let ids = IdGenerator::new(1);
+    let ms = |n: u64| add(t0(), Duration::from_millis(n));
+    let runs: Vec<NewJob> = (0..3).map(|_| job(&ids, t0())).collect();
+    insert(store, runs.clone()).await;
+    assert_eq!(claim(store, "w", t0(), 3).await.len(), 3);
+    // A fourth job's worker dies; it is rescued and runs again.
+    let rescued = job(&ids, t0());
+    insert(store, vec![rescued.clone()]).await;
+    claim(store, "dead", t0(), 1).await;
+    store
+        .job_rescue(JobRescueParams {
+            now: ms(31_000),
+            exclude_owner: Some("w".into()),
+        })
+        .await
+        .expect("rescue");
+    claim(store, "w", ms(31_000), 1).await;
+    insert(store, vec![job(&ids, add(t0(), secs(1_000)))]).await;
+    let ends = [
+        (runs[0].id, ms(3), JobOutcome::Completed),
+        (runs[1].id, ms(40), JobOutcome::Completed),
+        (
+            runs[2].id,
+            ms(2_000),
+            JobOutcome::Failed {
+                message: "slow and broken".into(),
+            },
+        ),
+        (rescued.id, ms(31_001), JobOutcome::Completed),
+    ];
+    for (id, when, outcome) in ends {
+        assert!(
+            store
+                .job_finish(finish(id, "w", when, outcome))
+                .await
+                .expect("finish")
+        );
+    }
+    let stats = store
+        .job_stats(JobStatsParams { since: t0() })
+        .await
+        .expect("stats");
+    let mut by = stats.by_type_and_status.clone();
+    by.sort();
+    assert_eq!(
+        by,
+        vec![
+            (JobType::Queueable, JobStatus::Queued, 1),
+            (JobType::Queueable, JobStatus::Completed, 3),
+            (JobType::Queueable, JobStatus::Failed, 1),
+        ]
+    );
+    let completed: u64 = stats.per_minute.iter().map(|m| m.completed).sum();
+    let failed: u64 = stats.per_minute.iter().map(|m| m.failed).sum();
+    assert_eq!((completed, failed), (3, 1));
+    assert!(
+        stats
+            .per_minute
+            .iter()
+            .all(|m| m.minute.as_second() % 60 == 0)
+    );
+    // Durations run from the first start: 3 ms, 40 ms, 2 s and 31.001 s.
+    let mut expected = vec![0; asyncapex_core::DURATION_BUCKETS_MS.len() + 1];
+    expected[0] = 1; // <= 5 ms
+    expected[3] = 1; // <= 50 ms
+    expected[8] = 1; // <= 2.5 s
+    expected[12] = 1; // <= 60 s
+    assert_eq!(stats.duration_counts, expected);
+    assert_eq!(stats.duration_sum_ms, 3 + 40 + 2_000 + 31_001);
+    assert_eq!(stats.rescued, 1);
+    let later = store
+        .job_stats(JobStatsParams {
+            since: add(t0(), secs(10_000)),
+        })
+        .await
+        .expect("stats");
+    assert!(later.per_minute.is_empty());
+    assert_eq!(later.duration_counts.iter().sum::<u64>(), 0);
 }

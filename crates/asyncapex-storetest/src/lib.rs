@@ -52,6 +52,7 @@ macro_rules! store_tests {
             release_requeues_without_counting_the_attempt,
             list_filters_and_pages_newest_first,
             counts_by_status_and_pending,
+            job_stats_count_by_type_status_minute_and_duration,
             count_created_since_counts_only_the_window_and_the_types,
             next_run_at_is_the_earliest_queued_run_time,
             trigger_insert_then_get_round_trips_every_field,
