@@ -29,6 +29,8 @@ use crate::job_error::JobError;
 const CHUNKS_PER_INSERT: usize = 64;
 /// Pending chunks read per store call.
 const CHUNKS_PER_PAGE: u32 = 256;
+/// Chunk commits a sequential non-stateful batch may have queued at once.
+const COMMITS_IN_FLIGHT: usize = 64;
 
 /// How an isolated phase ended.
 enum Ended<T> {
@@ -478,6 +480,9 @@ async fn chunks<B: Batchable>(
     let mut state = base_state;
     let mut from_seq = 0;
     let mut running: JoinSet<Result<Option<String>, JobError>> = JoinSet::new();
+    let mut commits: std::collections::VecDeque<
+        tokio::task::JoinHandle<Result<Option<String>, JobError>>,
+    > = std::collections::VecDeque::new();
     loop {
         let page = run
             .engine
@@ -496,11 +501,32 @@ async fn chunks<B: Batchable>(
         for chunk in page {
             if job_shared.is_abort_requested() {
                 running.shutdown().await;
+                for commit in commits {
+                    let _ = commit.await;
+                }
                 return Ok(state);
             }
-            if parallel == 1 {
+            if B::STATEFUL {
                 if let Some(next) = run_chunk::<B>(run.clone(), chunk, state.clone()).await? {
                     state = next;
+                }
+                continue;
+            }
+            if parallel == 1 {
+                // Chunks run one at a time, but their commits are pipelined: the store folds
+                // the queued commits into group transactions. Commits stay in order, and a
+                // non-stateful chunk does not depend on the one before it.
+                let prepared = execute_chunk::<B>(&run, chunk, &state).await?;
+                let committing = run.clone();
+                commits.push_back(tokio::spawn(async move {
+                    commit_chunk(&committing, prepared).await
+                }));
+                if commits.len() >= COMMITS_IN_FLIGHT
+                    && let Some(oldest) = commits.pop_front()
+                {
+                    oldest
+                        .await
+                        .map_err(|e| JobError::new(format!("a chunk commit failed: {e}")))??;
                 }
                 continue;
             }
@@ -515,7 +541,18 @@ async fn chunks<B: Batchable>(
     while let Some(joined) = running.join_next().await {
         joined.map_err(|e| JobError::new(format!("a chunk task failed: {e}")))??;
     }
+    for commit in commits {
+        commit
+            .await
+            .map_err(|e| JobError::new(format!("a chunk commit failed: {e}")))??;
+    }
     Ok(state)
+}
+
+/// A chunk's ending, ready to commit.
+struct PreparedChunk {
+    params: BatchChunkFinishParams,
+    inserted: u64,
 }
 
 /// Runs one chunk and commits its ending; returns the new state after a successful stateful
@@ -525,9 +562,19 @@ async fn run_chunk<B: Batchable>(
     chunk: BatchChunkRecord,
     state: String,
 ) -> Result<Option<String>, JobError> {
+    let prepared = execute_chunk::<B>(&run, chunk, &state).await?;
+    commit_chunk(&run, prepared).await
+}
+
+/// Runs one chunk's `execute` and decides its ending.
+async fn execute_chunk<B: Batchable>(
+    run: &Arc<Run>,
+    chunk: BatchChunkRecord,
+    state: &str,
+) -> Result<PreparedChunk, JobError> {
     let engine = &run.engine;
     let (ctx, shared) = run.context(BatchPhase::Execute, Some(chunk.id), B::ALLOWS_CALLOUTS);
-    let prepared: Result<(B, Vec<B::Item>), Failure> = serde_json::from_str::<B>(&state)
+    let prepared: Result<(B, Vec<B::Item>), Failure> = serde_json::from_str::<B>(state)
         .map_err(|e| Failure {
             message: format!(
                 "the batch state no longer deserializes into {}: {e}",
@@ -588,21 +635,28 @@ async fn run_chunk<B: Batchable>(
             )
         }
     };
-    let inserted = crate::governor::counted(&insert);
-    let committed = engine
-        .store
-        .batch_chunk_finish(BatchChunkFinishParams {
+    Ok(PreparedChunk {
+        inserted: crate::governor::counted(&insert),
+        params: BatchChunkFinishParams {
             job_id: run.job.id,
             owner: engine.owner.clone(),
             seq: chunk.seq,
             outcome,
             now: engine.clock.now(),
-            state: next_state.clone(),
+            state: next_state,
             insert,
-            error_event: event.clone(),
-        })
-        .await?;
-    if !committed {
+            error_event: event,
+        },
+    })
+}
+
+/// Commits a chunk's ending with one guarded store write; returns its new state, if any.
+async fn commit_chunk(run: &Run, prepared: PreparedChunk) -> Result<Option<String>, JobError> {
+    let engine = &run.engine;
+    let PreparedChunk { params, inserted } = prepared;
+    let next_state = params.state.clone();
+    let event = params.error_event.clone();
+    if !engine.store.batch_chunk_finish(params).await? {
         return Err(run.lost());
     }
     if let Some(e) = event {
