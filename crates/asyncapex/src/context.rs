@@ -186,6 +186,21 @@ impl ExecContext {
     ) -> Result<JobId, Error> {
         let class = Q::class_name();
         self.engine.registry.require(class, JobType::Queueable)?;
+        let payload = serde_json::to_string(job).map_err(|e| Error::Payload {
+            class: class.to_owned(),
+            message: format!("cannot serialize the job: {e}"),
+        })?;
+        self.enqueue_serialized(class, payload, options)
+    }
+
+    /// Buffers a queueable already serialized (the typed path above, or JSON from the HTTP
+    /// API, which has checked it).
+    pub(crate) fn enqueue_serialized(
+        &self,
+        class: &str,
+        payload: String,
+        options: EnqueueOptions,
+    ) -> Result<JobId, Error> {
         if options.max_stack_depth == Some(0) {
             return Err(Error::InvalidInput {
                 what: "maximum stack depth",
@@ -193,10 +208,6 @@ impl ExecContext {
                 rule: "the maximum stack depth must be at least 1",
             });
         }
-        let payload = serde_json::to_string(job).map_err(|e| Error::Payload {
-            class: class.to_owned(),
-            message: format!("cannot serialize the job: {e}"),
-        })?;
         let now = self.engine.clock.now();
         let mut buffer = self.shared.lock();
         buffer.attempted += 1;

@@ -780,6 +780,46 @@ impl Engine {
         self.inner.batch_errors.subscribe()
     }
 
+    /// Enqueues a queueable from JSON, by class name: for services in other languages (the
+    /// HTTP API). When this engine registered the class, the JSON must deserialize into it;
+    /// when it did not (an API server that runs no jobs), it is stored as given and a worker
+    /// that registered the class runs it (or fails it, saying the class is unknown).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for an empty class name or JSON that is not an object;
+    /// [`Error::Payload`] when it does not fit the registered type; as
+    /// [`enqueue_job_with`](Self::enqueue_job_with).
+    pub async fn enqueue_json(
+        &self,
+        class_name: &str,
+        payload: serde_json::Value,
+        options: EnqueueOptions,
+    ) -> Result<JobId, Error> {
+        let class = class_name.trim();
+        if class.is_empty() || class.len() > 255 {
+            return Err(Error::InvalidInput {
+                what: "class name",
+                input: class.chars().take(60).collect(),
+                rule: "a class name has 1 to 255 bytes",
+            });
+        }
+        if !payload.is_object() {
+            return Err(Error::InvalidInput {
+                what: "payload",
+                input: payload.to_string().chars().take(60).collect(),
+                rule: "a job's payload is a JSON object",
+            });
+        }
+        let text = payload.to_string();
+        self.inner
+            .registry
+            .check_payload(class, asyncapex_core::JobType::Queueable, &text)?;
+        let tx = self.begin();
+        let id = tx.inner.enqueue_serialized(class, text, options)?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
     /// One job record.
     ///
     /// # Errors

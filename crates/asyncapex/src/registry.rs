@@ -37,6 +37,10 @@ pub(crate) trait Handler: Send + Sync {
     /// Its own execution time limit, if it has one.
     fn time_limit(&self) -> Option<std::time::Duration>;
 
+    /// Checks that a payload deserializes into the registered type (for JSON submitted over
+    /// HTTP); `Err` says what serde said.
+    fn check_payload(&self, payload: &str) -> Result<(), String>;
+
     /// Deserializes the payload and runs it.
     fn run(&self, job: &JobRecord, ctx: ExecContext) -> JobFuture;
 }
@@ -46,6 +50,12 @@ struct QueueableHandler<Q>(PhantomData<fn() -> Q>);
 impl<Q: Queueable> Handler for QueueableHandler<Q> {
     fn job_type(&self) -> JobType {
         JobType::Queueable
+    }
+
+    fn check_payload(&self, payload: &str) -> Result<(), String> {
+        serde_json::from_str::<Q>(payload)
+            .map(drop)
+            .map_err(|e| e.to_string())
     }
 
     fn context_kind(&self, _job: &JobRecord) -> ContextKind {
@@ -84,6 +94,12 @@ struct SchedulableHandler<S>(PhantomData<fn() -> S>);
 impl<S: Schedulable> Handler for SchedulableHandler<S> {
     fn job_type(&self) -> JobType {
         JobType::ScheduledApex
+    }
+
+    fn check_payload(&self, payload: &str) -> Result<(), String> {
+        serde_json::from_str::<S>(payload)
+            .map(drop)
+            .map_err(|e| e.to_string())
     }
 
     fn context_kind(&self, _job: &JobRecord) -> ContextKind {
@@ -129,6 +145,12 @@ impl<B: Batchable> Handler for BatchHandler<B> {
         JobType::BatchApex
     }
 
+    fn check_payload(&self, payload: &str) -> Result<(), String> {
+        serde_json::from_str::<B>(payload)
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+
     fn context_kind(&self, _job: &JobRecord) -> ContextKind {
         // The job-level context is the one `finish` runs in: what it enqueues commits with the
         // job's end.
@@ -159,6 +181,12 @@ fn envelope(job: &JobRecord) -> Option<FinalizerEnvelope> {
 impl<F: Finalizer> Handler for FinalizerHandler<F> {
     fn job_type(&self) -> JobType {
         JobType::Finalizer
+    }
+
+    fn check_payload(&self, payload: &str) -> Result<(), String> {
+        serde_json::from_str::<F>(payload)
+            .map(drop)
+            .map_err(|e| e.to_string())
     }
 
     fn allows_callouts(&self) -> bool {
@@ -206,6 +234,14 @@ struct FutureHandler(&'static FutureMethod);
 impl Handler for FutureHandler {
     fn job_type(&self) -> JobType {
         JobType::Future
+    }
+
+    fn check_payload(&self, payload: &str) -> Result<(), String> {
+        match serde_json::from_str::<serde_json::Value>(payload) {
+            Ok(serde_json::Value::Object(_)) => Ok(()),
+            Ok(_) => Err("future arguments are a JSON object keyed by parameter name".into()),
+            Err(e) => Err(e.to_string()),
+        }
     }
 
     fn context_kind(&self, _job: &JobRecord) -> ContextKind {
@@ -310,6 +346,26 @@ impl Registry {
             None => Err(Error::UnknownJobType {
                 name: name.to_owned(),
             }),
+        }
+    }
+
+    /// Checks a JSON payload against the type registered under `name`, if there is one.
+    /// `Ok(false)` when nothing is registered under that name in this engine.
+    pub(crate) fn check_payload(
+        &self,
+        name: &str,
+        job_type: JobType,
+        payload: &str,
+    ) -> Result<bool, Error> {
+        match self.handlers.get(&(job_type, name.to_owned())) {
+            None => Ok(false),
+            Some(h) => h
+                .check_payload(payload)
+                .map(|()| true)
+                .map_err(|message| Error::Payload {
+                    class: name.to_owned(),
+                    message: format!("the JSON does not deserialize into {name}: {message}"),
+                }),
         }
     }
 

@@ -709,3 +709,52 @@ async fn shutdown_hands_unfinished_jobs_back_without_counting_the_attempt() {
     assert_eq!(job.attempt, 0);
     assert_eq!(job.lease_owner, None);
 }
+
+#[tokio::test]
+async fn json_enqueues_are_checked_against_registered_types() {
+    let engine = engine().start().await.unwrap();
+    let t = tag("json");
+    let id = engine
+        .enqueue_json(
+            "Noop",
+            serde_json::json!({ "tag": t }),
+            EnqueueOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        engine.wait_for(id, WAIT).await.unwrap().status,
+        JobStatus::Completed
+    );
+    assert_eq!(logged(&t), vec!["ran"]);
+    let err = engine
+        .enqueue_json(
+            "Noop",
+            serde_json::json!({ "tagg": 1 }),
+            EnqueueOptions::default(),
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("missing field `tag`"), "{err}");
+    let err = engine
+        .enqueue_json("Noop", serde_json::json!([1, 2]), EnqueueOptions::default())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("JSON object"), "{err}");
+    // A class this engine does not know is stored as given; a worker without it fails it.
+    let stranger = engine
+        .enqueue_json(
+            "ElsewhereJob",
+            serde_json::json!({}),
+            EnqueueOptions::default(),
+        )
+        .await
+        .unwrap();
+    let done = engine.wait_for(stranger, WAIT).await.unwrap();
+    assert_eq!(done.status, JobStatus::Failed);
+    assert!(
+        done.extended_status
+            .unwrap()
+            .contains("no job type is registered under the name \"ElsewhereJob\"")
+    );
+}
