@@ -516,7 +516,7 @@ async fn chunks<B: Batchable>(
                 // Chunks run one at a time, but their commits are pipelined: the store folds
                 // the queued commits into group transactions. Commits stay in order, and a
                 // non-stateful chunk does not depend on the one before it.
-                let prepared = execute_chunk::<B>(&run, chunk, &state).await?;
+                let prepared = execute_chunk::<B>(run, chunk, &state).await?;
                 let committing = run.clone();
                 commits.push_back(tokio::spawn(async move {
                     commit_chunk(&committing, prepared).await
