@@ -9,6 +9,17 @@ use serde::{Deserialize, Serialize};
 /// Benchmarks.
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
+    /// The peer-benchmark harness's adapter (`../shared/peerbench`): reads commands on stdin
+    /// (`reset`, `enqueue_loop N`, `enqueue_bulk N`, `enqueue_one I`, `count_done`,
+    /// `count_queued`, `prefill N`, `quit`) and answers one line each.
+    Adapter,
+    /// The peer-benchmark harness's worker: runs no-op jobs until SIGTERM (appending
+    /// `"<i> <unix ns>"` to `$BENCH_LATLOG` at each job's start when it is set).
+    Worker {
+        /// Jobs run at once.
+        #[arg(long, default_value_t = 256)]
+        concurrency: usize,
+    },
     /// Run one batch of generated items with a trivial `execute`; print items/s, chunks/s and
     /// peak RSS as one JSON line and one readable line.
     Batch {
@@ -77,8 +88,10 @@ pub(crate) fn peak_rss_kib() -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
-pub(crate) async fn run(cmd: BenchCommand) -> Result<(), String> {
+pub(crate) async fn run(database: &str, cmd: BenchCommand) -> Result<(), String> {
     match cmd {
+        BenchCommand::Adapter => adapter(database).await,
+        BenchCommand::Worker { concurrency } => worker(database, concurrency).await,
         BenchCommand::Batch {
             items,
             scope,
@@ -151,6 +164,171 @@ async fn batch(
         peak.map(|k| format!("{:.1}", k as f64 / 1024.0))
             .unwrap_or_else(|| "unknown".into())
     );
+    engine
+        .shutdown(Duration::from_secs(5))
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// The harness's no-op job, taking an integer.
+#[derive(Serialize, Deserialize)]
+struct BenchNoop {
+    i: u64,
+}
+
+/// Where job starts are logged, when `BENCH_LATLOG` is set.
+static LATLOG: std::sync::OnceLock<Option<std::sync::Mutex<std::fs::File>>> =
+    std::sync::OnceLock::new();
+
+impl asyncapex::Queueable for BenchNoop {
+    async fn execute(&mut self, _ctx: &mut asyncapex::QueueableContext) -> Result<(), JobError> {
+        let log = LATLOG.get_or_init(|| {
+            std::env::var_os("BENCH_LATLOG").and_then(|path| {
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .ok()
+                    .map(std::sync::Mutex::new)
+            })
+        });
+        if let Some(file) = log {
+            // The first thing the job does, as the harness's protocol asks.
+            let ns = jiff::Timestamp::now().as_nanosecond();
+            let mut file = file.lock().unwrap_or_else(|e| e.into_inner());
+            std::io::Write::write_all(&mut *file, format!("{} {ns}\n", self.i).as_bytes())?;
+        }
+        Ok(())
+    }
+}
+
+fn sqlite_path(database: &str) -> Result<std::path::PathBuf, String> {
+    match crate::database::parse(database)? {
+        crate::database::Location::Sqlite(path) => Ok(path),
+    }
+}
+
+async fn open_client(path: &std::path::Path) -> Result<Engine, String> {
+    Engine::builder()
+        .sqlite(path)
+        .register::<BenchNoop>()
+        .limits(Limits::unlimited())
+        .concurrency(0)
+        .scheduler(false)
+        .start()
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn status_count(engine: &Engine, status: JobStatus) -> Result<u64, String> {
+    let counts = engine
+        .store()
+        .job_count_by_status()
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(counts
+        .into_iter()
+        .find(|(s, _)| *s == status)
+        .map_or(0, |(_, n)| n))
+}
+
+async fn adapter(database: &str) -> Result<(), String> {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let path = sqlite_path(database)?;
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+    }
+    let mut engine = open_client(&path).await?;
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    let mut out = tokio::io::stdout();
+    while let Some(line) = lines.next_line().await.map_err(|e| e.to_string())? {
+        let mut words = line.split_whitespace();
+        let command = words.next().unwrap_or("");
+        let n: u64 = words.next().and_then(|w| w.parse().ok()).unwrap_or(0);
+        let reply = match command {
+            "quit" => break,
+            "reset" => {
+                engine
+                    .shutdown(Duration::from_secs(5))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                drop(engine);
+                for suffix in ["", "-wal", "-shm"] {
+                    let mut p = path.clone().into_os_string();
+                    p.push(suffix);
+                    let _ = std::fs::remove_file(p);
+                }
+                engine = open_client(&path).await?;
+                "ok".to_owned()
+            }
+            "enqueue_loop" => {
+                let started = Instant::now();
+                let mut failed = None;
+                for i in 0..n {
+                    if let Err(e) = engine.enqueue_job(BenchNoop { i }).await {
+                        failed = Some(e);
+                        break;
+                    }
+                }
+                match failed {
+                    None => format!("ok {}", started.elapsed().as_secs_f64()),
+                    Some(e) => format!("err {e}"),
+                }
+            }
+            "enqueue_bulk" | "prefill" => {
+                let started = Instant::now();
+                match engine.enqueue_jobs((0..n).map(|i| BenchNoop { i })).await {
+                    Ok(_) if command == "prefill" => "ok".to_owned(),
+                    Ok(_) => format!("ok {}", started.elapsed().as_secs_f64()),
+                    Err(e) => format!("err {e}"),
+                }
+            }
+            "enqueue_one" => {
+                let ns = jiff::Timestamp::now().as_nanosecond();
+                match engine.enqueue_job(BenchNoop { i: n }).await {
+                    Ok(_) => format!("ok {ns}"),
+                    Err(e) => format!("err {e}"),
+                }
+            }
+            "count_done" => match status_count(&engine, JobStatus::Completed).await {
+                Ok(c) => format!("ok {c}"),
+                Err(e) => format!("err {e}"),
+            },
+            "count_queued" => match status_count(&engine, JobStatus::Queued).await {
+                Ok(c) => format!("ok {c}"),
+                Err(e) => format!("err {e}"),
+            },
+            other => format!("err unknown command {other:?}"),
+        };
+        out.write_all(format!("{reply}\n").as_bytes())
+            .await
+            .map_err(|e| e.to_string())?;
+        out.flush().await.map_err(|e| e.to_string())?;
+    }
+    engine
+        .shutdown(Duration::from_secs(5))
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+async fn worker(database: &str, concurrency: usize) -> Result<(), String> {
+    let path = sqlite_path(database)?;
+    let engine = Engine::builder()
+        .sqlite(&path)
+        .register::<BenchNoop>()
+        .limits(Limits::unlimited())
+        .concurrency(concurrency)
+        .start()
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| format!("cannot listen for SIGTERM: {e}"))?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
     engine
         .shutdown(Duration::from_secs(5))
         .await

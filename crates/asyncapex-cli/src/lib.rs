@@ -124,6 +124,6 @@ async fn execute(cli: Cli) -> Result<(), String> {
         Command::Cron(cmd) => cron::run(cmd),
         Command::FlexQueue(cmd) => flex_queue::run(&cli.database, cmd).await,
         Command::BatchErrors(cmd) => batch_errors::run(&cli.database, cmd).await,
-        Command::Bench(cmd) => bench::run(cmd).await,
+        Command::Bench(cmd) => bench::run(&cli.database, cmd).await,
     }
 }

@@ -17,7 +17,8 @@ use tokio::sync::oneshot;
 use crate::errors::from_sqlite;
 
 type Reply = Box<dyn FnOnce(Option<&Error>) + Send>;
-type Command = Box<dyn FnOnce(&Connection) -> (bool, Reply) + Send>;
+/// A call, and whether its success may have made work available to other processes.
+type Command = (bool, Box<dyn FnOnce(&Connection) -> (bool, Reply) + Send>);
 
 /// Most calls folded into one transaction; bounds the latency of the first caller.
 const MAX_GROUP: usize = 512;
@@ -28,26 +29,37 @@ pub(crate) struct ConnectionThread {
     tx: mpsc::Sender<Command>,
 }
 
+use crate::wake::Wake;
+
 impl ConnectionThread {
     /// Starts the thread that owns `conn`, committing calls in groups. It ends when every
     /// handle is dropped.
-    pub(crate) fn spawn(conn: Connection, name: &str) -> Result<ConnectionThread> {
-        ConnectionThread::start(conn, name, true)
+    pub(crate) fn spawn(
+        conn: Connection,
+        name: &str,
+        wake: Option<std::sync::Arc<Wake>>,
+    ) -> Result<ConnectionThread> {
+        ConnectionThread::start(conn, name, true, wake)
     }
 
     /// Starts a thread for a read-only connection: calls run one by one, outside any
     /// transaction.
     pub(crate) fn spawn_reader(conn: Connection, name: &str) -> Result<ConnectionThread> {
-        ConnectionThread::start(conn, name, false)
+        ConnectionThread::start(conn, name, false, None)
     }
 
-    fn start(conn: Connection, name: &str, writer: bool) -> Result<ConnectionThread> {
+    fn start(
+        conn: Connection,
+        name: &str,
+        writer: bool,
+        wake: Option<std::sync::Arc<Wake>>,
+    ) -> Result<ConnectionThread> {
         let (tx, rx) = mpsc::channel::<Command>();
         thread::Builder::new()
             .name(format!("asyncapex-sqlite:{name}"))
             .spawn(move || {
                 if writer {
-                    run(conn, rx)
+                    run(conn, rx, wake)
                 } else {
                     run_reads(conn, rx)
                 }
@@ -68,8 +80,26 @@ impl ConnectionThread {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
+        self.send(false, f).await
+    }
+
+    /// [`call`](Self::call) for a change that may make work available: once it commits, the
+    /// other processes on this file are woken.
+    pub(crate) async fn call_waking<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        self.send(true, f).await
+    }
+
+    async fn send<T, F>(&self, wakes: bool, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
         let (reply_tx, reply_rx) = oneshot::channel::<Result<T>>();
-        let command: Command = Box::new(move |conn| {
+        let command: Command = (wakes, Box::new(move |conn| {
             let result = f(conn);
             let ok = result.is_ok();
             let reply: Reply = Box::new(move |commit_error| {
@@ -81,7 +111,7 @@ impl ConnectionThread {
                 let _ = reply_tx.send(result);
             });
             (ok, reply)
-        });
+        }));
         self.tx.send(command).map_err(|_| closed())?;
         reply_rx.await.map_err(|_| closed())?
     }
@@ -95,13 +125,13 @@ fn closed() -> Error {
 }
 
 fn run_reads(conn: Connection, rx: mpsc::Receiver<Command>) {
-    while let Ok(command) = rx.recv() {
+    while let Ok((_, command)) = rx.recv() {
         let (_, reply) = command(&conn);
         reply(None);
     }
 }
 
-fn run(conn: Connection, rx: mpsc::Receiver<Command>) {
+fn run(conn: Connection, rx: mpsc::Receiver<Command>, wake: Option<std::sync::Arc<Wake>>) {
     let mut group: Vec<Command> = Vec::with_capacity(MAX_GROUP);
     let mut replies: Vec<Reply> = Vec::with_capacity(MAX_GROUP);
     while let Ok(first) = rx.recv() {
@@ -116,15 +146,17 @@ fn run(conn: Connection, rx: mpsc::Receiver<Command>) {
         // (busy_timeout) here rather than fail halfway through the group.
         if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
             let err = from_sqlite(e);
-            for command in group.drain(..) {
+            for (_, command) in group.drain(..) {
                 let (_, reply) = command(&conn);
                 reply(Some(&err));
             }
             continue;
         }
-        for command in group.drain(..) {
+        let mut woke = false;
+        for (wakes, command) in group.drain(..) {
             let savepoint = conn.execute_batch("SAVEPOINT call");
             let (ok, reply) = command(&conn);
+            woke |= wakes && ok;
             if savepoint.is_ok() {
                 let end = if ok {
                     "RELEASE call"
@@ -142,6 +174,12 @@ fn run(conn: Connection, rx: mpsc::Receiver<Command>) {
             let _ = conn.execute_batch("ROLLBACK");
         }
         let commit_error = commit.err();
+        if commit_error.is_none()
+            && woke
+            && let Some(w) = &wake
+        {
+            w.notify_others();
+        }
         for reply in replies.drain(..) {
             reply(commit_error.as_ref());
         }

@@ -19,6 +19,7 @@ mod errors;
 mod jobs;
 mod migrate;
 mod query_source;
+mod wake;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -87,6 +88,7 @@ impl Default for SqliteOptions {
 pub struct SqliteStore {
     conn: ConnectionThread,
     path: Option<PathBuf>,
+    wake: Option<std::sync::Arc<crate::wake::Wake>>,
 }
 
 impl SqliteStore {
@@ -136,9 +138,12 @@ impl SqliteStore {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
+        // Other processes on this file wake this one when they enqueue (see `wake`).
+        let wake = crate::wake::Wake::open(&path);
         Ok(SqliteStore {
-            conn: ConnectionThread::spawn(conn, &name)?,
+            conn: ConnectionThread::spawn(conn, &name, wake.clone())?,
             path: Some(path),
+            wake,
         })
     }
 
@@ -152,8 +157,9 @@ impl SqliteStore {
         configure(&conn, &SqliteOptions::default())?;
         migrate::migrate(&conn)?;
         Ok(SqliteStore {
-            conn: ConnectionThread::spawn(conn, "memory")?,
+            conn: ConnectionThread::spawn(conn, "memory", None)?,
             path: None,
+            wake: None,
         })
     }
 
@@ -202,6 +208,10 @@ impl QuerySource for SqliteStore {
 impl Store for SqliteStore {
     async fn job_stats(&self, params: JobStatsParams) -> Result<JobStats> {
         self.conn.call(move |conn| jobs::stats(conn, &params)).await
+    }
+
+    fn notifications(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        self.wake.as_ref().map(|w| w.subscribe())
     }
 
     async fn node_register(&self, params: NodeRegisterParams) -> Result<i64> {
@@ -261,7 +271,7 @@ impl Store for SqliteStore {
 
     async fn job_insert_many(&self, params: JobInsertManyParams) -> Result<()> {
         self.conn
-            .call(move |conn| jobs::insert_many(conn, &params.jobs, params.max_holding))
+            .call_waking(move |conn| jobs::insert_many(conn, &params.jobs, params.max_holding))
             .await
     }
 
@@ -289,7 +299,7 @@ impl Store for SqliteStore {
 
     async fn job_finish(&self, params: JobFinishParams) -> Result<bool> {
         self.conn
-            .call(move |conn| jobs::finish(conn, &params))
+            .call_waking(move |conn| jobs::finish(conn, &params))
             .await
     }
 
@@ -299,13 +309,13 @@ impl Store for SqliteStore {
 
     async fn job_rescue(&self, params: JobRescueParams) -> Result<RescueOutcome> {
         self.conn
-            .call(move |conn| jobs::rescue(conn, &params))
+            .call_waking(move |conn| jobs::rescue(conn, &params))
             .await
     }
 
     async fn job_release(&self, params: JobReleaseParams) -> Result<u64> {
         self.conn
-            .call(move |conn| jobs::release(conn, &params))
+            .call_waking(move |conn| jobs::release(conn, &params))
             .await
     }
 
@@ -327,7 +337,7 @@ impl Store for SqliteStore {
 
     async fn cron_trigger_insert(&self, params: CronTriggerInsertParams) -> Result<()> {
         self.conn
-            .call(move |conn| cron_triggers::insert(conn, &params))
+            .call_waking(move |conn| cron_triggers::insert(conn, &params))
             .await
     }
 
@@ -363,7 +373,7 @@ impl Store for SqliteStore {
 
     async fn cron_trigger_fire(&self, params: CronTriggerFireParams) -> Result<bool> {
         self.conn
-            .call(move |conn| cron_triggers::fire(conn, &params))
+            .call_waking(move |conn| cron_triggers::fire(conn, &params))
             .await
     }
 
@@ -379,7 +389,7 @@ impl Store for SqliteStore {
 
     async fn cron_trigger_resume(&self, params: CronTriggerResumeParams) -> Result<bool> {
         self.conn
-            .call(move |conn| cron_triggers::resume(conn, &params))
+            .call_waking(move |conn| cron_triggers::resume(conn, &params))
             .await
     }
 
@@ -397,7 +407,7 @@ impl Store for SqliteStore {
 
     async fn batch_promote(&self, params: BatchPromoteParams) -> Result<Vec<JobId>> {
         self.conn
-            .call(move |conn| batches::promote(conn, &params))
+            .call_waking(move |conn| batches::promote(conn, &params))
             .await
     }
 
@@ -425,7 +435,7 @@ impl Store for SqliteStore {
 
     async fn batch_start_complete(&self, params: BatchStartCompleteParams) -> Result<bool> {
         self.conn
-            .call(move |conn| batches::start_complete(conn, &params))
+            .call_waking(move |conn| batches::start_complete(conn, &params))
             .await
     }
 
@@ -440,7 +450,7 @@ impl Store for SqliteStore {
 
     async fn batch_chunk_finish(&self, params: BatchChunkFinishParams) -> Result<bool> {
         self.conn
-            .call(move |conn| batches::chunk_finish(conn, &params))
+            .call_waking(move |conn| batches::chunk_finish(conn, &params))
             .await
     }
 

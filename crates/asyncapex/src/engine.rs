@@ -820,6 +820,68 @@ impl Engine {
         Ok(id)
     }
 
+    /// Enqueues many queueables at once: the bulk API for loading work, outside Apex's
+    /// per-transaction limit of 50. Jobs are committed in store transactions of up to 10,000
+    /// (all or none within each); the daily async execution cap still applies. Returns the
+    /// IDs in order.
+    ///
+    /// # Errors
+    /// [`Error::UnknownJobType`], [`Error::Payload`], [`Error::LimitExceeded`] (daily cap), a
+    /// store error. Transactions committed before an error stay committed.
+    pub async fn enqueue_jobs<Q, I>(&self, jobs: I) -> Result<Vec<JobId>, Error>
+    where
+        Q: Queueable,
+        I: IntoIterator<Item = Q>,
+    {
+        const PER_TRANSACTION: usize = 10_000;
+        let class = Q::class_name();
+        self.inner
+            .registry
+            .require(class, asyncapex_core::JobType::Queueable)?;
+        let mut ids = Vec::new();
+        let mut pending: Vec<NewJob> = Vec::with_capacity(PER_TRANSACTION);
+        let mut jobs = jobs.into_iter().peekable();
+        while jobs.peek().is_some() {
+            let now = self.inner.clock.now();
+            let run_at = asyncapex_core::clock::add(
+                now,
+                self.inner.config.default_delay.unwrap_or_default(),
+            );
+            for job in jobs.by_ref().take(PER_TRANSACTION) {
+                let payload = serde_json::to_string(&job).map_err(|e| Error::Payload {
+                    class: class.to_owned(),
+                    message: format!("cannot serialize the job: {e}"),
+                })?;
+                let id = self.inner.ids.job_id(now);
+                ids.push(id);
+                pending.push(NewJob {
+                    id,
+                    job_type: asyncapex_core::JobType::Queueable,
+                    class_name: class.to_owned(),
+                    method_name: None,
+                    status: JobStatus::Queued,
+                    parent_job_id: None,
+                    cron_trigger_id: None,
+                    created_at: now,
+                    run_at,
+                    max_attempts: self.inner.config.max_attempts,
+                    stack_depth: 1,
+                    max_stack_depth: self.inner.config.default_max_stack_depth,
+                    failure_reenqueues: 0,
+                    signature: None,
+                    payload,
+                    batch_scope: None,
+                });
+            }
+            self.inner
+                .daily
+                .check(self.inner.store.as_ref(), now, pending.len() as u64)
+                .await?;
+            self.inner.insert(std::mem::take(&mut pending)).await?;
+        }
+        Ok(ids)
+    }
+
     /// One job record.
     ///
     /// # Errors
