@@ -71,9 +71,9 @@ use crate::errors::{from_pg, from_pool, is_connection_lost};
 /// 63-byte identifiers.
 pub const MAX_SCHEMA_LEN: usize = 58;
 
-/// How many times a method retries getting a working connection when the pool hands out one
-/// the server has closed (a restart, a terminated backend).
-const CONNECT_ATTEMPTS: usize = 3;
+/// How many connections a method tries, beyond the pool's size, when the pool hands out ones
+/// the server has closed (a restart, terminated backends): every pooled one may be dead.
+const EXTRA_CONNECT_ATTEMPTS: usize = 2;
 
 /// Options for connecting a store.
 #[derive(Debug, Clone)]
@@ -114,6 +114,8 @@ pub struct PostgresStore {
 struct Inner {
     pool: Pool,
     schema: String,
+    /// How many connections a method tries before giving up.
+    connect_attempts: usize,
     wake: Option<watch::Receiver<u64>>,
     listener: Option<JoinHandle<()>>,
 }
@@ -229,6 +231,7 @@ impl PostgresStore {
         Ok(PostgresStore {
             inner: Arc::new(Inner {
                 pool,
+                connect_attempts: options.pool_size.max(1) + EXTRA_CONNECT_ATTEMPTS,
                 schema: options.schema,
                 wake,
                 listener,
@@ -249,7 +252,7 @@ impl PostgresStore {
     /// A pooled connection the server has not closed.
     async fn client(&self) -> Result<Object> {
         let mut last = None;
-        for _ in 0..CONNECT_ATTEMPTS {
+        for _ in 0..self.inner.connect_attempts {
             let client = self.inner.pool.get().await.map_err(from_pool)?;
             if client.is_closed() {
                 last = Some(Object::take(client));
@@ -276,7 +279,7 @@ macro_rules! in_transaction {
             let begun = client.transaction().await;
             let $tx = match begun {
                 Ok(tx) => tx,
-                Err(e) if attempt < CONNECT_ATTEMPTS && is_connection_lost(&e) => {
+                Err(e) if attempt < $store.inner.connect_attempts && is_connection_lost(&e) => {
                     tracing::debug!(error = %e, "discarding a dead pooled PostgreSQL connection");
                     continue;
                 }

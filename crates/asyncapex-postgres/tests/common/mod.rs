@@ -106,3 +106,39 @@ pub(crate) async fn fresh_store() -> Option<PostgresStore> {
             .expect("connect a fresh store"),
     )
 }
+
+/// `url` with an `application_name`, so a test can find (and terminate) its own backends.
+pub(crate) fn url_named(url: &str, application_name: &str) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}application_name={application_name}")
+}
+
+/// A minimal queued queueable due at `run_at`.
+pub(crate) fn job(
+    ids: &asyncapex_core::IdGenerator,
+    run_at: jiff::Timestamp,
+) -> asyncapex_core::NewJob {
+    asyncapex_core::NewJob {
+        id: ids.job_id(run_at),
+        job_type: asyncapex_core::JobType::Queueable,
+        class_name: "TestJob".into(),
+        method_name: None,
+        status: asyncapex_core::JobStatus::Queued,
+        parent_job_id: None,
+        cron_trigger_id: None,
+        created_at: run_at,
+        run_at,
+        max_attempts: 3,
+        stack_depth: 1,
+        max_stack_depth: None,
+        failure_reenqueues: 0,
+        signature: None,
+        payload: "{}".into(),
+        batch_scope: None,
+    }
+}
+
+/// A fixed instant.
+pub(crate) fn t0() -> jiff::Timestamp {
+    jiff::Timestamp::from_second(1_800_000_000).unwrap()
+}
