@@ -21,9 +21,16 @@ pub(crate) fn url() -> Option<String> {
                      the PostgreSQL tests must run here"
                 );
             }
-            eprintln!(
-                "skipping PostgreSQL tests: set ASYNCAPEX_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test"
-            );
+            // Once per test binary, and past the test harness's output capture, so a skipped
+            // run says so even when every test passes.
+            static NOTICE: std::sync::Once = std::sync::Once::new();
+            NOTICE.call_once(|| {
+                use std::io::Write;
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "skipping PostgreSQL tests: set ASYNCAPEX_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test"
+                );
+            });
             None
         }
     }
