@@ -1,0 +1,88 @@
+//! Versioned migrations, applied in order inside one transaction when a store connects.
+//!
+//! The versions and names are the SQLite store's, so both stores reach the same logical
+//! version; a test checks the two lists match.
+
+use asyncapex_core::{Error, Result, StoreErrorKind};
+use deadpool_postgres::Pool;
+
+use crate::errors::{from_pg, from_pool};
+
+/// Every migration this build knows: (version, name, SQL).
+pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "create_jobs",
+        include_str!("../migrations/0001_create_jobs.sql"),
+    ),
+    (
+        2,
+        "job_created_index",
+        include_str!("../migrations/0002_job_created_index.sql"),
+    ),
+    (
+        3,
+        "create_cron_triggers",
+        include_str!("../migrations/0003_create_cron_triggers.sql"),
+    ),
+    (4, "batches", include_str!("../migrations/0004_batches.sql")),
+    (
+        5,
+        "node_heartbeats",
+        include_str!("../migrations/0005_node_heartbeats.sql"),
+    ),
+];
+
+/// Creates the schema if needed and brings it to the newest version this build knows, in one
+/// transaction under an advisory lock: processes starting at once take turns, and the later
+/// ones find nothing to do.
+///
+/// # Errors
+/// [`StoreErrorKind::TooNew`] when the schema has a migration this build does not know.
+pub(crate) async fn migrate(pool: &Pool, schema: &str) -> Result<()> {
+    let mut client = pool.get().await.map_err(from_pool)?;
+    let tx = client.transaction().await.map_err(from_pg)?;
+    tx.execute(include_str!("queries/migration_lock.sql"), &[&schema])
+        .await
+        .map_err(from_pg)?;
+    tx.batch_execute(&include_str!("queries/schema_create.sql").replace("{schema}", schema))
+        .await
+        .map_err(from_pg)?;
+    tx.batch_execute(include_str!("queries/migration_table.sql"))
+        .await
+        .map_err(from_pg)?;
+    let current: i64 = tx
+        .query_one(include_str!("queries/migration_current.sql"), &[])
+        .await
+        .map_err(from_pg)?
+        .try_get(0)
+        .map_err(from_pg)?;
+    let newest = MIGRATIONS.last().map_or(0, |m| m.0);
+    if current > newest {
+        return Err(Error::store(
+            StoreErrorKind::TooNew,
+            format!(
+                "the schema {schema:?} is at version {current} but this asyncapex knows only up to {newest}; upgrade asyncapex"
+            ),
+        ));
+    }
+    for (version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+        tx.batch_execute(sql).await.map_err(|e| {
+            let err = from_pg(e);
+            match err {
+                Error::Store { kind, message } => Error::Store {
+                    kind,
+                    message: format!("migration {version} ({name}): {message}"),
+                },
+                other => other,
+            }
+        })?;
+        tx.execute(
+            include_str!("queries/migration_insert.sql"),
+            &[version, name, &jiff::Timestamp::now().as_microsecond()],
+        )
+        .await
+        .map_err(from_pg)?;
+    }
+    tx.commit().await.map_err(from_pg)
+}

@@ -1,0 +1,2 @@
+-- $1 job_id
+DELETE FROM asyncapex_batch_chunk WHERE job_id = $1::text

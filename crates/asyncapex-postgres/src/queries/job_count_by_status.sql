@@ -1,0 +1,1 @@
+SELECT status, COUNT(*) FROM asyncapex_job GROUP BY status

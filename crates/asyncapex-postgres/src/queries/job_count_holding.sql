@@ -1,0 +1,1 @@
+SELECT COUNT(*) FROM asyncapex_job WHERE status = 'Holding'

@@ -1,0 +1,12 @@
+-- Preparing/Processing -> Completed/Failed/Aborted, only by the lease holder.
+-- The first error stays in extended_status (Apex keeps the first).
+-- $1 id, $2 owner, $3 status, $4 message, $5 now
+UPDATE asyncapex_job
+SET status = $3::text,
+    extended_status = COALESCE(extended_status, $4::text),
+    completed_at = $5::bigint,
+    lease_owner = NULL,
+    lease_expires_at = NULL
+WHERE id = $1::text
+  AND lease_owner = $2::text
+  AND status IN ('Preparing', 'Processing')

@@ -1,0 +1,1 @@
+SELECT MIN(run_at) FROM asyncapex_job WHERE status = 'Queued'

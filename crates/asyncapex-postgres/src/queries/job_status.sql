@@ -1,0 +1,2 @@
+-- $1 id
+SELECT status FROM asyncapex_job WHERE id = $1::text

@@ -1,0 +1,1 @@
+SELECT COALESCE(MAX(version), 0)::bigint FROM asyncapex_migration

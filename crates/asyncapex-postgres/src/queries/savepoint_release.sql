@@ -1,0 +1,1 @@
+RELEASE SAVEPOINT asyncapex_job_insert_in

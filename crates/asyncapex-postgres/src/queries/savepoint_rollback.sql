@@ -1,0 +1,1 @@
+ROLLBACK TO SAVEPOINT asyncapex_job_insert_in
