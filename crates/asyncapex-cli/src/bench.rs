@@ -4,6 +4,8 @@ use std::time::{Duration, Instant};
 
 use asyncapex::{BatchContext, Batchable, Engine, JobError, JobStatus, Limits, WorkSet};
 use clap::Subcommand;
+
+use crate::database::Location;
 use serde::{Deserialize, Serialize};
 
 /// Benchmarks.
@@ -203,15 +205,8 @@ impl asyncapex::Queueable for BenchNoop {
     }
 }
 
-fn sqlite_path(database: &str) -> Result<std::path::PathBuf, String> {
-    match crate::database::parse(database)? {
-        crate::database::Location::Sqlite(path) => Ok(path),
-    }
-}
-
-async fn open_client(path: &std::path::Path) -> Result<Engine, String> {
-    Engine::builder()
-        .sqlite(path)
+async fn open_client(location: &Location) -> Result<Engine, String> {
+    crate::database::builder(location)
         .register::<BenchNoop>()
         .limits(Limits::unlimited())
         .concurrency(0)
@@ -235,11 +230,13 @@ async fn status_count(engine: &Engine, status: JobStatus) -> Result<u64, String>
 
 async fn adapter(database: &str) -> Result<(), String> {
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-    let path = sqlite_path(database)?;
-    if let Some(parent) = path.parent() {
+    let location = crate::database::parse(database)?;
+    if let Location::Sqlite(path) = &location
+        && let Some(parent) = path.parent()
+    {
         std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
     }
-    let mut engine = open_client(&path).await?;
+    let mut engine = open_client(&location).await?;
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     let mut out = tokio::io::stdout();
     while let Some(line) = lines.next_line().await.map_err(|e| e.to_string())? {
@@ -254,12 +251,21 @@ async fn adapter(database: &str) -> Result<(), String> {
                     .await
                     .map_err(|e| e.to_string())?;
                 drop(engine);
-                for suffix in ["", "-wal", "-shm"] {
-                    let mut p = path.clone().into_os_string();
-                    p.push(suffix);
-                    let _ = std::fs::remove_file(p);
+                match &location {
+                    Location::Sqlite(path) => {
+                        for suffix in ["", "-wal", "-shm"] {
+                            let mut p = path.clone().into_os_string();
+                            p.push(suffix);
+                            let _ = std::fs::remove_file(p);
+                        }
+                    }
+                    Location::Postgres(url) => {
+                        asyncapex::PostgresStore::drop_schema(url, "asyncapex")
+                            .await
+                            .map_err(|e| e.to_string())?;
+                    }
                 }
-                engine = open_client(&path).await?;
+                engine = open_client(&location).await?;
                 "ok".to_owned()
             }
             "enqueue_loop" => {
@@ -314,9 +320,8 @@ async fn adapter(database: &str) -> Result<(), String> {
 }
 
 async fn worker(database: &str, concurrency: usize) -> Result<(), String> {
-    let path = sqlite_path(database)?;
-    let engine = Engine::builder()
-        .sqlite(&path)
+    let location = crate::database::parse(database)?;
+    let engine = crate::database::builder(&location)
         .register::<BenchNoop>()
         .limits(Limits::unlimited())
         .concurrency(concurrency)

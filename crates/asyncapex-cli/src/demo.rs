@@ -12,13 +12,12 @@
 use std::time::Duration;
 
 use asyncapex::{
-    BatchContext, Batchable, CronExpr, Engine, Finalizer, FinalizerContext, JobError,
-    JobListParams, JobRecord, JobStatus, Queueable, QueueableContext, Schedulable,
-    SchedulableContext, WorkSet,
+    BatchContext, Batchable, CronExpr, Finalizer, FinalizerContext, JobError, JobListParams,
+    JobRecord, JobStatus, Queueable, QueueableContext, Schedulable, SchedulableContext, WorkSet,
 };
 use serde::{Deserialize, Serialize};
 
-use crate::database::{Location, parse};
+use crate::database::{builder, describe, parse};
 use crate::jobs::time;
 use crate::table;
 
@@ -194,10 +193,10 @@ impl Finalizer for RetrySyncInvoice {
 }
 
 pub(crate) async fn run(database: &str) -> Result<(), String> {
-    let Location::Sqlite(path) = parse(database)?;
-    println!("asyncapex demo on {}\n", path.display());
-    let engine = Engine::builder()
-        .sqlite(&path)
+    let location = parse(database)?;
+    let shown = describe(&location);
+    println!("asyncapex demo on {shown}\n");
+    let engine = builder(&location)
         .register::<UpdateAccounts>()
         .register::<SyncInvoice>()
         .register_finalizer::<RetrySyncInvoice>()
@@ -206,7 +205,7 @@ pub(crate) async fn run(database: &str) -> Result<(), String> {
         .concurrency(4)
         .start()
         .await
-        .map_err(|e| format!("cannot start the engine on {}: {e}", path.display()))?;
+        .map_err(|e| format!("cannot start the engine on {shown}: {e}"))?;
 
     let accounts = ["Acme", "Globex", "Initech", "Umbrella", "Hooli", "Stark"]
         .map(String::from)
@@ -355,10 +354,7 @@ pub(crate) async fn run(database: &str) -> Result<(), String> {
         count(JobStatus::Completed),
         count(JobStatus::Failed)
     );
-    println!(
-        "See them again with: asyncapex --database {} jobs list",
-        path.display()
-    );
+    println!("See them again with: asyncapex --database {shown} jobs list");
     engine
         .shutdown(Duration::from_secs(5))
         .await

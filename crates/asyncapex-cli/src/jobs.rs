@@ -1,6 +1,6 @@
 //! `asyncapex jobs …`: list, show and abort job records.
 
-use asyncapex::store::{JobAbortParams, Store};
+use asyncapex::store::JobAbortParams;
 use asyncapex::{AbortOutcome, JobId, JobListParams, JobRecord, JobStatus, JobType};
 use clap::Subcommand;
 
@@ -115,7 +115,8 @@ pub(crate) async fn run(database: &str, cmd: JobsCommand) -> Result<(), String> 
             let id = parse_id(&id)?;
             let store = open_existing(database).await?;
             let job =
-                crate::progress::watch(&store, id, std::time::Duration::from_millis(200)).await?;
+                crate::progress::watch(store.as_ref(), id, std::time::Duration::from_millis(200))
+                    .await?;
             println!("{id}: {}", job.status);
             Ok(())
         }

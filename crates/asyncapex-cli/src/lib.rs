@@ -15,6 +15,7 @@ mod demo;
 mod flex_queue;
 mod jobs;
 mod limits;
+mod nodes;
 mod progress;
 mod schedules;
 mod table;
@@ -54,6 +55,16 @@ pub enum Command {
     /// List and steer schedules (Apex's "Scheduled Jobs" page).
     #[command(subcommand)]
     Schedules(schedules::SchedulesCommand),
+    /// The worker processes sharing this store (alive ones, and dead ones still holding jobs)
+    /// with their running jobs.
+    Nodes {
+        /// Also list dead nodes with no jobs.
+        #[arg(long)]
+        all: bool,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// See and reorder holding batch jobs (Apex's "Apex Flex Queue").
     #[command(subcommand)]
     FlexQueue(flex_queue::FlexQueueCommand),
@@ -123,6 +134,7 @@ async fn execute(cli: Cli) -> Result<(), String> {
         Command::Schedules(cmd) => schedules::run(&cli.database, cmd).await,
         Command::Cron(cmd) => cron::run(cmd),
         Command::FlexQueue(cmd) => flex_queue::run(&cli.database, cmd).await,
+        Command::Nodes { all, json } => nodes::run(&cli.database, all, json).await,
         Command::BatchErrors(cmd) => batch_errors::run(&cli.database, cmd).await,
         Command::Bench(cmd) => bench::run(&cli.database, cmd).await,
     }

@@ -9,7 +9,7 @@ pub(crate) async fn run(database: &str, json: bool) -> Result<(), String> {
     let store = open_existing(database).await?;
     let limits = Limits::default();
     let usage = asyncapex::daily_async_usage(
-        &store,
+        store.as_ref(),
         jiff::Timestamp::now(),
         limits.daily_async_executions,
     )

@@ -78,7 +78,7 @@ pub(crate) async fn run(database: &str, cmd: SchedulesCommand) -> Result<(), Str
             }
         }
         SchedulesCommand::Pause { key } => {
-            let t = find(&store, &key).await?;
+            let t = find(store.as_ref(), &key).await?;
             if store
                 .cron_trigger_pause(t.id)
                 .await
@@ -95,7 +95,7 @@ pub(crate) async fn run(database: &str, cmd: SchedulesCommand) -> Result<(), Str
             }
         }
         SchedulesCommand::Resume { key } => {
-            let t = find(&store, &key).await?;
+            let t = find(store.as_ref(), &key).await?;
             let resumed = store
                 .cron_trigger_resume(asyncapex::store::CronTriggerResumeParams {
                     id: t.id,
@@ -115,7 +115,7 @@ pub(crate) async fn run(database: &str, cmd: SchedulesCommand) -> Result<(), Str
             }
         }
         SchedulesCommand::Abort { key } => {
-            let t = find(&store, &key).await?;
+            let t = find(store.as_ref(), &key).await?;
             let deleted = store
                 .cron_trigger_delete(asyncapex::store::CronTriggerDeleteParams { id: t.id, now })
                 .await

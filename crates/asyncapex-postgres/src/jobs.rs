@@ -1,9 +1,10 @@
 //! The job table: one function per `Store` method, each running the named query files.
 
 use asyncapex_core::{
-    AbortOutcome, Error, HeartbeatAck, JobAbortParams, JobClaimParams, JobCountCreatedSinceParams,
-    JobFinishParams, JobHeartbeatParams, JobId, JobListParams, JobRecord, JobReleaseParams,
-    JobRescueParams, JobStatus, JobType, NewJob, RescueOutcome, Result,
+    AbortOutcome, DURATION_BUCKETS_MS, Error, HeartbeatAck, JobAbortParams, JobClaimParams,
+    JobCountCreatedSinceParams, JobFinishParams, JobHeartbeatParams, JobId, JobListParams,
+    JobRecord, JobReleaseParams, JobRescueParams, JobStats, JobStatsParams, JobStatus, JobType,
+    MinuteStats, NewJob, RescueOutcome, Result,
 };
 use jiff::Timestamp;
 use tokio_postgres::Row;
@@ -346,4 +347,61 @@ pub(crate) async fn count_pending(tx: &dyn Tx, now: Timestamp) -> Result<u64> {
         &[&micros(now)],
     )
     .await
+}
+
+pub(crate) async fn stats(tx: &dyn Tx, p: &JobStatsParams) -> Result<JobStats> {
+    let mut stats = JobStats {
+        duration_counts: vec![0; DURATION_BUCKETS_MS.len() + 1],
+        ..JobStats::default()
+    };
+    let rows = db::query(
+        tx,
+        include_str!("queries/job_stats_by_type_status.sql"),
+        &[],
+    )
+    .await?;
+    for r in &rows {
+        let t: String = get(r, 0)?;
+        let s: String = get(r, 1)?;
+        let n: i64 = get(r, 2)?;
+        stats.by_type_and_status.push((
+            t.parse::<JobType>().map_err(|e| corrupt("job_type", e))?,
+            s.parse::<JobStatus>().map_err(|e| corrupt("status", e))?,
+            n.max(0) as u64,
+        ));
+    }
+    let since = micros(p.since);
+    let rows = db::query(
+        tx,
+        include_str!("queries/job_stats_per_minute.sql"),
+        &[&since],
+    )
+    .await?;
+    for r in &rows {
+        let minute: i64 = get(r, 0)?;
+        let completed: i64 = get(r, 1)?;
+        let failed: i64 = get(r, 2)?;
+        stats.per_minute.push(MinuteStats {
+            minute: ts("minute", minute * 60_000_000)?,
+            completed: completed.max(0) as u64,
+            failed: failed.max(0) as u64,
+        });
+    }
+    let rows = db::query(
+        tx,
+        include_str!("queries/job_stats_durations.sql"),
+        &[&since],
+    )
+    .await?;
+    for r in &rows {
+        let bucket: i32 = get(r, 0)?;
+        let n: i64 = get(r, 1)?;
+        let sum: i64 = get(r, 2)?;
+        let rescued: i64 = get(r, 3)?;
+        let slot = bucket.clamp(0, 13) as usize;
+        stats.duration_counts[slot] += n.max(0) as u64;
+        stats.duration_sum_ms += sum.max(0) as u64;
+        stats.rescued += rescued.max(0) as u64;
+    }
+    Ok(stats)
 }

@@ -37,6 +37,9 @@ mod listener;
 mod migrate;
 mod query_source;
 
+/// The PostgreSQL client, re-exported for transactional enqueue (`job_insert_in`).
+pub use tokio_postgres;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -47,9 +50,9 @@ use asyncapex_core::{
     CronTriggerFireParams, CronTriggerId, CronTriggerInsertParams, CronTriggerListParams,
     CronTriggerRecord, CronTriggerResumeParams, Error, HeartbeatAck, JobAbortParams,
     JobClaimParams, JobCountCreatedSinceParams, JobFinishParams, JobHeartbeatParams, JobId,
-    JobInsertManyParams, JobListParams, JobRecord, JobReleaseParams, JobRescueParams, JobStatus,
-    NewJob, NodeHeartbeatParams, NodeListParams, NodeRecord, NodeRegisterParams, RescueOutcome,
-    Result, Store, StoreErrorKind,
+    JobInsertManyParams, JobListParams, JobRecord, JobReleaseParams, JobRescueParams, JobStats,
+    JobStatsParams, JobStatus, NewJob, NodeHeartbeatParams, NodeListParams, NodeRecord,
+    NodeRegisterParams, RescueOutcome, Result, Store, StoreErrorKind,
 };
 use asyncapex_core::{
     BatchChunkFinishParams, BatchChunkListParams, BatchChunkRecord, BatchChunksInsertParams,
@@ -171,6 +174,24 @@ impl PostgresStore {
         PostgresStore::connect_with(url, PostgresOptions::default()).await
     }
 
+    /// Drops a schema and everything in it: every job, schedule and batch of that store. For
+    /// benchmarks and tests that need an empty store; no engine may be using it.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a bad schema name; a store error when the database refuses.
+    pub async fn drop_schema(url: &str, schema: &str) -> Result<()> {
+        validate_schema(schema)?;
+        let (client, connection) = tokio_postgres::connect(url, NoTls).await.map_err(from_pg)?;
+        let driver = tokio::spawn(connection);
+        let result = client
+            .batch_execute(&include_str!("queries/schema_drop.sql").replace("{schema}", schema))
+            .await
+            .map_err(from_pg);
+        drop(client);
+        let _ = driver.await;
+        result
+    }
+
     /// Connects with options: creates the schema if missing, migrates it, and starts
     /// listening for other processes' inserts.
     ///
@@ -194,7 +215,8 @@ impl PostgresStore {
         };
         config.options(&startup);
         if config.get_application_name().is_none() {
-            config.application_name("asyncapex");
+            // Names the schema, so an operator (or a test) can tell one store's sessions apart.
+            config.application_name(format!("asyncapex:{}", options.schema));
         }
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(options.connect_timeout);
@@ -470,6 +492,10 @@ impl Store for PostgresStore {
 
     async fn job_count_pending(&self, now: Timestamp) -> Result<u64> {
         in_transaction!(self, |tx| jobs::count_pending(&tx, now).await?)
+    }
+
+    async fn job_stats(&self, params: JobStatsParams) -> Result<JobStats> {
+        in_transaction!(self, |tx| jobs::stats(&tx, &params).await?)
     }
 
     async fn cron_trigger_insert(&self, params: CronTriggerInsertParams) -> Result<()> {

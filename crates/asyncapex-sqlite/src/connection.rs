@@ -99,19 +99,22 @@ impl ConnectionThread {
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
         let (reply_tx, reply_rx) = oneshot::channel::<Result<T>>();
-        let command: Command = (wakes, Box::new(move |conn| {
-            let result = f(conn);
-            let ok = result.is_ok();
-            let reply: Reply = Box::new(move |commit_error| {
-                let result = match (result, commit_error) {
-                    (Ok(_), Some(e)) => Err(e.clone()),
-                    (r, _) => r,
-                };
-                // The caller may have given up waiting; nothing to do then.
-                let _ = reply_tx.send(result);
-            });
-            (ok, reply)
-        }));
+        let command: Command = (
+            wakes,
+            Box::new(move |conn| {
+                let result = f(conn);
+                let ok = result.is_ok();
+                let reply: Reply = Box::new(move |commit_error| {
+                    let result = match (result, commit_error) {
+                        (Ok(_), Some(e)) => Err(e.clone()),
+                        (r, _) => r,
+                    };
+                    // The caller may have given up waiting; nothing to do then.
+                    let _ = reply_tx.send(result);
+                });
+                (ok, reply)
+            }),
+        );
         self.tx.send(command).map_err(|_| closed())?;
         reply_rx.await.map_err(|_| closed())?
     }

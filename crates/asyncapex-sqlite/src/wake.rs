@@ -116,15 +116,19 @@ impl Wake {
                 .unwrap_or_default();
             *peers = (Some(Instant::now()), found);
         }
-        peers.1.retain(|peer| match self.sender.send_to(b"w", peer) {
-            Ok(_) => true,
-            Err(e) if matches!(e.kind(), ErrorKind::ConnectionRefused | ErrorKind::NotFound) => {
-                // Its process is gone: tidy up so nobody keeps trying.
-                let _ = std::fs::remove_file(peer);
-                false
-            }
-            Err(_) => true,
-        });
+        peers
+            .1
+            .retain(|peer| match self.sender.send_to(b"w", peer) {
+                Ok(_) => true,
+                Err(e)
+                    if matches!(e.kind(), ErrorKind::ConnectionRefused | ErrorKind::NotFound) =>
+                {
+                    // Its process is gone: tidy up so nobody keeps trying.
+                    let _ = std::fs::remove_file(peer);
+                    false
+                }
+                Err(_) => true,
+            });
     }
 }
 

@@ -860,6 +860,61 @@ impl EnqueueTransaction {
         self.inner.enqueue_batch(&batch, scope)
     }
 
+    /// Commits every buffered job inside the application's own PostgreSQL transaction: the
+    /// jobs exist only if `tx` commits (Apex's "enqueued work is dispatched when the
+    /// transaction commits"), and other processes are woken when it does.
+    ///
+    /// ```no_run
+    /// # async fn demo(engine: &asyncapex::Engine, client: &mut asyncapex::tokio_postgres::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// # #[derive(serde::Serialize, serde::Deserialize)] struct Welcome { id: i64 }
+    /// # impl asyncapex::Queueable for Welcome { async fn execute(&mut self, _: &mut asyncapex::QueueableContext) -> Result<(), asyncapex::JobError> { Ok(()) } }
+    /// let tx = client.transaction().await?;
+    /// tx.execute("INSERT INTO account (id) VALUES ($1)", &[&42i64]).await?;
+    /// let mut jobs = engine.begin();
+    /// jobs.enqueue_job(Welcome { id: 42 })?;
+    /// jobs.commit_in(&tx).await?;   // buffered into the app's transaction
+    /// tx.commit().await?;           // the account and its job, or neither
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::NotAllowed`] when the engine's store is not a PostgreSQL store it opened with
+    /// [`EngineBuilder::postgres`](crate::EngineBuilder::postgres); otherwise as
+    /// [`commit`](Self::commit).
+    #[cfg(feature = "postgres")]
+    pub async fn commit_in(
+        self,
+        tx: &asyncapex_postgres::tokio_postgres::Transaction<'_>,
+    ) -> Result<Vec<JobId>, Error> {
+        let buffer = self.inner.shared.take_buffer();
+        if let Some(violation) = buffer.violation {
+            return Err(violation);
+        }
+        let engine = &self.inner.engine;
+        let Some(schema) = engine.postgres_schema.as_deref() else {
+            return Err(Error::NotAllowed {
+                rule: "enqueueing inside an application transaction needs an engine built with .postgres(..)".into(),
+            });
+        };
+        let ids = buffer.enqueued.iter().map(|j| j.id).collect();
+        engine
+            .daily
+            .check(
+                engine.store.as_ref(),
+                engine.clock.now(),
+                crate::governor::counted(&buffer.enqueued),
+            )
+            .await?;
+        asyncapex_postgres::job_insert_in(
+            tx,
+            schema,
+            &buffer.enqueued,
+            engine.config.limits.flex_queue_size,
+        )
+        .await?;
+        Ok(ids)
+    }
+
     /// Commits every buffered job in one store transaction.
     ///
     /// # Errors

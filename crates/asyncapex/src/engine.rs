@@ -86,6 +86,8 @@ enum StoreChoice {
     SqliteFile(PathBuf),
     #[cfg(feature = "sqlite")]
     SqliteMemory,
+    #[cfg(feature = "postgres")]
+    Postgres(String, asyncapex_postgres::PostgresOptions),
 }
 
 /// Builds an [`Engine`].
@@ -134,6 +136,24 @@ impl EngineBuilder {
     #[cfg(feature = "sqlite")]
     pub fn in_memory(mut self) -> Self {
         self.store = Some(StoreChoice::SqliteMemory);
+        self
+    }
+
+    /// Uses a PostgreSQL database (`postgres://user@host/db`) in the schema `asyncapex`:
+    /// many worker processes on many machines can share it.
+    #[cfg(feature = "postgres")]
+    pub fn postgres(self, url: impl Into<String>) -> Self {
+        self.postgres_with(url, asyncapex_postgres::PostgresOptions::default())
+    }
+
+    /// [`postgres`](Self::postgres) with options (schema, pool size, timeouts).
+    #[cfg(feature = "postgres")]
+    pub fn postgres_with(
+        mut self,
+        url: impl Into<String>,
+        options: asyncapex_postgres::PostgresOptions,
+    ) -> Self {
+        self.store = Some(StoreChoice::Postgres(url.into(), options));
         self
     }
 
@@ -283,8 +303,14 @@ impl EngineBuilder {
                 rule: "the lease and its heartbeat interval must be longer than zero",
             });
         }
+        let mut postgres_schema = None;
         let store: Arc<dyn Store> = match self.store.take() {
             Some(StoreChoice::Ready(s)) => s,
+            #[cfg(feature = "postgres")]
+            Some(StoreChoice::Postgres(url, options)) => {
+                postgres_schema = Some(options.schema.clone());
+                Arc::new(asyncapex_postgres::PostgresStore::connect_with(&url, options).await?)
+            }
             #[cfg(feature = "sqlite")]
             Some(StoreChoice::SqliteFile(path)) => {
                 Arc::new(asyncapex_sqlite::SqliteStore::open(path).await?)
@@ -319,6 +345,7 @@ impl EngineBuilder {
         let daily = DailyCap::new(self.config.limits.daily_async_executions);
         daily.refresh(store.as_ref(), self.clock.now()).await?;
         let inner = Arc::new(EngineInner {
+            postgres_schema,
             daily,
             #[cfg(feature = "callouts")]
             http: reqwest::Client::new(),
@@ -373,6 +400,10 @@ pub(crate) struct Running {
 }
 
 pub(crate) struct EngineInner {
+    /// The schema, when the store is PostgreSQL opened by the builder (for enqueues inside
+    /// the application's own transactions).
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    pub(crate) postgres_schema: Option<String>,
     /// This process's row in the store's node table.
     pub(crate) node_id: i64,
     pub(crate) daily: DailyCap,
