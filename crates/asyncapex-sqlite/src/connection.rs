@@ -17,8 +17,19 @@ use tokio::sync::oneshot;
 use crate::errors::from_sqlite;
 
 type Reply = Box<dyn FnOnce(Option<&Error>) + Send>;
-/// A call, and whether its success may have made work available to other processes.
-type Command = (bool, Box<dyn FnOnce(&Connection) -> (bool, Reply) + Send>);
+/// How a call runs inside the group transaction.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CallKind {
+    /// Its success may have made work available to other processes: wake them after commit.
+    pub(crate) wakes: bool,
+    /// It runs one statement, which SQLite makes atomic by itself: no savepoint needed.
+    pub(crate) single_statement: bool,
+}
+
+type Command = (
+    CallKind,
+    Box<dyn FnOnce(&Connection) -> (bool, Reply) + Send>,
+);
 
 /// Most calls folded into one transaction; bounds the latency of the first caller.
 const MAX_GROUP: usize = 512;
@@ -80,7 +91,31 @@ impl ConnectionThread {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
-        self.send(false, f).await
+        self.send(
+            CallKind {
+                wakes: false,
+                single_statement: false,
+            },
+            f,
+        )
+        .await
+    }
+
+    /// [`call`](Self::call) for a call that runs a single statement (SQLite makes one
+    /// statement atomic, so it needs no savepoint of its own).
+    pub(crate) async fn call_single<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        self.send(
+            CallKind {
+                wakes: false,
+                single_statement: true,
+            },
+            f,
+        )
+        .await
     }
 
     /// [`call`](Self::call) for a change that may make work available: once it commits, the
@@ -90,17 +125,25 @@ impl ConnectionThread {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
-        self.send(true, f).await
+        self.send(
+            CallKind {
+                wakes: true,
+                single_statement: false,
+            },
+            f,
+        )
+        .await
     }
 
-    async fn send<T, F>(&self, wakes: bool, f: F) -> Result<T>
+    /// Runs `f` with an explicit [`CallKind`].
+    pub(crate) async fn send<T, F>(&self, kind: CallKind, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
         let (reply_tx, reply_rx) = oneshot::channel::<Result<T>>();
         let command: Command = (
-            wakes,
+            kind,
             Box::new(move |conn| {
                 let result = f(conn);
                 let ok = result.is_ok();
@@ -127,6 +170,11 @@ fn closed() -> Error {
     )
 }
 
+/// Runs a fixed control statement through the statement cache (parsing it once).
+fn statement(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(drop)
+}
+
 fn run_reads(conn: Connection, rx: mpsc::Receiver<Command>) {
     while let Ok((_, command)) = rx.recv() {
         let (_, reply) = command(&conn);
@@ -147,7 +195,7 @@ fn run(conn: Connection, rx: mpsc::Receiver<Command>, wake: Option<std::sync::Ar
         }
         // IMMEDIATE takes the write lock up front, so another process's writer makes us wait
         // (busy_timeout) here rather than fail halfway through the group.
-        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        if let Err(e) = statement(&conn, "BEGIN IMMEDIATE") {
             let err = from_sqlite(e);
             for (_, command) in group.drain(..) {
                 let (_, reply) = command(&conn);
@@ -156,23 +204,30 @@ fn run(conn: Connection, rx: mpsc::Receiver<Command>, wake: Option<std::sync::Ar
             continue;
         }
         let mut woke = false;
-        for (wakes, command) in group.drain(..) {
-            let savepoint = conn.execute_batch("SAVEPOINT call");
+        for (kind, command) in group.drain(..) {
+            if kind.single_statement {
+                let (ok, reply) = command(&conn);
+                woke |= kind.wakes && ok;
+                replies.push(reply);
+                continue;
+            }
+            let savepoint = statement(&conn, "SAVEPOINT call");
             let (ok, reply) = command(&conn);
-            woke |= wakes && ok;
+            woke |= kind.wakes && ok;
             if savepoint.is_ok() {
-                let end = if ok {
-                    "RELEASE call"
+                let ended = if ok {
+                    statement(&conn, "RELEASE call")
                 } else {
-                    "ROLLBACK TO call; RELEASE call"
+                    statement(&conn, "ROLLBACK TO call")
+                        .and_then(|()| statement(&conn, "RELEASE call"))
                 };
-                if let Err(e) = conn.execute_batch(end) {
+                if let Err(e) = ended {
                     tracing::error!(error = %e, "cannot end a savepoint");
                 }
             }
             replies.push(reply);
         }
-        let commit = conn.execute_batch("COMMIT").map_err(from_sqlite);
+        let commit = statement(&conn, "COMMIT").map_err(from_sqlite);
         if commit.is_err() {
             let _ = conn.execute_batch("ROLLBACK");
         }

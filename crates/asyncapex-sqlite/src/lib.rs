@@ -44,7 +44,7 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OpenFlags, named_params};
 use serde_json::{Map, Value};
 
-use crate::connection::ConnectionThread;
+use crate::connection::{CallKind, ConnectionThread};
 use crate::errors::from_sqlite;
 pub use crate::query_source::SqliteQuerySource;
 
@@ -230,7 +230,7 @@ impl Store for SqliteStore {
 
     async fn node_heartbeat(&self, params: NodeHeartbeatParams) -> Result<bool> {
         self.conn
-            .call(move |conn| {
+            .call_single(move |conn| {
                 let n = conn
                     .prepare_cached(include_str!("queries/node_heartbeat.sql"))
                     .map_err(from_sqlite)?
@@ -243,7 +243,7 @@ impl Store for SqliteStore {
 
     async fn node_list(&self, params: NodeListParams) -> Result<Vec<NodeRecord>> {
         self.conn
-            .call(move |conn| {
+            .call_single(move |conn| {
                 let mut stmt = conn
                     .prepare_cached(include_str!("queries/node_list.sql"))
                     .map_err(from_sqlite)?;
@@ -276,30 +276,42 @@ impl Store for SqliteStore {
     }
 
     async fn job_get(&self, id: JobId) -> Result<Option<JobRecord>> {
-        self.conn.call(move |conn| jobs::get(conn, id)).await
+        self.conn.call_single(move |conn| jobs::get(conn, id)).await
     }
 
     async fn job_list(&self, params: JobListParams) -> Result<Vec<JobRecord>> {
-        self.conn.call(move |conn| jobs::list(conn, &params)).await
+        self.conn
+            .call_single(move |conn| jobs::list(conn, &params))
+            .await
     }
 
     async fn job_claim(&self, params: JobClaimParams) -> Result<Vec<JobRecord>> {
-        self.conn.call(move |conn| jobs::claim(conn, &params)).await
+        self.conn
+            .call_single(move |conn| jobs::claim(conn, &params))
+            .await
     }
 
     async fn job_next_run_at(&self) -> Result<Option<Timestamp>> {
-        self.conn.call(jobs::next_run_at).await
+        self.conn.call_single(jobs::next_run_at).await
     }
 
     async fn job_heartbeat(&self, params: JobHeartbeatParams) -> Result<Vec<HeartbeatAck>> {
         self.conn
-            .call(move |conn| jobs::heartbeat(conn, &params))
+            .call_single(move |conn| jobs::heartbeat(conn, &params))
             .await
     }
 
     async fn job_finish(&self, params: JobFinishParams) -> Result<bool> {
+        // Without inserts it is one UPDATE; with them it needs a savepoint and wakes others.
+        let inserts = !params.insert.is_empty();
         self.conn
-            .call_waking(move |conn| jobs::finish(conn, &params))
+            .send(
+                CallKind {
+                    wakes: inserts,
+                    single_statement: !inserts,
+                },
+                move |conn| jobs::finish(conn, &params),
+            )
             .await
     }
 
@@ -320,18 +332,18 @@ impl Store for SqliteStore {
     }
 
     async fn job_count_by_status(&self) -> Result<Vec<(JobStatus, u64)>> {
-        self.conn.call(jobs::count_by_status).await
+        self.conn.call_single(jobs::count_by_status).await
     }
 
     async fn job_count_created_since(&self, params: JobCountCreatedSinceParams) -> Result<u64> {
         self.conn
-            .call(move |conn| jobs::count_created_since(conn, &params))
+            .call_single(move |conn| jobs::count_created_since(conn, &params))
             .await
     }
 
     async fn job_count_pending(&self, now: Timestamp) -> Result<u64> {
         self.conn
-            .call(move |conn| jobs::count_pending(conn, now))
+            .call_single(move |conn| jobs::count_pending(conn, now))
             .await
     }
 
@@ -343,13 +355,13 @@ impl Store for SqliteStore {
 
     async fn cron_trigger_get(&self, id: CronTriggerId) -> Result<Option<CronTriggerRecord>> {
         self.conn
-            .call(move |conn| cron_triggers::get(conn, id))
+            .call_single(move |conn| cron_triggers::get(conn, id))
             .await
     }
 
     async fn cron_trigger_find(&self, name: String) -> Result<Option<CronTriggerRecord>> {
         self.conn
-            .call(move |conn| cron_triggers::find(conn, &name))
+            .call_single(move |conn| cron_triggers::find(conn, &name))
             .await
     }
 
@@ -358,7 +370,7 @@ impl Store for SqliteStore {
         params: CronTriggerListParams,
     ) -> Result<Vec<CronTriggerRecord>> {
         self.conn
-            .call(move |conn| cron_triggers::list(conn, &params))
+            .call_single(move |conn| cron_triggers::list(conn, &params))
             .await
     }
 
@@ -367,7 +379,7 @@ impl Store for SqliteStore {
         params: CronTriggerDueParams,
     ) -> Result<Vec<CronTriggerRecord>> {
         self.conn
-            .call(move |conn| cron_triggers::due(conn, &params))
+            .call_single(move |conn| cron_triggers::due(conn, &params))
             .await
     }
 
@@ -378,12 +390,12 @@ impl Store for SqliteStore {
     }
 
     async fn cron_trigger_next_fire_time(&self) -> Result<Option<Timestamp>> {
-        self.conn.call(cron_triggers::next_fire_time).await
+        self.conn.call_single(cron_triggers::next_fire_time).await
     }
 
     async fn cron_trigger_pause(&self, id: CronTriggerId) -> Result<bool> {
         self.conn
-            .call(move |conn| cron_triggers::pause(conn, id))
+            .call_single(move |conn| cron_triggers::pause(conn, id))
             .await
     }
 
@@ -395,13 +407,13 @@ impl Store for SqliteStore {
 
     async fn cron_trigger_delete(&self, params: CronTriggerDeleteParams) -> Result<bool> {
         self.conn
-            .call(move |conn| cron_triggers::delete(conn, &params))
+            .call_single(move |conn| cron_triggers::delete(conn, &params))
             .await
     }
 
     async fn cron_trigger_fail(&self, params: CronTriggerFailParams) -> Result<bool> {
         self.conn
-            .call(move |conn| cron_triggers::fail(conn, &params))
+            .call_single(move |conn| cron_triggers::fail(conn, &params))
             .await
     }
 
@@ -412,7 +424,7 @@ impl Store for SqliteStore {
     }
 
     async fn flex_queue_list(&self) -> Result<Vec<JobRecord>> {
-        self.conn.call(batches::flex_queue_list).await
+        self.conn.call_single(batches::flex_queue_list).await
     }
 
     async fn flex_queue_move(&self, params: FlexQueueMoveParams) -> Result<bool> {
@@ -444,7 +456,7 @@ impl Store for SqliteStore {
         params: BatchChunkListParams,
     ) -> Result<Vec<BatchChunkRecord>> {
         self.conn
-            .call(move |conn| batches::chunk_list(conn, &params))
+            .call_single(move |conn| batches::chunk_list(conn, &params))
             .await
     }
 
@@ -465,7 +477,7 @@ impl Store for SqliteStore {
         params: BatchErrorEventListParams,
     ) -> Result<Vec<BatchErrorEvent>> {
         self.conn
-            .call(move |conn| batches::error_event_list(conn, &params))
+            .call_single(move |conn| batches::error_event_list(conn, &params))
             .await
     }
 }

@@ -112,5 +112,10 @@ pub use queueable::Queueable;
 /// The README's code blocks, compiled as doctests so they cannot drift from the API (they use
 /// every store, so they run when the workspace is tested with all of them).
 #[doc = include_str!("../../../README.md")]
-#[cfg(all(doctest, feature = "sqlite", feature = "postgres", feature = "callouts"))]
+#[cfg(all(
+    doctest,
+    feature = "sqlite",
+    feature = "postgres",
+    feature = "callouts"
+))]
 pub struct ReadmeDoctests;
