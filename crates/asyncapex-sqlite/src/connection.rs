@@ -37,7 +37,24 @@ const MAX_GROUP: usize = 512;
 /// A handle to the connection thread. Cloning shares the thread.
 #[derive(Debug, Clone)]
 pub(crate) struct ConnectionThread {
+    // Declared before `_thread` so the last handle closes the channel before joining.
     tx: mpsc::Sender<Command>,
+    _thread: std::sync::Arc<ThreadGuard>,
+}
+
+/// Joins the connection thread when the last handle goes, so the database is closed by the
+/// time the store is dropped (a caller may then delete or replace the file safely).
+#[derive(Debug)]
+struct ThreadGuard(Option<thread::JoinHandle<()>>);
+
+impl Drop for ThreadGuard {
+    fn drop(&mut self) {
+        if let Some(handle) = self.0.take()
+            && handle.thread().id() != thread::current().id()
+        {
+            let _ = handle.join();
+        }
+    }
 }
 
 use crate::wake::Wake;
@@ -66,7 +83,7 @@ impl ConnectionThread {
         wake: Option<std::sync::Arc<Wake>>,
     ) -> Result<ConnectionThread> {
         let (tx, rx) = mpsc::channel::<Command>();
-        thread::Builder::new()
+        let handle = thread::Builder::new()
             .name(format!("asyncapex-sqlite:{name}"))
             .spawn(move || {
                 if writer {
@@ -81,7 +98,10 @@ impl ConnectionThread {
                     format!("cannot start the SQLite thread: {e}"),
                 )
             })?;
-        Ok(ConnectionThread { tx })
+        Ok(ConnectionThread {
+            tx,
+            _thread: std::sync::Arc::new(ThreadGuard(Some(handle))),
+        })
     }
 
     /// Runs `f` on the connection inside the current group transaction and returns its result
