@@ -820,6 +820,47 @@ impl Engine {
         Ok(id)
     }
 
+    /// Submits a batch job from JSON, by class name (the HTTP API's
+    /// `Database.executeBatch`): it joins the end of the flex queue like
+    /// [`execute_batch`](Self::execute_batch). When this engine registered the class, the JSON
+    /// must deserialize into it; when it did not (an API server that runs no jobs), it is
+    /// stored as given and a worker that registered the class runs it.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for an empty class name, JSON that is not an object or a scope
+    /// outside 1–2000; [`Error::Payload`] when it does not fit the registered type;
+    /// [`Error::LimitExceeded`] when the flex queue is full; a store error.
+    pub async fn execute_batch_json(
+        &self,
+        class_name: &str,
+        payload: serde_json::Value,
+        scope: u32,
+    ) -> Result<JobId, Error> {
+        let class = class_name.trim();
+        if class.is_empty() || class.len() > 255 {
+            return Err(Error::InvalidInput {
+                what: "class name",
+                input: class.chars().take(60).collect(),
+                rule: "a class name has 1 to 255 bytes",
+            });
+        }
+        if !payload.is_object() {
+            return Err(Error::InvalidInput {
+                what: "payload",
+                input: payload.to_string().chars().take(60).collect(),
+                rule: "a batch's payload is a JSON object",
+            });
+        }
+        let text = payload.to_string();
+        self.inner
+            .registry
+            .check_payload(class, asyncapex_core::JobType::BatchApex, &text)?;
+        let tx = self.begin();
+        let id = tx.inner.enqueue_batch_serialized(class, text, scope)?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
     /// One job record.
     ///
     /// # Errors
