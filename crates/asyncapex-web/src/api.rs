@@ -28,7 +28,7 @@ pub(crate) fn routes() -> Router<WebState> {
         .route("/api/jobs/{id}", get(job_detail))
         .route("/api/jobs/{id}/abort", post(abort_job))
         .route("/api/batches", post(execute_batch))
-        .route("/api/schedules", get(list_schedules))
+        .route("/api/schedules", get(list_schedules).post(create_schedule))
         .route("/api/schedules/{id}", get(schedule).delete(delete_schedule))
         .route("/api/schedules/{id}/pause", post(pause_schedule))
         .route("/api/schedules/{id}/resume", post(resume_schedule))
@@ -208,6 +208,50 @@ pub async fn schedule(
     ApiPath(id): ApiPath<String>,
 ) -> WebResult<Json<ScheduleView>> {
     Ok(Json(ScheduleView::load(&state, &id).await?))
+}
+
+/// Schedules a registered schedulable by class name (Apex's `System.schedule`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleRequest {
+    /// The job name, unique among active schedules.
+    pub name: String,
+    /// A Quartz cron expression (`seconds minutes hours day-of-month month day-of-week [year]`).
+    pub cron_expression: String,
+    /// The registered schedulable class.
+    pub class_name: String,
+    /// The job's state: a JSON object (default `{}`).
+    #[schema(value_type = Option<Object>)]
+    pub payload: Option<serde_json::Value>,
+    /// The IANA time zone (default: the engine's, UTC unless configured).
+    pub time_zone: Option<String>,
+}
+
+/// Schedules a job. The token is required.
+#[utoipa::path(post, path = "/api/schedules", tag = "schedules", request_body = ScheduleRequest,
+    security(("bearer" = [])),
+    responses((status = 201, body = ScheduleView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_schedule(
+    State(state): State<WebState>,
+    ApiJson(request): ApiJson<ScheduleRequest>,
+) -> WebResult<(StatusCode, Json<ScheduleView>)> {
+    let mut options = asyncapex::ScheduleOptions::default();
+    if let Some(zone) = request.time_zone {
+        options = options.time_zone(zone);
+    }
+    let id = state
+        .engine()
+        .schedule_json(
+            &request.name,
+            &request.cron_expression,
+            &request.class_name,
+            request.payload.unwrap_or_else(|| serde_json::json!({})),
+            options,
+        )
+        .await?;
+    let view = ScheduleView::load(&state, &id.to_string()).await?;
+    Ok((StatusCode::CREATED, Json(view)))
 }
 
 /// A schedule after an action.

@@ -247,6 +247,58 @@ async fn schedules_list_explain_pause_resume_and_delete() {
 }
 
 #[tokio::test]
+async fn scheduling_over_the_api_returns_201_and_refuses_duplicates_and_bad_cron() {
+    let f = fixture().await;
+    let body = json!({
+        "name": "Hourly", "cron_expression": "0 0 * * * ?", "class_name": "Tick",
+        "time_zone": "Europe/Paris"
+    });
+    let r = post(&f.app, "/api/schedules", Some(body.clone())).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let s = r.json();
+    assert_eq!(
+        (s["name"].clone(), s["state"].clone()),
+        (json!("Hourly"), json!("WAITING"))
+    );
+    assert_eq!(s["time_zone"], "Europe/Paris");
+    assert!(s["id"].as_str().unwrap().starts_with("08e"));
+    let dup = post(&f.app, "/api/schedules", Some(body)).await;
+    assert_eq!(
+        (dup.status, dup.code()),
+        (StatusCode::CONFLICT, "duplicate_schedule_name".into())
+    );
+    let bad = post(
+        &f.app,
+        "/api/schedules",
+        Some(json!({ "name": "Bad", "cron_expression": "0 0 25 * * ?", "class_name": "Tick" })),
+    )
+    .await;
+    assert_eq!(
+        (bad.status, bad.code()),
+        (StatusCode::BAD_REQUEST, "invalid_cron".into())
+    );
+    let zone = post(
+        &f.app,
+        "/api/schedules",
+        Some(json!({ "name": "Zone", "cron_expression": "0 0 2 * * ?", "class_name": "Tick", "time_zone": "Mars/Olympus" })),
+    )
+    .await;
+    assert_eq!(
+        (zone.status, zone.code()),
+        (StatusCode::BAD_REQUEST, "invalid_input".into())
+    );
+    let refused = call(
+        &f.app,
+        Method::POST,
+        "/api/schedules",
+        Some(json!({})),
+        None,
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
 async fn flex_queue_moves_reorder_the_holding_jobs() {
     let f = fixture().await;
     let [a, b, c] = [0, 1, 2].map(|i| f.holding[i].to_string());
@@ -663,6 +715,7 @@ async fn the_openapi_document_is_json_listing_every_path() {
     }
     assert!(paths["/api/jobs"].get("post").is_some());
     assert!(paths["/api/schedules/{id}"].get("delete").is_some());
+    assert!(paths["/api/schedules"].get("post").is_some());
     assert!(doc["components"]["schemas"].get("JobView").is_some());
     assert!(doc["components"]["securitySchemes"].get("bearer").is_some());
 }

@@ -66,7 +66,7 @@ impl Batchable for Numbers {
 
 /// A scheduled job that does nothing.
 #[derive(Serialize, Deserialize)]
-pub struct Tick;
+pub struct Tick {}
 
 impl Schedulable for Tick {
     async fn execute(&mut self, _ctx: &mut SchedulableContext) -> Result<(), JobError> {
@@ -158,7 +158,7 @@ pub async fn fixture() -> Fixture {
         );
     }
     let schedule = engine
-        .schedule("Nightly cleanup", "0 0 2 * * ?", Tick)
+        .schedule("Nightly cleanup", "0 0 2 * * ?", Tick {})
         .await
         .unwrap();
     let state = WebState::new(engine.clone(), Auth::new(TOKEN).unwrap());
