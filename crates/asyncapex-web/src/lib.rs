@@ -133,6 +133,8 @@ pub fn router(state: WebState) -> Router {
         .route("/logout", post(auth::logout))
         .route("/static/style.css", get(pages::style_css))
         .route("/static/app.js", get(pages::app_js))
+        .route("/static/favicon.svg", get(pages::favicon))
+        .route("/favicon.ico", get(pages::favicon))
         .route("/metrics", get(metrics::handler))
         .route("/api/openapi.json", get(openapi::handler))
         .merge(api::routes())

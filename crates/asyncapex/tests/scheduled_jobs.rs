@@ -494,7 +494,10 @@ async fn json_schedules_are_checked_against_registered_types() {
         )
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::DuplicateScheduleName { .. }), "{err:?}");
+    assert!(
+        matches!(err, Error::DuplicateScheduleName { .. }),
+        "{err:?}"
+    );
     let err = engine
         .schedule_json(
             "Never",

@@ -122,6 +122,7 @@ pub fn layout_with(ctx: &Ctx, title: &str, nav: &str, refresh: bool, body: Marku
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · asyncapex" }
+                link rel="icon" type="image/svg+xml" href=(ctx.url("/static/favicon.svg"));
                 link rel="stylesheet" href=(ctx.url("/static/style.css"));
                 script src=(ctx.url("/static/app.js")) defer {}
             }
@@ -246,6 +247,17 @@ pub async fn app_js() -> impl IntoResponse {
             (header::CACHE_CONTROL, "public, max-age=300"),
         ],
         include_str!("../../assets/app.js"),
+    )
+}
+
+/// `GET /static/favicon.svg` (and `/favicon.ico`, which browsers ask for by default).
+pub async fn favicon() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        include_str!("../../assets/favicon.svg"),
     )
 }
 

@@ -31,9 +31,12 @@ async fn list_page(state: &WebState, ctx: &Ctx, filters: &ScheduleFilters) -> We
     } else {
         "/schedules"
     };
-    let refresh = schedules
-        .iter()
-        .any(|s| s.can_pause || s.state == "EXECUTING");
+    // Refresh while a firing runs or one is due within the minute.
+    let soon = now + jiff::SignedDuration::from_secs(60);
+    let refresh = schedules.iter().any(|s| {
+        matches!(s.state.as_str(), "EXECUTING" | "ACQUIRED" | "BLOCKED")
+            || (s.can_pause && s.next_fire_time.is_some_and(|t| t <= soon))
+    });
     let body = html! {
         div.title-row {
             h1 { "Scheduled Jobs" }
