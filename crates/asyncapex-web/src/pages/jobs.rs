@@ -6,7 +6,7 @@ use axum::http::Uri;
 use axum::response::Response;
 use maud::{Markup, html};
 
-use super::{Ctx, ReturnTo, action_button, layout_with, sign_in_hint, status_badge, time_el};
+use super::{Ctx, ReturnTo, action_button, layout_with, sign_in_hint, status_badge, time_el, when};
 use crate::WebState;
 use crate::error::{ApiForm, ApiPath, ApiQuery, WebError, WebResult};
 use crate::views::{BatchProgress, JobDetail, JobFilters, JobPage, JobView, work_is_running};
@@ -73,10 +73,10 @@ async fn list_page(
             div.table-wrap {
                 table.data #jobs {
                     thead { tr {
-                        th { "Action" } th { "Submitted Date" } th { "Job Type" } th { "Status" }
+                        th { "Action" } th.wrap { "Submitted Date" } th { "Job Type" } th { "Status" }
                         th { "Status Detail" } th.num { "Total Batches" } th.num { "Batches Processed" }
                         th.num { "Failures" } th { "Apex Class" } th { "Apex Method" }
-                        th { "Completion Date" } th { "Apex Job ID" }
+                        th.wrap { "Completion Date" } th { "Apex Job ID" }
                     } }
                     tbody {
                         @for job in &page.jobs { (job_row(ctx, job, here)) }
@@ -109,7 +109,7 @@ fn job_row(ctx: &Ctx, job: &JobView, here: &str) -> Markup {
                         Some("Abort this job?"), here))
                 }
             }
-            td.nowrap { (time_el(Some(job.created_at))) }
+            td.when { (when(Some(job.created_at))) }
             td { (job.job_type.as_str()) }
             td { (status_badge(job.status)) }
             td.detail { (job.extended_status.clone().unwrap_or_default()) }
@@ -118,7 +118,7 @@ fn job_row(ctx: &Ctx, job: &JobView, here: &str) -> Markup {
             td.num { @if batch || job.number_of_errors > 0 { (job.number_of_errors) } }
             td { (job.class_name) }
             td { (job.method_name.clone().unwrap_or_default()) }
-            td.nowrap { @if job.completed_at.is_some() { (time_el(job.completed_at)) } }
+            td.when { (when(job.completed_at)) }
             td.mono { a href=(ctx.job_url(job.id)) { (job.id) } }
         }
     }

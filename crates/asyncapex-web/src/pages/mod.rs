@@ -171,6 +171,18 @@ pub fn time_el(t: Option<Timestamp>) -> Markup {
     }
 }
 
+/// A timestamp for a table cell: date and time may wrap onto two lines (cell class `when`).
+pub fn when(t: Option<Timestamp>) -> Markup {
+    match t {
+        Some(t) => html! {
+            time datetime=(t.to_string()) {
+                span.d { (t.strftime("%Y-%m-%d")) } " " span.t { (t.strftime("%H:%M:%S")) }
+            }
+        },
+        None => html! {},
+    }
+}
+
 /// How far `t` is from `now`, in words ("in 5 s", "3 min ago").
 pub fn relative(t: Timestamp, now: Timestamp) -> String {
     let secs = t.as_second() - now.as_second();

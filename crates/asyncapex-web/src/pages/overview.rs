@@ -16,51 +16,57 @@ pub async fn page(State(state): State<WebState>, ctx: Ctx) -> Response {
     ctx.render(result)
 }
 
-const CHART_W: u64 = 600;
 const CHART_H: u64 = 160;
 const BAR_SLOT: u64 = 10;
 
-/// A stacked bar per minute: completed (bottom) and failed (top).
+/// A stacked bar per minute: completed (bottom) and failed (top). The SVG holds only shapes
+/// and stretches to the card's width; the labels are HTML, so they stay readable on a phone.
 pub fn chart(minutes: &[MinuteView]) -> Markup {
-    let max = minutes
+    let peak = minutes
         .iter()
         .map(|m| m.completed + m.failed)
         .max()
-        .unwrap_or(0)
-        .max(1);
+        .unwrap_or(0);
+    let max = peak.max(1);
     let scale = |n: u64| n * CHART_H / max;
     let total_completed: u64 = minutes.iter().map(|m| m.completed).sum();
     let total_failed: u64 = minutes.iter().map(|m| m.failed).sum();
+    let width = minutes.len() as u64 * BAR_SLOT;
+    let label = |i: usize| {
+        minutes
+            .get(i)
+            .map(|m| m.minute.strftime("%H:%M").to_string())
+            .unwrap_or_default()
+    };
+    let last = minutes.len().saturating_sub(1);
     html! {
         figure.chart {
-            svg #throughput viewBox={ "0 0 " (CHART_W + 40) " " (CHART_H + 24) } role="img"
-                aria-label={ "Jobs completed (" (total_completed) ") and failed (" (total_failed) ") per minute over the last hour" } {
-                // Grid: top and middle lines with their values.
-                line.grid x1="0" y1="0.5" x2=(CHART_W) y2="0.5" {}
-                line.grid x1="0" y1=(CHART_H / 2) x2=(CHART_W) y2=(CHART_H / 2) {}
-                line.axis x1="0" y1=(CHART_H) x2=(CHART_W) y2=(CHART_H) {}
-                text.label x=(CHART_W + 4) y="10" { (max) }
-                text.label x=(CHART_W + 4) y=(CHART_H / 2 + 4) { (max / 2) }
-                text.label x=(CHART_W + 4) y=(CHART_H) { "0" }
-                @for (i, m) in minutes.iter().enumerate() {
-                    @let x = i as u64 * BAR_SLOT + 1;
-                    @let c = scale(m.completed);
-                    @let f = scale(m.failed);
-                    g {
-                        title { (m.minute.strftime("%H:%M")) " UTC: " (m.completed) " completed, " (m.failed) " failed" }
-                        rect.hover x=(x - 1) y="0" width=(BAR_SLOT) height=(CHART_H) {}
-                        @if c > 0 { rect.completed x=(x) y=(CHART_H - c) width=(BAR_SLOT - 2) height=(c) {} }
-                        @if f > 0 { rect.failed x=(x) y=(CHART_H - c - f) width=(BAR_SLOT - 2) height=(f) {} }
-                    }
-                    @if i % 15 == 0 || i == minutes.len() - 1 {
-                        text.label x=(x) y=(CHART_H + 16) { (m.minute.strftime("%H:%M")) }
+            div.plot {
+                svg #throughput viewBox={ "0 0 " (width) " " (CHART_H) } preserveAspectRatio="none" role="img"
+                    aria-label={ "Jobs completed (" (total_completed) ") and failed (" (total_failed) ") per minute over the last hour" } {
+                    line.grid x1="0" y1="0.5" x2=(width) y2="0.5" {}
+                    line.grid x1="0" y1=(CHART_H / 2) x2=(width) y2=(CHART_H / 2) {}
+                    @for (i, m) in minutes.iter().enumerate() {
+                        @let x = i as u64 * BAR_SLOT;
+                        @let c = scale(m.completed);
+                        @let f = scale(m.failed);
+                        g {
+                            title { (m.minute.strftime("%H:%M")) " UTC: " (m.completed) " completed, " (m.failed) " failed" }
+                            rect.hover x=(x) y="0" width=(BAR_SLOT) height=(CHART_H) {}
+                            @if c > 0 { rect.completed x=(x + 1) y=(CHART_H - c) width=(BAR_SLOT - 2) height=(c) {} }
+                            @if f > 0 { rect.failed x=(x + 1) y=(CHART_H - c - f) width=(BAR_SLOT - 2) height=(f) {} }
+                        }
                     }
                 }
+                div.y-axis aria-hidden="true" { span { (max) } span { (max / 2) } span { "0" } }
+            }
+            div.x-axis aria-hidden="true" {
+                span { (label(0)) } span { (label(15)) } span { (label(30)) } span { (label(45)) } span { (label(last)) }
             }
             figcaption {
                 span.key.completed-key {} "Completed " strong { (total_completed) }
                 span.key.failed-key {} "Failed " strong { (total_failed) }
-                span.muted { " per minute, last 60 minutes (UTC)" }
+                span.muted { " per minute, last 60 minutes (UTC); busiest minute: " (peak) }
             }
         }
     }

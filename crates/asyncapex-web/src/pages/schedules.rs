@@ -5,9 +5,7 @@ use axum::response::Response;
 use jiff::Timestamp;
 use maud::{Markup, html};
 
-use super::{
-    Ctx, ReturnTo, action_button, layout_with, relative, sign_in_hint, state_badge, time_el,
-};
+use super::{Ctx, ReturnTo, action_button, layout_with, relative, sign_in_hint, state_badge, when};
 use crate::WebState;
 use crate::api::{ScheduleAction, change_schedule};
 use crate::error::{ApiForm, ApiPath, ApiQuery, WebError, WebResult};
@@ -85,24 +83,24 @@ fn row(ctx: &Ctx, s: &ScheduleView, now: Timestamp, here: &str) -> Markup {
                     @if s.can_delete { (action_button(ctx, &format!("{base}/delete"), "Del", "danger small", Some("Delete this schedule? It will not fire again."), here)) }
                 }
             }
-            td { strong { (s.name) } }
+            td.name { strong { (s.name) } }
             td { (s.class_name) @if s.job_type != asyncapex::JobType::ScheduledApex { " " span.tag { (s.job_type.as_str()) } } }
-            td {
+            td.expr {
                 code { (s.cron_expression) }
                 div.explain { (s.explanation) }
             }
             td { (s.time_zone) }
             td { (state_badge(&s.state)) @if let Some(d) = &s.state_detail { div.detail { (d) } } }
-            td.nowrap {
-                (time_el(s.next_fire_time))
+            td.when {
+                (when(s.next_fire_time))
                 @if let Some(n) = s.next_fire_time { div.muted { (relative(n, now)) } }
             }
-            td.nowrap {
-                (time_el(s.previous_fire_time))
+            td.when {
+                (when(s.previous_fire_time))
                 @if let Some(p) = s.previous_fire_time { div.muted { (relative(p, now)) } }
             }
             td.num { (s.times_triggered) }
-            td.nowrap { (time_el(Some(s.start_time))) }
+            td.when { (when(Some(s.start_time))) }
             td.mono { (s.id) }
         }
     }
