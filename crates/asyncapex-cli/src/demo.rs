@@ -192,7 +192,18 @@ impl Finalizer for RetrySyncInvoice {
     }
 }
 
-pub(crate) async fn run(database: &str) -> Result<(), String> {
+/// `asyncapex demo [--serve]`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DemoArgs {
+    /// Keep serving the dashboard on the demo's database afterwards (prints the URL and token).
+    #[arg(long)]
+    pub serve: bool,
+    /// Where and how to serve with --serve.
+    #[command(flatten)]
+    pub server: crate::serve::ServeArgs,
+}
+
+pub(crate) async fn run(database: &str, args: DemoArgs) -> Result<(), String> {
     let location = parse(database)?;
     let shown = describe(&location);
     println!("asyncapex demo on {shown}\n");
@@ -359,5 +370,9 @@ pub(crate) async fn run(database: &str) -> Result<(), String> {
         .shutdown(Duration::from_secs(5))
         .await
         .map_err(|e| e.to_string())?;
+    if args.serve {
+        println!();
+        crate::serve::run(database, args.server, true).await?;
+    }
     Ok(())
 }

@@ -18,6 +18,7 @@ mod limits;
 mod nodes;
 mod progress;
 mod schedules;
+mod serve;
 mod table;
 
 use std::ffi::OsString;
@@ -51,7 +52,7 @@ pub enum Command {
     Jobs(jobs::JobsCommand),
     /// Run the demo on the database: a chain of queueables that ends in a future call, and a
     /// failing job whose finalizer retries it; prints each job's ID and final status.
-    Demo,
+    Demo(demo::DemoArgs),
     /// List and steer schedules (Apex's "Scheduled Jobs" page).
     #[command(subcommand)]
     Schedules(schedules::SchedulesCommand),
@@ -77,6 +78,8 @@ pub enum Command {
     /// Evaluate and explain cron expressions.
     #[command(subcommand)]
     Cron(cron::CronCommand),
+    /// Serve the dashboard, the JSON API and Prometheus metrics over the store (runs no jobs).
+    Serve(serve::ServeArgs),
     /// Show the governor limits and the store's daily async execution count.
     Limits {
         /// Print JSON instead of text.
@@ -129,7 +132,8 @@ where
 async fn execute(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Jobs(cmd) => jobs::run(&cli.database, cmd).await,
-        Command::Demo => demo::run(&cli.database).await,
+        Command::Demo(args) => demo::run(&cli.database, args).await,
+        Command::Serve(args) => serve::run(&cli.database, args, false).await,
         Command::Limits { json } => limits::run(&cli.database, json).await,
         Command::Schedules(cmd) => schedules::run(&cli.database, cmd).await,
         Command::Cron(cmd) => cron::run(cmd),

@@ -394,6 +394,23 @@ impl ExecContext {
             class: class.to_owned(),
             message: format!("cannot serialize the batch: {e}"),
         })?;
+        self.enqueue_batch_serialized(class, payload, scope)
+    }
+
+    /// Buffers a batch job whose payload is already JSON (checked by the caller).
+    pub(crate) fn enqueue_batch_serialized(
+        &self,
+        class: &str,
+        payload: String,
+        scope: u32,
+    ) -> Result<JobId, Error> {
+        if !(1..=2000).contains(&scope) {
+            return Err(Error::InvalidInput {
+                what: "batch scope",
+                input: scope.to_string(),
+                rule: "the scope (items per execute) must be between 1 and 2000",
+            });
+        }
         let now = self.engine.clock.now();
         let mut buffer = self.shared.lock();
         if self.kind != ContextKind::Sync

@@ -537,6 +537,18 @@ impl ScheduleOptions {
     }
 }
 
+fn check_schedule_name(name: &str) -> Result<(), Error> {
+    let name = name.trim();
+    if name.is_empty() || name.len() > 255 {
+        return Err(Error::InvalidInput {
+            what: "schedule name",
+            input: name.chars().take(60).collect(),
+            rule: "a schedule name has 1 to 255 bytes",
+        });
+    }
+    Ok(())
+}
+
 /// The stored name of a DST policy.
 pub(crate) fn dst_policy_name(policy: DstPolicy) -> &'static str {
     match policy {
@@ -913,6 +925,47 @@ impl Engine {
         Ok(ids)
     }
 
+    /// Submits a batch job from JSON, by class name (the HTTP API's
+    /// `Database.executeBatch`): it joins the end of the flex queue like
+    /// [`execute_batch`](Self::execute_batch). When this engine registered the class, the JSON
+    /// must deserialize into it; when it did not (an API server that runs no jobs), it is
+    /// stored as given and a worker that registered the class runs it.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for an empty class name, JSON that is not an object or a scope
+    /// outside 1–2000; [`Error::Payload`] when it does not fit the registered type;
+    /// [`Error::LimitExceeded`] when the flex queue is full; a store error.
+    pub async fn execute_batch_json(
+        &self,
+        class_name: &str,
+        payload: serde_json::Value,
+        scope: u32,
+    ) -> Result<JobId, Error> {
+        let class = class_name.trim();
+        if class.is_empty() || class.len() > 255 {
+            return Err(Error::InvalidInput {
+                what: "class name",
+                input: class.chars().take(60).collect(),
+                rule: "a class name has 1 to 255 bytes",
+            });
+        }
+        if !payload.is_object() {
+            return Err(Error::InvalidInput {
+                what: "payload",
+                input: payload.to_string().chars().take(60).collect(),
+                rule: "a batch's payload is a JSON object",
+            });
+        }
+        let text = payload.to_string();
+        self.inner
+            .registry
+            .check_payload(class, asyncapex_core::JobType::BatchApex, &text)?;
+        let tx = self.begin();
+        let id = tx.inner.enqueue_batch_serialized(class, text, scope)?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
     /// One job record.
     ///
     /// # Errors
@@ -1018,18 +1071,69 @@ impl Engine {
         job: S,
         options: ScheduleOptions,
     ) -> Result<CronTriggerId, Error> {
-        let name = name.trim();
-        if name.is_empty() || name.len() > 255 {
-            return Err(Error::InvalidInput {
-                what: "schedule name",
-                input: name.chars().take(60).collect(),
-                rule: "a schedule name has 1 to 255 bytes",
-            });
-        }
         let class = S::class_name();
+        check_schedule_name(name)?;
         self.inner
             .registry
             .require(class, asyncapex_core::JobType::ScheduledApex)?;
+        let payload = serde_json::to_string(&job).map_err(|e| Error::Payload {
+            class: class.to_owned(),
+            message: format!("cannot serialize the scheduled job: {e}"),
+        })?;
+        self.schedule_serialized(name, cron, class, payload, options)
+            .await
+    }
+
+    /// Schedules a schedulable from JSON, by class name (the HTTP API's `System.schedule`).
+    /// When this engine registered the class, the JSON must deserialize into it; when it did
+    /// not (an API server that runs no jobs), it is stored as given and the engine that fires
+    /// it must know the class.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for an empty class name or JSON that is not an object;
+    /// [`Error::Payload`] when it does not fit the registered type; as
+    /// [`schedule_with`](Self::schedule_with).
+    pub async fn schedule_json(
+        &self,
+        name: &str,
+        cron: &str,
+        class_name: &str,
+        payload: serde_json::Value,
+        options: ScheduleOptions,
+    ) -> Result<CronTriggerId, Error> {
+        check_schedule_name(name)?;
+        let class = class_name.trim();
+        if class.is_empty() || class.len() > 255 {
+            return Err(Error::InvalidInput {
+                what: "class name",
+                input: class.chars().take(60).collect(),
+                rule: "a class name has 1 to 255 bytes",
+            });
+        }
+        if !payload.is_object() {
+            return Err(Error::InvalidInput {
+                what: "payload",
+                input: payload.to_string().chars().take(60).collect(),
+                rule: "a scheduled job's payload is a JSON object",
+            });
+        }
+        let text = payload.to_string();
+        self.inner
+            .registry
+            .check_payload(class, asyncapex_core::JobType::ScheduledApex, &text)?;
+        self.schedule_serialized(name, cron, class, text, options)
+            .await
+    }
+
+    async fn schedule_serialized(
+        &self,
+        name: &str,
+        cron: &str,
+        class: &str,
+        payload: String,
+        options: ScheduleOptions,
+    ) -> Result<CronTriggerId, Error> {
+        let name = name.trim();
         let expr = CronExpr::parse_with(cron, options.dialect).map_err(|e| Error::InvalidCron {
             message: e.to_string(),
         })?;
@@ -1049,10 +1153,6 @@ impl Engine {
                     "the cron expression {cron:?} never fires after {now} in {zone_name}"
                 ),
             })?;
-        let payload = serde_json::to_string(&job).map_err(|e| Error::Payload {
-            class: class.to_owned(),
-            message: format!("cannot serialize the scheduled job: {e}"),
-        })?;
         let id = self.inner.ids.cron_trigger_id(now);
         self.inner
             .store

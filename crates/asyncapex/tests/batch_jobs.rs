@@ -810,3 +810,47 @@ async fn aborting_a_running_batch_stops_after_the_current_chunk_without_finish()
         "no more chunks, no finish"
     );
 }
+
+#[tokio::test]
+async fn json_batches_join_the_flex_queue_checked_against_registered_types() {
+    let engine = builder().concurrency(0).start().await.unwrap();
+    let id = engine
+        .execute_batch_json(
+            "Numbers",
+            serde_json::to_value(Numbers::new("json", 3)).unwrap(),
+            2,
+        )
+        .await
+        .unwrap();
+    let job = engine.job(id).await.unwrap();
+    assert_eq!(
+        (job.job_type, job.status, job.batch_scope),
+        (JobType::BatchApex, JobStatus::Holding, Some(2))
+    );
+    assert_eq!(engine.flex_queue().await.unwrap()[0].id, id);
+    let err = engine
+        .execute_batch_json("Numbers", serde_json::json!({ "n": "three" }), 2)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Payload { .. }), "{err:?}");
+    let err = engine
+        .execute_batch_json("Numbers", serde_json::json!([]), 2)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("JSON object"), "{err}");
+    let err = engine
+        .execute_batch_json(
+            "Numbers",
+            serde_json::to_value(Numbers::new("json", 3)).unwrap(),
+            0,
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("between 1 and 2000"), "{err}");
+    // A class this engine does not know is stored as given, for a worker that knows it.
+    let stranger = engine
+        .execute_batch_json("ElsewhereBatch", serde_json::json!({}), 200)
+        .await
+        .unwrap();
+    assert_eq!(engine.flex_queue().await.unwrap()[1].id, stranger);
+}

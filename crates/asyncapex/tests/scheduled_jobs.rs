@@ -454,3 +454,70 @@ async fn bad_schedules_are_refused_with_reasons() {
         "no scheduled job with ID or name \"nobody\""
     );
 }
+
+#[tokio::test]
+async fn json_schedules_are_checked_against_registered_types() {
+    let clock = ManualClock::new(at("2026-01-05T12:00:00Z"));
+    let engine = builder(&clock).concurrency(0).start().await.unwrap();
+    let id = engine
+        .schedule_json(
+            "From JSON",
+            "0 0 2 * * ?",
+            "Report",
+            serde_json::json!({ "tag": "json", "runs": 0 }),
+            ScheduleOptions::default().time_zone("Europe/Paris"),
+        )
+        .await
+        .unwrap();
+    let record = engine.schedule_record(&id.to_string()).await.unwrap();
+    assert_eq!(record.class_name, "Report");
+    assert_eq!(record.time_zone, "Europe/Paris");
+    assert_eq!(record.next_fire_time, Some(at("2026-01-06T01:00:00Z")));
+    let err = engine
+        .schedule_json(
+            "Bad payload",
+            "0 0 2 * * ?",
+            "Report",
+            serde_json::json!({ "runs": "x" }),
+            ScheduleOptions::default(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Payload { .. }), "{err:?}");
+    let err = engine
+        .schedule_json(
+            "From JSON",
+            "0 0 2 * * ?",
+            "Report",
+            serde_json::json!({ "tag": "json", "runs": 0 }),
+            ScheduleOptions::default(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::DuplicateScheduleName { .. }),
+        "{err:?}"
+    );
+    let err = engine
+        .schedule_json(
+            "Never",
+            "not cron",
+            "Report",
+            serde_json::json!({ "tag": "json", "runs": 0 }),
+            ScheduleOptions::default(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidCron { .. }), "{err:?}");
+    // A class this engine does not know is stored as given.
+    engine
+        .schedule_json(
+            "Elsewhere",
+            "0 0 3 * * ?",
+            "ElsewhereJob",
+            serde_json::json!({}),
+            ScheduleOptions::default(),
+        )
+        .await
+        .unwrap();
+}

@@ -1,0 +1,429 @@
+//! The JSON API: everything the pages show and do, under `/api`. Reads need no token;
+//! changes need `Authorization: Bearer <token>` (see [`crate::auth`]). Errors are
+//! `{"error": {"code": "…", "message": "…"}}` ([`crate::error`]).
+
+use std::time::Duration;
+
+use asyncapex::{AbortOutcome, EnqueueOptions, FlexMove, JobId};
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::WebState;
+use crate::error::{ApiJson, ApiPath, ApiQuery, ErrorBody, WebError, WebResult};
+use crate::views::{
+    FlexQueueView, JobDetail, JobFilters, JobPage, JobView, Overview, ScheduleFilters, ScheduleView,
+};
+
+use axum::Json;
+
+/// The API's routes.
+pub(crate) fn routes() -> Router<WebState> {
+    Router::new()
+        .route("/api/overview", get(overview))
+        .route("/api/jobs", get(list_jobs).post(enqueue_job))
+        .route("/api/jobs/{id}", get(job_detail))
+        .route("/api/jobs/{id}/abort", post(abort_job))
+        .route("/api/batches", post(execute_batch))
+        .route("/api/schedules", get(list_schedules).post(create_schedule))
+        .route("/api/schedules/{id}", get(schedule).delete(delete_schedule))
+        .route("/api/schedules/{id}/pause", post(pause_schedule))
+        .route("/api/schedules/{id}/resume", post(resume_schedule))
+        .route("/api/flex-queue", get(flex_queue))
+        .route("/api/flex-queue/{id}/move", post(move_in_flex_queue))
+}
+
+/// Counts by status and type, the last hour per minute, the daily cap and the nodes.
+#[utoipa::path(get, path = "/api/overview", tag = "overview",
+    responses((status = 200, body = Overview)))]
+pub async fn overview(State(state): State<WebState>) -> WebResult<Json<Overview>> {
+    Ok(Json(Overview::load(&state).await?))
+}
+
+/// The Apex Jobs list, newest first, keyset-paginated on the ID.
+#[utoipa::path(get, path = "/api/jobs", tag = "jobs", params(JobFilters),
+    responses((status = 200, body = JobPage), (status = 400, body = ErrorBody)))]
+pub async fn list_jobs(
+    State(state): State<WebState>,
+    ApiQuery(filters): ApiQuery<JobFilters>,
+) -> WebResult<Json<JobPage>> {
+    Ok(Json(JobPage::load(&state, &filters).await?))
+}
+
+/// One job: every field, its chain and, for a batch, progress, failed chunks and error events.
+#[utoipa::path(get, path = "/api/jobs/{id}", tag = "jobs",
+    params(("id" = String, Path, description = "A 707… job ID (15 or 18 characters)")),
+    responses((status = 200, body = JobDetail), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn job_detail(
+    State(state): State<WebState>,
+    ApiPath(id): ApiPath<String>,
+) -> WebResult<Json<JobDetail>> {
+    Ok(Json(JobDetail::load(&state, &id).await?))
+}
+
+/// Enqueues a registered queueable by class name with a JSON payload (Apex's
+/// `System.enqueueJob`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnqueueRequest {
+    /// The registered class name.
+    pub class_name: String,
+    /// The job's state: a JSON object.
+    #[schema(value_type = Object)]
+    pub payload: serde_json::Value,
+    /// Seconds before it may start (Apex's minimum queueable delay).
+    pub delay_seconds: Option<u64>,
+}
+
+/// Submits a batch by class name with a JSON payload (Apex's `Database.executeBatch`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchRequest {
+    /// The registered batch class name.
+    pub class_name: String,
+    /// The batch's state: a JSON object.
+    #[schema(value_type = Object)]
+    pub payload: serde_json::Value,
+    /// Items per `execute`, 1–2000 (default 200).
+    pub scope: Option<u32>,
+}
+
+/// A job just created.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Created {
+    /// Its `707…` ID.
+    #[schema(value_type = String)]
+    pub id: JobId,
+    /// Its record.
+    pub job: JobView,
+}
+
+/// The token is required.
+#[utoipa::path(post, path = "/api/jobs", tag = "jobs", request_body = EnqueueRequest,
+    security(("bearer" = [])),
+    responses((status = 201, body = Created), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn enqueue_job(
+    State(state): State<WebState>,
+    ApiJson(request): ApiJson<EnqueueRequest>,
+) -> WebResult<(StatusCode, Json<Created>)> {
+    let mut options = EnqueueOptions::default();
+    if let Some(s) = request.delay_seconds {
+        options = options.delay(Duration::from_secs(s));
+    }
+    let id = state
+        .engine()
+        .enqueue_json(&request.class_name, request.payload, options)
+        .await?;
+    let job = state.engine().job(id).await?.into();
+    Ok((StatusCode::CREATED, Json(Created { id, job })))
+}
+
+/// Submits a batch job: it joins the end of the flex queue. The token is required.
+#[utoipa::path(post, path = "/api/batches", tag = "flex-queue", request_body = BatchRequest,
+    security(("bearer" = [])),
+    responses((status = 201, body = Created), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn execute_batch(
+    State(state): State<WebState>,
+    ApiJson(request): ApiJson<BatchRequest>,
+) -> WebResult<(StatusCode, Json<Created>)> {
+    let id = state
+        .engine()
+        .execute_batch_json(
+            &request.class_name,
+            request.payload,
+            request.scope.unwrap_or(200),
+        )
+        .await?;
+    let job = state.engine().job(id).await?.into();
+    Ok((StatusCode::CREATED, Json(Created { id, job })))
+}
+
+/// What an abort did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AbortResult {
+    /// `aborted` (it was waiting: it will never run), `abort_requested` (it is running: it
+    /// stops at its next boundary) or `already_finished`.
+    pub outcome: &'static str,
+    /// The record after the abort.
+    pub job: JobView,
+}
+
+/// The outcome's API spelling.
+pub fn outcome_code(outcome: AbortOutcome) -> &'static str {
+    match outcome {
+        AbortOutcome::Aborted => "aborted",
+        AbortOutcome::AbortRequested => "abort_requested",
+        AbortOutcome::AlreadyFinished(_) => "already_finished",
+        AbortOutcome::NotFound => "not_found",
+        AbortOutcome::ScheduleDeleted => "schedule_deleted",
+        AbortOutcome::ScheduleAlreadyDeleted => "schedule_already_deleted",
+    }
+}
+
+/// Aborts a job and returns the resulting record (the token is required).
+pub(crate) async fn abort(state: &WebState, id: &str) -> WebResult<AbortResult> {
+    let id: JobId = id.parse()?;
+    let outcome = state.engine().abort_job(id).await?;
+    let job = state.engine().job(id).await?.into();
+    Ok(AbortResult {
+        outcome: outcome_code(outcome),
+        job,
+    })
+}
+
+/// Aborts a job (Apex's `System.abortJob`). The token is required.
+#[utoipa::path(post, path = "/api/jobs/{id}/abort", tag = "jobs",
+    params(("id" = String, Path, description = "A 707… job ID")),
+    security(("bearer" = [])),
+    responses((status = 200, body = AbortResult), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn abort_job(
+    State(state): State<WebState>,
+    ApiPath(id): ApiPath<String>,
+) -> WebResult<Json<AbortResult>> {
+    Ok(Json(abort(&state, &id).await?))
+}
+
+/// Scheduled jobs, newest first.
+#[utoipa::path(get, path = "/api/schedules", tag = "schedules", params(ScheduleFilters),
+    responses((status = 200, body = Vec<ScheduleView>)))]
+pub async fn list_schedules(
+    State(state): State<WebState>,
+    ApiQuery(filters): ApiQuery<ScheduleFilters>,
+) -> WebResult<Json<Vec<ScheduleView>>> {
+    Ok(Json(ScheduleView::list(&state, filters.all).await?))
+}
+
+/// One schedule.
+#[utoipa::path(get, path = "/api/schedules/{id}", tag = "schedules",
+    params(("id" = String, Path, description = "An 08e… schedule ID")),
+    responses((status = 200, body = ScheduleView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn schedule(
+    State(state): State<WebState>,
+    ApiPath(id): ApiPath<String>,
+) -> WebResult<Json<ScheduleView>> {
+    Ok(Json(ScheduleView::load(&state, &id).await?))
+}
+
+/// Schedules a registered schedulable by class name (Apex's `System.schedule`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleRequest {
+    /// The job name, unique among active schedules.
+    pub name: String,
+    /// A Quartz cron expression (`seconds minutes hours day-of-month month day-of-week [year]`).
+    pub cron_expression: String,
+    /// The registered schedulable class.
+    pub class_name: String,
+    /// The job's state: a JSON object (default `{}`).
+    #[schema(value_type = Option<Object>)]
+    pub payload: Option<serde_json::Value>,
+    /// The IANA time zone (default: the engine's, UTC unless configured).
+    pub time_zone: Option<String>,
+}
+
+/// Schedules a job. The token is required.
+#[utoipa::path(post, path = "/api/schedules", tag = "schedules", request_body = ScheduleRequest,
+    security(("bearer" = [])),
+    responses((status = 201, body = ScheduleView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_schedule(
+    State(state): State<WebState>,
+    ApiJson(request): ApiJson<ScheduleRequest>,
+) -> WebResult<(StatusCode, Json<ScheduleView>)> {
+    let mut options = asyncapex::ScheduleOptions::default();
+    if let Some(zone) = request.time_zone {
+        options = options.time_zone(zone);
+    }
+    let id = state
+        .engine()
+        .schedule_json(
+            &request.name,
+            &request.cron_expression,
+            &request.class_name,
+            request.payload.unwrap_or_else(|| serde_json::json!({})),
+            options,
+        )
+        .await?;
+    let view = ScheduleView::load(&state, &id.to_string()).await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// A schedule after an action.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScheduleChange {
+    /// Whether the action changed anything (pausing a paused schedule does not).
+    pub changed: bool,
+    /// The schedule now.
+    pub schedule: ScheduleView,
+}
+
+/// The schedule actions.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ScheduleAction {
+    Pause,
+    Resume,
+    Delete,
+}
+
+pub(crate) async fn change_schedule(
+    state: &WebState,
+    id: &str,
+    action: ScheduleAction,
+) -> WebResult<ScheduleChange> {
+    let id: asyncapex::CronTriggerId = id.parse()?;
+    let key = id.to_string();
+    let engine = state.engine();
+    let changed = match action {
+        ScheduleAction::Pause => engine.pause_schedule(&key).await?,
+        ScheduleAction::Resume => engine.resume_schedule(&key).await?,
+        ScheduleAction::Delete => engine.abort_job(id).await? == AbortOutcome::ScheduleDeleted,
+    };
+    let schedule = ScheduleView::load(state, &key).await?;
+    Ok(ScheduleChange { changed, schedule })
+}
+
+/// Pauses a schedule (Apex's `System.pauseJobById`). The token is required.
+#[utoipa::path(post, path = "/api/schedules/{id}/pause", tag = "schedules",
+    params(("id" = String, Path, description = "An 08e… schedule ID")),
+    security(("bearer" = [])),
+    responses((status = 200, body = ScheduleChange), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn pause_schedule(
+    State(state): State<WebState>,
+    ApiPath(id): ApiPath<String>,
+) -> WebResult<Json<ScheduleChange>> {
+    Ok(Json(
+        change_schedule(&state, &id, ScheduleAction::Pause).await?,
+    ))
+}
+
+/// Resumes a paused schedule: it fires once at once, then follows its expression. The
+/// token is required.
+#[utoipa::path(post, path = "/api/schedules/{id}/resume", tag = "schedules",
+    params(("id" = String, Path, description = "An 08e… schedule ID")),
+    security(("bearer" = [])),
+    responses((status = 200, body = ScheduleChange), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn resume_schedule(
+    State(state): State<WebState>,
+    ApiPath(id): ApiPath<String>,
+) -> WebResult<Json<ScheduleChange>> {
+    Ok(Json(
+        change_schedule(&state, &id, ScheduleAction::Resume).await?,
+    ))
+}
+
+/// Deletes a schedule (Apex's `System.abortJob` on a `CronTrigger`): it fires no more. The
+/// token is required.
+#[utoipa::path(delete, path = "/api/schedules/{id}", tag = "schedules",
+    params(("id" = String, Path, description = "An 08e… schedule ID")),
+    security(("bearer" = [])),
+    responses((status = 200, body = ScheduleChange), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn delete_schedule(
+    State(state): State<WebState>,
+    ApiPath(id): ApiPath<String>,
+) -> WebResult<Json<ScheduleChange>> {
+    Ok(Json(
+        change_schedule(&state, &id, ScheduleAction::Delete).await?,
+    ))
+}
+
+/// The flex queue: holding batch jobs in order, and the active batch jobs.
+#[utoipa::path(get, path = "/api/flex-queue", tag = "flex-queue",
+    responses((status = 200, body = FlexQueueView)))]
+pub async fn flex_queue(State(state): State<WebState>) -> WebResult<Json<FlexQueueView>> {
+    Ok(Json(FlexQueueView::load(&state).await?))
+}
+
+/// Where to move a holding job.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum MoveTo {
+    /// To the front: promoted next (`moveJobToFront`).
+    Front,
+    /// To the end (`moveJobToEnd`).
+    End,
+    /// Immediately before `other` (`moveBeforeJob`).
+    Before,
+    /// Immediately after `other` (`moveAfterJob`).
+    After,
+}
+
+/// A flex-queue move.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MoveRequest {
+    /// Where to.
+    pub to: MoveTo,
+    /// The job to move before or after (only for `before` and `after`).
+    pub other: Option<String>,
+}
+
+/// The flex queue after a move.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MoveResult {
+    /// Whether anything moved (moving the first job to the front does not).
+    pub moved: bool,
+    /// Holding batch jobs in their new order.
+    pub holding: Vec<JobView>,
+}
+
+pub(crate) async fn move_job(
+    state: &WebState,
+    id: &str,
+    request: &MoveRequest,
+) -> WebResult<MoveResult> {
+    let id: JobId = id.parse()?;
+    let other = match request.other.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(o) => Some(o.parse::<JobId>()?),
+    };
+    let to = match (request.to, other) {
+        (MoveTo::Front, _) => FlexMove::Front,
+        (MoveTo::End, _) => FlexMove::End,
+        (MoveTo::Before, Some(o)) => FlexMove::Before(o),
+        (MoveTo::After, Some(o)) => FlexMove::After(o),
+        (MoveTo::Before | MoveTo::After, None) => {
+            return Err(WebError::BadBody(
+                "moving before or after another job needs \"other\": that job's ID".into(),
+            ));
+        }
+    };
+    let engine = state.engine();
+    // Unknown IDs are 404s; known jobs that are not holding are refused by the move (409).
+    engine.job(id).await?;
+    if let Some(o) = other {
+        engine.job(o).await?;
+    }
+    let moved = engine.flex_queue_move(id, to).await?;
+    let holding = engine
+        .flex_queue()
+        .await?
+        .into_iter()
+        .map(JobView::from)
+        .collect();
+    Ok(MoveResult { moved, holding })
+}
+
+/// Moves a holding batch job in the flex queue (Apex's `System.FlexQueue`). The token is
+/// required.
+#[utoipa::path(post, path = "/api/flex-queue/{id}/move", tag = "flex-queue",
+    params(("id" = String, Path, description = "The holding 707… job to move")),
+    request_body = MoveRequest,
+    security(("bearer" = [])),
+    responses((status = 200, body = MoveResult), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn move_in_flex_queue(
+    State(state): State<WebState>,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(request): ApiJson<MoveRequest>,
+) -> WebResult<Json<MoveResult>> {
+    Ok(Json(move_job(&state, &id, &request).await?))
+}

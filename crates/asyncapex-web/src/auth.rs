@@ -1,0 +1,277 @@
+//! Who may change things.
+//!
+//! Reading is open: every `GET` (pages, the JSON API, `/metrics`, the OpenAPI document) needs
+//! no credentials. Every request that changes something (`POST`, `PUT`, `PATCH`, `DELETE`)
+//! needs the server's token, given either way:
+//!
+//! * **API clients** send `Authorization: Bearer <token>`.
+//! * **The pages** use a session cookie: the operator types the token once into the sign-in
+//!   form (`/login`), which sets `asyncapex_session` — `HttpOnly` (no script can read it) and
+//!   `SameSite=Strict` (no other site can make the browser send it, which is what stops
+//!   cross-site form posts). The page forms then post with that cookie. "Sign out" clears it.
+//!
+//! The token is compared in constant time. Without a configured token, [`Auth::generated`]
+//! makes a random one to print at start-up; serving on a non-loopback address requires a
+//! configured one ([`crate::check_bind`]).
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::html;
+use serde::Deserialize;
+
+use crate::error::{ApiForm, WebError};
+use crate::pages::{self, Ctx};
+use crate::{StartError, WebState};
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "asyncapex_session";
+
+/// The token that actions require, and whether an operator chose it.
+#[derive(Clone)]
+pub struct Auth {
+    token: String,
+    configured: bool,
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Auth")
+            .field("token", &"<redacted>")
+            .field("configured", &self.configured)
+            .finish()
+    }
+}
+
+impl Auth {
+    /// A token chosen by the operator (`--token`, `ASYNCAPEX_TOKEN`).
+    ///
+    /// # Errors
+    /// [`StartError::BadToken`] for a token shorter than 8 characters or one with characters
+    /// that cannot travel in a header or a cookie (only visible ASCII without `;`, `,`, `"`
+    /// and `\`).
+    pub fn new(token: impl Into<String>) -> Result<Auth, StartError> {
+        let token = token.into();
+        if token.len() < 8 {
+            return Err(StartError::BadToken(
+                "the token must have at least 8 characters".into(),
+            ));
+        }
+        if !token
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !matches!(b, b';' | b',' | b'"' | b'\\'))
+        {
+            return Err(StartError::BadToken(
+                "the token may contain only visible ASCII characters other than ; , \" and \\"
+                    .into(),
+            ));
+        }
+        Ok(Auth {
+            token,
+            configured: true,
+        })
+    }
+
+    /// A random 32-byte token (64 hex digits), for a server started without one: print it so
+    /// the operator can sign in.
+    ///
+    /// # Errors
+    /// [`StartError::BadToken`] when the operating system has no randomness to give.
+    pub fn generated() -> Result<Auth, StartError> {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes)
+            .map_err(|e| StartError::BadToken(format!("cannot generate a token: {e}")))?;
+        let token = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        Ok(Auth {
+            token,
+            configured: false,
+        })
+    }
+
+    /// The configured token if there is one, else a generated one.
+    ///
+    /// # Errors
+    /// As [`Auth::new`] and [`Auth::generated`].
+    pub fn from_option(token: Option<String>) -> Result<Auth, StartError> {
+        match token.filter(|t| !t.is_empty()) {
+            Some(t) => Auth::new(t),
+            None => Auth::generated(),
+        }
+    }
+
+    /// The token.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// Whether an operator chose the token (rather than [`Auth::generated`]).
+    pub fn is_configured(&self) -> bool {
+        self.configured
+    }
+
+    /// Whether `candidate` is the token, compared in constant time.
+    pub fn accepts(&self, candidate: &str) -> bool {
+        let (a, b) = (self.token.as_bytes(), candidate.as_bytes());
+        if a.len() != b.len() {
+            return false;
+        }
+        a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    }
+
+    /// Whether the request carries the token, as a bearer header or the session cookie.
+    pub fn authorizes(&self, headers: &HeaderMap) -> bool {
+        bearer(headers).is_some_and(|t| self.accepts(t))
+            || session_cookie(headers).is_some_and(|t| self.accepts(t))
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value)
+}
+
+/// Whether the browser's session cookie holds the token (the pages then show their actions).
+pub fn signed_in(state: &WebState, headers: &HeaderMap) -> bool {
+    session_cookie(headers).is_some_and(|t| state.auth().accepts(t))
+}
+
+/// Refuses changes without the token; reads pass. The sign-in form and sign-out are exempt
+/// (they are how the token is given and dropped).
+pub(crate) async fn require_token(
+    State(state): State<WebState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let reads = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    let path = request.uri().path();
+    if reads || path == "/login" || path == "/logout" || state.auth().authorizes(request.headers())
+    {
+        return next.run(request).await;
+    }
+    let error = WebError::Unauthorized(
+        "this action needs the server's token: send Authorization: Bearer <token>, or sign in on the dashboard",
+    );
+    if path.starts_with("/api/") {
+        return error.into_response();
+    }
+    let ctx = Ctx::new(&state, false);
+    let body = pages::layout(
+        &ctx,
+        "Sign in required",
+        "",
+        html! {
+            h1 { "Sign in required" }
+            p { "Aborting, pausing and reordering need the server's token. " a href=(ctx.url("/login")) { "Sign in" } " and try again." }
+        },
+    );
+    (StatusCode::UNAUTHORIZED, body).into_response()
+}
+
+/// The sign-in form's fields.
+#[derive(Debug, Deserialize)]
+pub(crate) struct LoginForm {
+    token: String,
+    #[serde(default)]
+    next: String,
+}
+
+/// Where to go after signing in: a local path only (never another site).
+fn local_path(next: &str) -> &str {
+    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+        next
+    } else {
+        "/"
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct LoginQuery {
+    #[serde(default)]
+    next: String,
+}
+
+/// `GET /login`: the sign-in form.
+pub(crate) async fn login_page(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    crate::error::ApiQuery(query): crate::error::ApiQuery<LoginQuery>,
+) -> Response {
+    let ctx = Ctx::new(&state, signed_in(&state, &headers));
+    login_form(&ctx, local_path(&query.next), None).into_response()
+}
+
+fn login_form(ctx: &Ctx, next: &str, error: Option<&str>) -> maud::Markup {
+    pages::layout(
+        ctx,
+        "Sign in",
+        "",
+        html! {
+            h1 { "Sign in" }
+            section.card.narrow {
+                p { "Viewing needs no sign-in. Aborting jobs, pausing schedules and reordering the flex queue need the token the server printed at start-up (or was given with " code { "--token" } " / " code { "ASYNCAPEX_TOKEN" } ")." }
+                @if let Some(e) = error { p.alert role="alert" { (e) } }
+                form method="post" action=(ctx.url("/login")) {
+                    input type="hidden" name="next" value=(next);
+                    label for="token" { "Token" }
+                    input #token type="password" name="token" autocomplete="current-password" required autofocus;
+                    button.primary type="submit" { "Sign in" }
+                }
+            }
+        },
+    )
+}
+
+/// `POST /login`: checks the token and sets the session cookie.
+pub(crate) async fn login(
+    State(state): State<WebState>,
+    ApiForm(form): ApiForm<LoginForm>,
+) -> Response {
+    let next = local_path(&form.next);
+    if !state.auth().accepts(form.token.trim()) {
+        let ctx = Ctx::new(&state, false);
+        return (
+            StatusCode::UNAUTHORIZED,
+            login_form(&ctx, next, Some("That is not the server's token.")),
+        )
+            .into_response();
+    }
+    let cookie = format!(
+        "{SESSION_COOKIE}={}; Path={}; HttpOnly; SameSite=Strict",
+        state.auth().token(),
+        state.cookie_path()
+    );
+    (
+        [(header::SET_COOKIE, cookie)],
+        Redirect::to(&state.url(next)),
+    )
+        .into_response()
+}
+
+/// `POST /logout`: clears the session cookie.
+pub(crate) async fn logout(State(state): State<WebState>) -> Response {
+    let cookie = format!(
+        "{SESSION_COOKIE}=; Path={}; HttpOnly; SameSite=Strict; Max-Age=0",
+        state.cookie_path()
+    );
+    (
+        [(header::SET_COOKIE, cookie)],
+        Redirect::to(&state.url("/")),
+    )
+        .into_response()
+}

@@ -1,0 +1,796 @@
+//! What the pages show and the JSON API returns: one loader per screen, so both always agree.
+
+use asyncapex::{
+    BatchChunkRecord, BatchErrorEvent, ChunkStatus, CronExpr, CronTriggerListParams,
+    CronTriggerRecord, JobId, JobListParams, JobRecord, JobStatus, JobType, StoredTriggerState,
+};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::WebState;
+use crate::error::{WebError, WebResult};
+
+/// The most rows one page of the job list holds.
+pub const MAX_PAGE_SIZE: u32 = 500;
+/// Rows per page of the job list by default.
+pub const DEFAULT_PAGE_SIZE: u32 = 50;
+/// The statuses of a job still waiting or running.
+pub const ACTIVE: [JobStatus; 3] = [
+    JobStatus::Queued,
+    JobStatus::Preparing,
+    JobStatus::Processing,
+];
+
+/// A job record: every field of Apex's `AsyncApexJob` plus the engine's own.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct JobView {
+    /// The `707…` ID (18 characters).
+    #[schema(value_type = String, example = "7070bYd5Q3Ud000AAA")]
+    pub id: JobId,
+    /// `Queueable`, `Future`, `BatchApex`, `BatchApexWorker`, `ScheduledApex` or `Finalizer`.
+    #[schema(value_type = String, example = "Queueable")]
+    pub job_type: JobType,
+    /// The registered class name (Apex's `ApexClass.Name`).
+    pub class_name: String,
+    /// The future method's name.
+    pub method_name: Option<String>,
+    /// `Holding`, `Queued`, `Preparing`, `Processing`, `Completed`, `Failed` or `Aborted`.
+    #[schema(value_type = String, example = "Completed")]
+    pub status: JobStatus,
+    /// The first error, or why it ended as it did (Apex's `ExtendedStatus`).
+    pub extended_status: Option<String>,
+    /// Batches processed (Apex's `JobItemsProcessed`).
+    pub items_processed: u64,
+    /// Total batches (Apex's `TotalJobItems`).
+    pub total_items: u64,
+    /// Failures (Apex's `NumberOfErrors`).
+    pub number_of_errors: u64,
+    /// The job that enqueued this one.
+    #[schema(value_type = Option<String>)]
+    pub parent_job_id: Option<JobId>,
+    /// The schedule whose firing created it.
+    #[schema(value_type = Option<String>)]
+    pub cron_trigger_id: Option<asyncapex::CronTriggerId>,
+    /// Submitted.
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    /// First started.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub started_at: Option<Timestamp>,
+    /// Completed (any terminal status).
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub completed_at: Option<Timestamp>,
+    /// Earliest start.
+    #[schema(value_type = String, format = DateTime)]
+    pub run_at: Timestamp,
+    /// Claims so far.
+    pub attempt: u32,
+    /// Claims allowed before the rescuer fails it.
+    pub max_attempts: u32,
+    /// Position in its chain (1 for a root).
+    pub stack_depth: u32,
+    /// The chain's maximum depth.
+    pub max_stack_depth: Option<u32>,
+    /// Consecutive finalizer re-enqueues that led here.
+    pub failure_reenqueues: u32,
+    /// Duplicate signature (cleared when it starts).
+    pub signature: Option<String>,
+    /// The job's state, as JSON (a string if it is not JSON).
+    #[schema(value_type = Object)]
+    pub payload: serde_json::Value,
+    /// The lease holder while it runs.
+    pub lease_owner: Option<String>,
+    /// When that lease runs out.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub lease_expires_at: Option<Timestamp>,
+    /// Whether an abort was requested while it ran.
+    pub abort_requested: bool,
+    /// A batch's scope size.
+    pub batch_scope: Option<u32>,
+    /// Whether a batch's `start` has run.
+    pub batch_start_done: bool,
+    /// A holding batch's flex-queue position.
+    pub flex_position: Option<i64>,
+}
+
+impl From<JobRecord> for JobView {
+    fn from(j: JobRecord) -> Self {
+        let payload = j.payload_json();
+        JobView {
+            id: j.id,
+            job_type: j.job_type,
+            class_name: j.class_name,
+            method_name: j.method_name,
+            status: j.status,
+            extended_status: j.extended_status,
+            items_processed: j.items_processed,
+            total_items: j.total_items,
+            number_of_errors: j.number_of_errors,
+            parent_job_id: j.parent_job_id,
+            cron_trigger_id: j.cron_trigger_id,
+            created_at: j.created_at,
+            started_at: j.started_at,
+            completed_at: j.completed_at,
+            run_at: j.run_at,
+            attempt: j.attempt,
+            max_attempts: j.max_attempts,
+            stack_depth: j.stack_depth,
+            max_stack_depth: j.max_stack_depth,
+            failure_reenqueues: j.failure_reenqueues,
+            signature: j.signature,
+            payload,
+            lease_owner: j.lease_owner,
+            lease_expires_at: j.lease_expires_at,
+            abort_requested: j.abort_requested,
+            batch_scope: j.batch_scope,
+            batch_start_done: j.batch_start_done,
+            flex_position: j.flex_position,
+        }
+    }
+}
+
+/// Filters and page of the Apex Jobs list. Empty values mean "any".
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct JobFilters {
+    /// Statuses, comma-separated (e.g. `Failed,Aborted`).
+    pub status: Option<String>,
+    /// Job types, comma-separated (e.g. `BatchApex`).
+    pub job_type: Option<String>,
+    /// Exact class name.
+    pub class: Option<String>,
+    /// Keyset page: only jobs older than this ID (the previous page's `next_before`).
+    pub before: Option<String>,
+    /// Rows per page, 1–500 (default 50).
+    pub limit: Option<u32>,
+}
+
+fn parse_list<T: std::str::FromStr<Err = asyncapex::Error>>(
+    text: Option<&str>,
+) -> WebResult<Vec<T>> {
+    text.unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse::<T>().map_err(WebError::from))
+        .collect()
+}
+
+impl JobFilters {
+    /// The store query (asking one row more than the page, to know whether a next page
+    /// exists without counting).
+    ///
+    /// # Errors
+    /// 400s for an unknown status or job type, a malformed `before` ID, a limit out of range.
+    pub fn to_params(&self) -> WebResult<JobListParams> {
+        let limit = self.limit.unwrap_or(DEFAULT_PAGE_SIZE);
+        if !(1..=MAX_PAGE_SIZE).contains(&limit) {
+            return Err(asyncapex::Error::InvalidInput {
+                what: "limit",
+                input: limit.to_string(),
+                rule: "a page holds 1 to 500 jobs",
+            }
+            .into());
+        }
+        let before = match self.before.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => Some(text.parse::<JobId>()?),
+        };
+        Ok(JobListParams {
+            statuses: parse_list(self.status.as_deref())?,
+            job_types: parse_list(self.job_type.as_deref())?,
+            class_name: self
+                .class
+                .as_deref()
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(str::to_owned),
+            parent_job_id: None,
+            before,
+            limit: limit + 1,
+        })
+    }
+
+    /// The query string of these filters with another `before`.
+    pub fn query_with_before(&self, before: Option<JobId>) -> String {
+        let mut parts = Vec::new();
+        for (name, value) in [
+            ("status", &self.status),
+            ("job_type", &self.job_type),
+            ("class", &self.class),
+        ] {
+            if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
+                parts.push(format!("{name}={}", encode(v)));
+            }
+        }
+        if let Some(limit) = self.limit {
+            parts.push(format!("limit={limit}"));
+        }
+        if let Some(b) = before {
+            parts.push(format!("before={b}"));
+        }
+        parts.join("&")
+    }
+}
+
+/// Percent-encodes a query-string value.
+pub fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// One page of the Apex Jobs list, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobPage {
+    /// The jobs.
+    pub jobs: Vec<JobView>,
+    /// Pass as `before` for the next (older) page; absent on the last page.
+    #[schema(value_type = Option<String>)]
+    pub next_before: Option<JobId>,
+}
+
+impl JobPage {
+    /// Loads a page.
+    ///
+    /// # Errors
+    /// Bad filters (400), a store error.
+    pub async fn load(state: &WebState, filters: &JobFilters) -> WebResult<JobPage> {
+        let params = filters.to_params()?;
+        let page = (params.limit - 1) as usize;
+        let mut jobs = state.engine().jobs(params).await?;
+        let next_before = if jobs.len() > page {
+            jobs.truncate(page);
+            jobs.last().map(|j| j.id)
+        } else {
+            None
+        };
+        Ok(JobPage {
+            jobs: jobs.into_iter().map(JobView::from).collect(),
+            next_before,
+        })
+    }
+}
+
+/// A batch chunk.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChunkView {
+    /// The chunk's own ID.
+    #[schema(value_type = String)]
+    pub id: JobId,
+    /// Position, from 0.
+    pub seq: u64,
+    /// `Pending`, `Completed` or `Failed`.
+    #[schema(value_type = String)]
+    pub status: ChunkStatus,
+    /// Items in it.
+    pub item_count: u32,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// When it ended.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub completed_at: Option<Timestamp>,
+}
+
+impl From<BatchChunkRecord> for ChunkView {
+    fn from(c: BatchChunkRecord) -> Self {
+        ChunkView {
+            id: c.id,
+            seq: c.seq,
+            status: c.status,
+            item_count: c.item_count,
+            error: c.error,
+            completed_at: c.completed_at,
+        }
+    }
+}
+
+/// A batch error event (Apex's `BatchApexErrorEvent`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorEventView {
+    /// Its number (Apex's `ReplayId`).
+    pub replay_id: i64,
+    /// `START`, `EXECUTE` or `FINISH`.
+    #[schema(value_type = String)]
+    pub phase: asyncapex::BatchPhase,
+    /// `JobError`, `Panic`, `LimitException`, `TimeLimit`.
+    pub exception_type: String,
+    /// The message.
+    pub message: String,
+    /// The failing chunk's item keys.
+    pub job_scope: String,
+    /// When.
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+}
+
+impl From<BatchErrorEvent> for ErrorEventView {
+    fn from(e: BatchErrorEvent) -> Self {
+        ErrorEventView {
+            replay_id: e.replay_id,
+            phase: e.phase,
+            exception_type: e.exception_type,
+            message: e.message,
+            job_scope: e.job_scope,
+            created_at: e.created_at,
+        }
+    }
+}
+
+/// A batch job's progress.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchProgress {
+    /// Batches processed.
+    pub processed: u64,
+    /// Total batches (0 until `start` has run).
+    pub total: u64,
+    /// Failed batches.
+    pub failures: u64,
+    /// Percent done, 0–100.
+    pub percent: f64,
+    /// Batches per second since it started (until it ended).
+    pub per_second: Option<f64>,
+}
+
+impl BatchProgress {
+    /// The progress of a batch job at `now`.
+    pub fn of(job: &JobView, now: Timestamp) -> BatchProgress {
+        let percent = if job.total_items == 0 {
+            if job.status == JobStatus::Completed {
+                100.0
+            } else {
+                0.0
+            }
+        } else {
+            (job.items_processed as f64 * 100.0 / job.total_items as f64).min(100.0)
+        };
+        let per_second = job.started_at.and_then(|start| {
+            let end = job.completed_at.unwrap_or(now);
+            let seconds = end.duration_since(start).as_secs_f64();
+            (seconds > 0.0).then(|| job.items_processed as f64 / seconds)
+        });
+        BatchProgress {
+            processed: job.items_processed,
+            total: job.total_items,
+            failures: job.number_of_errors,
+            percent,
+            per_second,
+        }
+    }
+}
+
+/// Most children, failed chunks and error events one detail page shows.
+pub const DETAIL_LIMIT: u32 = 200;
+
+/// Everything about one job: its record, chain and, for a batch, progress and failures.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobDetail {
+    /// The record.
+    pub job: JobView,
+    /// The job that enqueued it.
+    pub parent: Option<JobView>,
+    /// Jobs it enqueued (chained jobs, futures, finalizer runs), newest first.
+    pub children: Vec<JobView>,
+    /// A batch's progress.
+    pub batch: Option<BatchProgress>,
+    /// A batch's failed chunks.
+    pub failed_chunks: Vec<ChunkView>,
+    /// A batch's error events, newest first.
+    pub error_events: Vec<ErrorEventView>,
+}
+
+impl JobDetail {
+    /// Loads a job's detail.
+    ///
+    /// # Errors
+    /// A malformed or wrong-kind ID (400), an unknown one (404), a store error.
+    pub async fn load(state: &WebState, id: &str) -> WebResult<JobDetail> {
+        let engine = state.engine();
+        let id: JobId = id.parse()?;
+        let job = JobView::from(engine.job(id).await?);
+        let parent = match job.parent_job_id {
+            Some(p) => engine.job(p).await.ok().map(JobView::from),
+            None => None,
+        };
+        let children = engine
+            .jobs(JobListParams {
+                parent_job_id: Some(id),
+                limit: DETAIL_LIMIT,
+                ..Default::default()
+            })
+            .await?
+            .into_iter()
+            .map(JobView::from)
+            .collect();
+        let (batch, failed_chunks, error_events) = if job.job_type == JobType::BatchApex {
+            let chunks = engine
+                .batch_chunks(id, Some(ChunkStatus::Failed), DETAIL_LIMIT)
+                .await?;
+            let events = engine.batch_error_events(Some(id), DETAIL_LIMIT).await?;
+            (
+                Some(BatchProgress::of(&job, Timestamp::now())),
+                chunks.into_iter().map(ChunkView::from).collect(),
+                events.into_iter().map(ErrorEventView::from).collect(),
+            )
+        } else {
+            (None, Vec::new(), Vec::new())
+        };
+        Ok(JobDetail {
+            job,
+            parent,
+            children,
+            batch,
+            failed_chunks,
+            error_events,
+        })
+    }
+}
+
+/// A schedule (Apex's `CronTrigger` with its `CronJobDetail`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScheduleView {
+    /// The `08e…` ID.
+    #[schema(value_type = String)]
+    pub id: asyncapex::CronTriggerId,
+    /// The job name.
+    pub name: String,
+    /// `ScheduledApex` or `BatchApex`.
+    #[schema(value_type = String)]
+    pub job_type: JobType,
+    /// The scheduled class.
+    pub class_name: String,
+    /// The cron expression.
+    pub cron_expression: String,
+    /// The expression in plain English.
+    pub explanation: String,
+    /// The IANA zone it is read in.
+    pub time_zone: String,
+    /// `quartz` or `never-skip`.
+    pub dst_policy: String,
+    /// The state as Apex shows it: `WAITING`, `ACQUIRED`, `EXECUTING`, `PAUSED`, `BLOCKED`,
+    /// `COMPLETE`, `ERROR` or `DELETED`.
+    pub state: String,
+    /// Why it is in `ERROR`.
+    pub state_detail: Option<String>,
+    /// Next fire.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub next_fire_time: Option<Timestamp>,
+    /// Previous fire.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub previous_fire_time: Option<Timestamp>,
+    /// Times triggered.
+    pub times_triggered: u64,
+    /// When it was scheduled.
+    #[schema(value_type = String, format = DateTime)]
+    pub start_time: Timestamp,
+    /// When it completed or was deleted.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub end_time: Option<Timestamp>,
+    /// Its latest firing's job.
+    #[schema(value_type = Option<String>)]
+    pub last_job_id: Option<JobId>,
+    /// Whether it can be paused now (stored state `WAITING`).
+    pub can_pause: bool,
+    /// Whether it can be resumed now (`PAUSED`).
+    pub can_resume: bool,
+    /// Whether it can be deleted (not deleted yet).
+    pub can_delete: bool,
+}
+
+impl ScheduleView {
+    /// A trigger as Apex would show it at `now`.
+    pub fn of(t: CronTriggerRecord, now: Timestamp) -> ScheduleView {
+        let explanation = CronExpr::parse(&t.cron_expression)
+            .map(|e| e.explain())
+            .unwrap_or_else(|e| format!("(cannot explain: {e})"));
+        ScheduleView {
+            state: t.state(now).as_str().to_owned(),
+            can_pause: t.stored_state == StoredTriggerState::Waiting,
+            can_resume: t.stored_state == StoredTriggerState::Paused,
+            can_delete: t.stored_state != StoredTriggerState::Deleted,
+            id: t.id,
+            name: t.name,
+            job_type: t.job_type,
+            class_name: t.class_name,
+            explanation,
+            cron_expression: t.cron_expression,
+            time_zone: t.time_zone,
+            dst_policy: t.dst_policy,
+            state_detail: t.state_detail,
+            next_fire_time: t.next_fire_time,
+            previous_fire_time: t.previous_fire_time,
+            times_triggered: t.times_triggered,
+            start_time: t.start_time,
+            end_time: t.end_time,
+            last_job_id: t.last_job_id,
+        }
+    }
+
+    /// Loads schedules, newest first.
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn list(state: &WebState, include_ended: bool) -> WebResult<Vec<ScheduleView>> {
+        let now = Timestamp::now();
+        Ok(state
+            .engine()
+            .schedules(CronTriggerListParams {
+                include_ended,
+                limit: 500,
+            })
+            .await?
+            .into_iter()
+            .map(|t| ScheduleView::of(t, now))
+            .collect())
+    }
+
+    /// Loads one schedule by its `08e…` ID.
+    ///
+    /// # Errors
+    /// A malformed or wrong-kind ID (400), an unknown one (404), a store error.
+    pub async fn load(state: &WebState, id: &str) -> WebResult<ScheduleView> {
+        let id: asyncapex::CronTriggerId = id.parse()?;
+        let record = state.engine().schedule_record(&id.to_string()).await?;
+        Ok(ScheduleView::of(record, Timestamp::now()))
+    }
+}
+
+/// `?all=true` on the schedule list: also deleted and complete ones.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ScheduleFilters {
+    /// Also list deleted and complete schedules.
+    #[serde(default)]
+    pub all: bool,
+}
+
+/// The Apex Flex Queue: holding batch jobs in order, and the active batch jobs.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FlexQueueView {
+    /// Holding batch jobs; the first is promoted next.
+    pub holding: Vec<JobView>,
+    /// Batch jobs queued or running, with their progress.
+    pub active: Vec<ActiveBatch>,
+}
+
+/// An active batch job and its progress.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActiveBatch {
+    /// The job.
+    pub job: JobView,
+    /// Its progress.
+    pub progress: BatchProgress,
+}
+
+impl FlexQueueView {
+    /// Loads the flex queue.
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn load(state: &WebState) -> WebResult<FlexQueueView> {
+        let engine = state.engine();
+        let holding = engine
+            .flex_queue()
+            .await?
+            .into_iter()
+            .map(JobView::from)
+            .collect();
+        let now = Timestamp::now();
+        let active = engine
+            .jobs(JobListParams {
+                statuses: ACTIVE.to_vec(),
+                job_types: vec![JobType::BatchApex],
+                limit: 100,
+                ..Default::default()
+            })
+            .await?
+            .into_iter()
+            .map(|j| {
+                let job = JobView::from(j);
+                let progress = BatchProgress::of(&job, now);
+                ActiveBatch { job, progress }
+            })
+            .collect();
+        Ok(FlexQueueView { holding, active })
+    }
+}
+
+/// Jobs in one status.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatusCount {
+    /// The status.
+    #[schema(value_type = String)]
+    pub status: JobStatus,
+    /// How many jobs.
+    pub count: u64,
+}
+
+/// Jobs of one type in one status.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TypeStatusCount {
+    /// The job type.
+    #[schema(value_type = String)]
+    pub job_type: JobType,
+    /// The status.
+    #[schema(value_type = String)]
+    pub status: JobStatus,
+    /// How many.
+    pub count: u64,
+}
+
+/// Completions in one minute.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MinuteView {
+    /// The minute's start.
+    #[schema(value_type = String, format = DateTime)]
+    pub minute: Timestamp,
+    /// Jobs that completed in it.
+    pub completed: u64,
+    /// Jobs that failed in it.
+    pub failed: u64,
+}
+
+/// A process sharing the store.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NodeView {
+    /// Its name (`host:pid`).
+    pub name: String,
+    /// When it registered.
+    #[schema(value_type = String, format = DateTime)]
+    pub started_at: Timestamp,
+    /// Its last heartbeat.
+    #[schema(value_type = String, format = DateTime)]
+    pub heartbeat_at: Timestamp,
+    /// Whether it heartbeated recently.
+    pub alive: bool,
+    /// Jobs it is running.
+    pub running_jobs: u64,
+}
+
+/// The overview: counts by status, the last hour per minute, the daily cap, the nodes.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Overview {
+    /// Jobs per status (all time), every status listed.
+    pub counts: Vec<StatusCount>,
+    /// Jobs per type and status (all time), non-zero only.
+    pub by_type: Vec<TypeStatusCount>,
+    /// Start of the last-hour window.
+    #[schema(value_type = String, format = DateTime)]
+    pub window_start: Timestamp,
+    /// Each of the last 60 minutes, oldest first.
+    pub per_minute: Vec<MinuteView>,
+    /// Jobs that ended in the window after more than one attempt.
+    pub rescued: u64,
+    /// Async jobs submitted in the last 24 hours.
+    pub daily_used: u64,
+    /// The daily cap, if any.
+    pub daily_limit: Option<u64>,
+    /// Holding batch jobs.
+    pub flex_queue_size: u64,
+    /// Processes sharing the store, newest first (living ones and recently dead ones).
+    pub nodes: Vec<NodeView>,
+}
+
+/// The start of the minute holding `t`.
+pub fn minute_floor(t: Timestamp) -> Timestamp {
+    let s = t.as_second();
+    Timestamp::from_second(s - s.rem_euclid(60)).unwrap_or(t)
+}
+
+impl Overview {
+    /// Loads the overview.
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn load(state: &WebState) -> WebResult<Overview> {
+        let engine = state.engine();
+        let store = engine.store();
+        let now = Timestamp::now();
+        let this_minute = minute_floor(now);
+        let window_start = this_minute - jiff::SignedDuration::from_mins(59);
+        let by_status = store.job_count_by_status().await?;
+        let stats = store
+            .job_stats(asyncapex::store::JobStatsParams {
+                since: window_start,
+            })
+            .await?;
+        let counts = JobStatus::ALL
+            .into_iter()
+            .map(|status| StatusCount {
+                status,
+                count: by_status
+                    .iter()
+                    .find(|(s, _)| *s == status)
+                    .map_or(0, |(_, n)| *n),
+            })
+            .collect();
+        let per_minute = (0..60)
+            .map(|i| {
+                let minute = window_start + jiff::SignedDuration::from_mins(i);
+                let found = stats
+                    .per_minute
+                    .iter()
+                    .find(|m| minute_floor(m.minute) == minute);
+                MinuteView {
+                    minute,
+                    completed: found.map_or(0, |m| m.completed),
+                    failed: found.map_or(0, |m| m.failed),
+                }
+            })
+            .collect();
+        let daily = engine.daily_async_usage().await?;
+        let nodes = store
+            .node_list(asyncapex::store::NodeListParams {
+                now,
+                dead_after: std::time::Duration::from_secs(60),
+                limit: 20,
+            })
+            .await?
+            .into_iter()
+            .map(|n| NodeView {
+                name: n.name,
+                started_at: n.started_at,
+                heartbeat_at: n.heartbeat_at,
+                alive: n.alive,
+                running_jobs: n.running_jobs,
+            })
+            .collect();
+        let flex_queue_size = by_status
+            .iter()
+            .find(|(s, _)| *s == JobStatus::Holding)
+            .map_or(0, |(_, n)| *n);
+        Ok(Overview {
+            counts,
+            by_type: stats
+                .by_type_and_status
+                .into_iter()
+                .filter(|(_, _, n)| *n > 0)
+                .map(|(job_type, status, count)| TypeStatusCount {
+                    job_type,
+                    status,
+                    count,
+                })
+                .collect(),
+            window_start,
+            per_minute,
+            rescued: stats.rescued,
+            daily_used: daily.used,
+            daily_limit: daily.limit,
+            flex_queue_size,
+            nodes,
+        })
+    }
+
+    /// Jobs queued or running now.
+    pub fn active(&self) -> u64 {
+        self.counts
+            .iter()
+            .filter(|c| ACTIVE.contains(&c.status))
+            .map(|c| c.count)
+            .sum()
+    }
+}
+
+/// Whether any job is queued or running (one cheap keyset query, no count): pages refresh
+/// themselves while this holds.
+///
+/// # Errors
+/// A store error.
+pub async fn work_is_running(state: &WebState) -> WebResult<bool> {
+    Ok(!state
+        .engine()
+        .jobs(JobListParams {
+            statuses: ACTIVE.to_vec(),
+            limit: 1,
+            ..Default::default()
+        })
+        .await?
+        .is_empty())
+}

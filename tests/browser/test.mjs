@@ -1,0 +1,220 @@
+// Drives the dashboard in headless Chromium: every page, the abort button, a flex-queue move
+// and a schedule pause, checking each effect; screenshots at desktop and phone sizes.
+// Usage: node test.mjs BASE_URL TOKEN SCREENSHOT_DIR
+import assert from "node:assert/strict";
+import { chromium } from "playwright-core";
+
+const [baseArg, token, shots] = process.argv.slice(2);
+if (!baseArg || !token || !shots) {
+  console.error("usage: node test.mjs BASE_URL TOKEN SCREENSHOT_DIR");
+  process.exit(2);
+}
+const base = baseArg.replace(/\/$/, "");
+const failures = [];
+
+async function api(method, path, body) {
+  const response = await fetch(base + path, {
+    method,
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
+  return JSON.parse(text);
+}
+
+async function check(name, fn) {
+  try {
+    await fn();
+    console.log(`ok   ${name}`);
+  } catch (error) {
+    failures.push(name);
+    console.log(`FAIL ${name}\n     ${String(error?.stack ?? error).split("\n").slice(0, 6).join("\n     ")}`);
+  }
+}
+
+// What the demo leaves is finished work; add what the actions need. The server runs no
+// jobs, so these stay where they are.
+const batches = [];
+for (let i = 0; i < 3; i++) {
+  const created = await api("POST", "/api/batches", {
+    class_name: "RevenueRollup",
+    payload: { orders: 0, total_cents: 0 },
+    scope: 200,
+  });
+  batches.push(created.id);
+}
+const xss = "<script>window.__xss=1</script>";
+const victim = (
+  await api("POST", "/api/jobs", {
+    class_name: "UpdateAccounts",
+    payload: { accounts: [xss, "Acme"], per_job: 2 },
+    delay_seconds: 3600,
+  })
+).id;
+const nightly = await api("POST", "/api/schedules", {
+  name: "Nightly cleanup",
+  cron_expression: "0 0 2 ? * MON-FRI",
+  class_name: "QueueReport",
+});
+await api("POST", "/api/schedules", {
+  name: "Month-end close",
+  cron_expression: "0 0 22 ? * 6L",
+  class_name: "QueueReport",
+  time_zone: "America/New_York",
+});
+const demoBatch = (await api("GET", "/api/jobs?job_type=BatchApex&status=Completed")).jobs[0].id;
+
+const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox"] });
+
+async function newPage(viewport) {
+  const context = await browser.newContext({ viewport, deviceScaleFactor: 1 });
+  const page = await context.newPage();
+  page.on("dialog", (dialog) => dialog.accept());
+  page.on("pageerror", (error) => failures.push(`script error: ${error.message}`));
+  page.on("console", (message) => {
+    // The sign-in form answers a wrong token with 401, which the browser logs.
+    if (message.type() === "error" && !page.url().endsWith("/login")) failures.push(`console error on ${page.url()}: ${message.text()}`);
+  });
+  return page;
+}
+
+async function signIn(page, next) {
+  await page.goto(`${base}/login?next=${encodeURIComponent(next)}`);
+  await page.fill("#token", token);
+  await page.click("main form button[type=submit]");
+  await page.waitForURL(`${base}${next}`);
+  await page.getByRole("button", { name: "Sign out" }).waitFor();
+}
+
+const shot = (page, name) => page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
+const rowOf = (page, id) => page.locator(`tr[data-job-id="${id}"]`);
+
+const desktop = await newPage({ width: 1280, height: 800 });
+
+await check("overview shows counts and the throughput chart", async () => {
+  await desktop.goto(`${base}/`);
+  await desktop.getByRole("heading", { name: "Overview" }).waitFor();
+  assert.ok(await desktop.locator("svg#throughput rect.completed").count() > 0, "completed bars");
+  const completed = await desktop.locator('a.tile[data-status="Completed"] .count').textContent();
+  assert.ok(Number(completed) >= 10, `completed tile: ${completed}`);
+  await shot(desktop, "overview-desktop");
+});
+
+await check("a wrong token is refused and the right one signs in", async () => {
+  await desktop.goto(`${base}/login`);
+  await desktop.fill("#token", "not-the-token");
+  await desktop.click("main form button[type=submit]");
+  await desktop.getByRole("alert").waitFor();
+  await signIn(desktop, "/jobs");
+});
+
+await check("Apex Jobs lists jobs newest first with Apex's columns", async () => {
+  await desktop.goto(`${base}/jobs`);
+  const headers = await desktop.locator("#jobs thead th").allTextContents();
+  for (const column of ["Submitted Date", "Job Type", "Status", "Status Detail", "Total Batches", "Batches Processed", "Failures", "Apex Class", "Apex Method", "Completion Date", "Apex Job ID"]) {
+    assert.ok(headers.includes(column), `column ${column}`);
+  }
+  const ids = await desktop.locator("#jobs tbody tr").evaluateAll((rows) => rows.map((r) => r.dataset.jobId));
+  assert.equal(ids[0], victim, "the newest job comes first");
+  await shot(desktop, "jobs-desktop");
+});
+
+await check("filters narrow the Apex Jobs list", async () => {
+  await desktop.goto(`${base}/jobs`);
+  await desktop.selectOption('select[name="job_type"]', "BatchApex");
+  await desktop.selectOption('select[name="status"]', "Holding");
+  await desktop.click("form.filters button[type=submit]");
+  await desktop.waitForURL(/job_type=BatchApex/);
+  const ids = await desktop.locator("#jobs tbody tr").evaluateAll((rows) => rows.map((r) => r.dataset.jobId));
+  assert.deepEqual([...ids].sort(), [...batches].sort());
+});
+
+await check("a payload with <script> is shown as text, never run", async () => {
+  await desktop.goto(`${base}/jobs/${victim}`);
+  await desktop.locator("pre.payload").getByText(xss).waitFor();
+  assert.equal(await desktop.evaluate(() => window.__xss), undefined);
+});
+
+await check("the Abort button aborts a queued job", async () => {
+  await desktop.goto(`${base}/jobs`);
+  await rowOf(desktop, victim).getByRole("button", { name: "Abort" }).click();
+  await rowOf(desktop, victim).locator(".badge", { hasText: "Aborted" }).waitFor();
+  assert.equal((await api("GET", `/api/jobs/${victim}`)).job.status, "Aborted");
+  assert.equal(await rowOf(desktop, victim).getByRole("button", { name: "Abort" }).count(), 0);
+});
+
+await check("the batch detail shows progress, chain and failures", async () => {
+  await desktop.goto(`${base}/jobs/${demoBatch}`);
+  assert.equal(await desktop.locator(".progress progress").getAttribute("value"), "100.0");
+  await desktop.getByRole("heading", { name: "Failed batches" }).waitFor();
+  await desktop.getByRole("heading", { name: "Error events" }).waitFor();
+  await desktop.getByText("5000 of 5000 batches processed").waitFor();
+  await shot(desktop, "batch-detail-desktop");
+});
+
+await check("a chained job links to its parent and children", async () => {
+  const chain = (await api("GET", "/api/jobs?class=UpdateAccounts&status=Completed")).jobs;
+  const child = chain.find((j) => j.parent_job_id);
+  await desktop.goto(`${base}/jobs/${child.id}`);
+  await desktop.getByRole("link", { name: child.parent_job_id }).first().click();
+  await desktop.waitForURL(`${base}/jobs/${child.parent_job_id}`);
+  await desktop.locator(`#children a[href$="${child.id}"]`).waitFor();
+});
+
+await check("Scheduled Jobs explains expressions and Pause pauses", async () => {
+  await desktop.goto(`${base}/schedules`);
+  const row = desktop.locator('tr[data-name="Nightly cleanup"]');
+  await row.getByText("0 0 2 ? * MON-FRI").waitFor();
+  assert.match(await row.locator(".explain").textContent(), /02:00/);
+  await row.locator(".badge", { hasText: "WAITING" }).waitFor();
+  await shot(desktop, "schedules-before-pause-desktop");
+  await row.getByRole("button", { name: "Pause" }).click();
+  await desktop.locator('tr[data-name="Nightly cleanup"] .badge', { hasText: "PAUSED" }).waitFor();
+  assert.equal((await api("GET", `/api/schedules/${nightly.id}`)).state, "PAUSED");
+  await desktop.locator('tr[data-name="Nightly cleanup"]').getByRole("button", { name: "Resume" }).waitFor();
+  await shot(desktop, "schedules-desktop");
+});
+
+await check("the flex queue lists holding batches in order and moves them", async () => {
+  await desktop.goto(`${base}/flex-queue`);
+  const order = () => desktop.locator("#holding tbody tr").evaluateAll((rows) => rows.map((r) => r.dataset.jobId));
+  assert.deepEqual(await order(), batches);
+  const [a, b, c] = batches;
+  await rowOf(desktop, c).getByRole("button", { name: "Move to the front" }).click();
+  await desktop.waitForFunction((id) => document.querySelector("#holding tbody tr")?.dataset.jobId === id, c);
+  assert.deepEqual(await order(), [c, a, b]);
+  assert.deepEqual((await api("GET", "/api/flex-queue")).holding.map((j) => j.id), [c, a, b]);
+  // The before/after form: put c after b.
+  const form = rowOf(desktop, c).locator("form.move-to");
+  await form.locator('select[name="to"]').selectOption("after");
+  await form.locator('select[name="other"]').selectOption(b);
+  await form.getByRole("button", { name: "Move" }).click();
+  await desktop.waitForFunction((id) => [...document.querySelectorAll("#holding tbody tr")].at(-1)?.dataset.jobId === id, c);
+  assert.deepEqual(await order(), [a, b, c]);
+  await shot(desktop, "flex-queue-desktop");
+});
+
+const phone = await newPage({ width: 390, height: 844 });
+await check("every page fits a phone screen (tables scroll inside their card)", async () => {
+  await signIn(phone, "/flex-queue");
+  for (const [name, path] of [
+    ["overview", "/"],
+    ["jobs", "/jobs"],
+    ["batch-detail", `/jobs/${demoBatch}`],
+    ["schedules", "/schedules"],
+    ["flex-queue", "/flex-queue"],
+  ]) {
+    await phone.goto(base + path);
+    const width = await phone.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 390, `${path} is ${width}px wide`);
+    await shot(phone, `${name}-phone`);
+  }
+});
+
+await browser.close();
+if (failures.length > 0) {
+  console.log(`\n${failures.length} failed:\n  ${failures.join("\n  ")}`);
+  process.exit(1);
+}
+console.log("\nall browser checks passed");
