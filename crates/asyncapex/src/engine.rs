@@ -303,6 +303,7 @@ impl EngineBuilder {
                 rule: "the lease and its heartbeat interval must be longer than zero",
             });
         }
+        #[cfg_attr(not(feature = "postgres"), allow(unused_mut))]
         let mut postgres_schema = None;
         let store: Arc<dyn Store> = match self.store.take() {
             Some(StoreChoice::Ready(s)) => s,
@@ -358,6 +359,7 @@ impl EngineBuilder {
             config: self.config,
             wake: Notify::new(),
             scheduler_wake: Notify::new(),
+            batches_changed: std::sync::atomic::AtomicBool::new(true),
             batch_errors,
             running: Mutex::new(HashMap::new()),
             events,
@@ -419,6 +421,9 @@ pub(crate) struct EngineInner {
     pub(crate) wake: Notify,
     /// Wakes the scheduler: a new or resumed schedule, a scheduled run that ended.
     pub(crate) scheduler_wake: Notify,
+    /// Set when the flex queue may have changed here (a batch submitted or ended), so the
+    /// executor promotes at once instead of at its next periodic check.
+    pub(crate) batches_changed: std::sync::atomic::AtomicBool,
     /// Batch error events, as they are published.
     pub(crate) batch_errors: broadcast::Sender<NewBatchErrorEvent>,
     pub(crate) running: Mutex<HashMap<JobId, Running>>,
@@ -442,6 +447,10 @@ impl EngineInner {
             return Ok(());
         }
         let counted = crate::governor::counted(&jobs);
+        if jobs.iter().any(|j| j.status == JobStatus::Holding) {
+            self.batches_changed
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
         self.store
             .job_insert_many(JobInsertManyParams {
                 jobs,

@@ -21,30 +21,61 @@ use crate::finalizer::{FinalizerEnvelope, ParentJobResult};
 use crate::job_error::JobError;
 use crate::registry::key_of;
 
+/// How long a freed slot may wait for more completions, so slots are refilled in batches.
+const COALESCE: Duration = Duration::from_millis(2);
+/// How often the flex queue's holding jobs are considered for promotion.
+const PROMOTE_EVERY: Duration = Duration::from_millis(100);
+
 /// The claim loop. Ends when the engine shuts down.
 pub(crate) async fn run(engine: Arc<EngineInner>) {
     let mut shutdown = engine.shutdown.subscribe();
     let mut notes = engine.store.notifications();
+    let mut last_promote: Option<std::time::Instant> = None;
+    // While jobs run, slots are refilled in batches: one claim round trip for many jobs.
+    let refill = (engine.config.concurrency / 4).max(1);
     loop {
         if engine.is_shutting_down() {
             return;
         }
-        let free = engine
-            .config
-            .concurrency
-            .saturating_sub(engine.lock_running().len());
+        let mut running = engine.lock_running().len();
+        if running > 0
+            && engine.config.concurrency - running.min(engine.config.concurrency) < refill
+        {
+            // A slot just freed: gather the completions of the next moment before claiming,
+            // but never hold a free slot for longer than that.
+            let _ = tokio::time::timeout(COALESCE, async {
+                while engine
+                    .config
+                    .concurrency
+                    .saturating_sub(engine.lock_running().len())
+                    < refill
+                {
+                    engine.wake.notified().await;
+                }
+            })
+            .await;
+            running = engine.lock_running().len();
+        }
+        let free = engine.config.concurrency.saturating_sub(running);
         if free > 0 {
             let now = engine.clock.now();
-            // Holding batch jobs move on whenever fewer than the cap are queued or running.
-            if let Err(e) = engine
-                .store
-                .batch_promote(BatchPromoteParams {
-                    now,
-                    max_active: engine.config.limits.active_batch_jobs,
-                })
-                .await
-            {
-                tracing::warn!(error = %e, "promoting batch jobs from the flex queue failed");
+            // Holding batch jobs move on whenever fewer than the cap are queued or running;
+            // they move slowly, so checking a few times a second is enough.
+            let changed = engine
+                .batches_changed
+                .swap(false, std::sync::atomic::Ordering::Relaxed);
+            if changed || last_promote.is_none_or(|at| at.elapsed() >= PROMOTE_EVERY) {
+                last_promote = Some(std::time::Instant::now());
+                if let Err(e) = engine
+                    .store
+                    .batch_promote(BatchPromoteParams {
+                        now,
+                        max_active: engine.config.limits.active_batch_jobs,
+                    })
+                    .await
+                {
+                    tracing::warn!(error = %e, "promoting batch jobs from the flex queue failed");
+                }
             }
             if let Err(e) = engine
                 .daily
@@ -328,6 +359,14 @@ async fn record(
         };
         match engine.store.job_finish(params).await {
             Ok(true) => {
+                if job.job_type == JobType::BatchApex
+                    || insert.iter().any(|j| j.status == JobStatus::Holding)
+                {
+                    // A batch slot freed (or a batch was chained): promote without waiting.
+                    engine
+                        .batches_changed
+                        .store(true, std::sync::atomic::Ordering::Relaxed);
+                }
                 if job.cron_trigger_id.is_some() {
                     // Its schedule may be blocked waiting for this run to end.
                     engine.scheduler_wake.notify_one();

@@ -148,6 +148,11 @@ async fn fire(
         })
         .await?;
     if fired {
+        if trigger.job_type == JobType::BatchApex {
+            engine
+                .batches_changed
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
         engine.daily.record(1);
         engine.wake.notify_one();
         let lag = asyncapex_core::clock::duration_between(expected, now);
