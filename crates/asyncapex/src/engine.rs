@@ -832,6 +832,35 @@ impl Engine {
         self.inner.batch_errors.subscribe()
     }
 
+    /// Checks a class name and a JSON payload submitted by name (the HTTP API): the payload is
+    /// an object and, when this engine registered the class as `job_type`, it deserializes
+    /// into it. Returns the trimmed class name and the payload's text.
+    fn checked_json<'a>(
+        &self,
+        class_name: &'a str,
+        payload: &serde_json::Value,
+        job_type: asyncapex_core::JobType,
+    ) -> Result<(&'a str, String), Error> {
+        let class = class_name.trim();
+        if class.is_empty() || class.len() > 255 {
+            return Err(Error::InvalidInput {
+                what: "class name",
+                input: class.chars().take(60).collect(),
+                rule: "a class name has 1 to 255 bytes",
+            });
+        }
+        if !payload.is_object() {
+            return Err(Error::InvalidInput {
+                what: "payload",
+                input: payload.to_string().chars().take(60).collect(),
+                rule: "a payload is a JSON object",
+            });
+        }
+        let text = payload.to_string();
+        self.inner.registry.check_payload(class, job_type, &text)?;
+        Ok((class, text))
+    }
+
     /// Enqueues a queueable from JSON, by class name: for services in other languages (the
     /// HTTP API). When this engine registered the class, the JSON must deserialize into it;
     /// when it did not (an API server that runs no jobs), it is stored as given and a worker
@@ -847,25 +876,8 @@ impl Engine {
         payload: serde_json::Value,
         options: EnqueueOptions,
     ) -> Result<JobId, Error> {
-        let class = class_name.trim();
-        if class.is_empty() || class.len() > 255 {
-            return Err(Error::InvalidInput {
-                what: "class name",
-                input: class.chars().take(60).collect(),
-                rule: "a class name has 1 to 255 bytes",
-            });
-        }
-        if !payload.is_object() {
-            return Err(Error::InvalidInput {
-                what: "payload",
-                input: payload.to_string().chars().take(60).collect(),
-                rule: "a job's payload is a JSON object",
-            });
-        }
-        let text = payload.to_string();
-        self.inner
-            .registry
-            .check_payload(class, asyncapex_core::JobType::Queueable, &text)?;
+        let (class, text) =
+            self.checked_json(class_name, &payload, asyncapex_core::JobType::Queueable)?;
         let tx = self.begin();
         let id = tx.inner.enqueue_serialized(class, text, options)?;
         tx.commit().await?;
@@ -950,25 +962,8 @@ impl Engine {
         payload: serde_json::Value,
         scope: u32,
     ) -> Result<JobId, Error> {
-        let class = class_name.trim();
-        if class.is_empty() || class.len() > 255 {
-            return Err(Error::InvalidInput {
-                what: "class name",
-                input: class.chars().take(60).collect(),
-                rule: "a class name has 1 to 255 bytes",
-            });
-        }
-        if !payload.is_object() {
-            return Err(Error::InvalidInput {
-                what: "payload",
-                input: payload.to_string().chars().take(60).collect(),
-                rule: "a batch's payload is a JSON object",
-            });
-        }
-        let text = payload.to_string();
-        self.inner
-            .registry
-            .check_payload(class, asyncapex_core::JobType::BatchApex, &text)?;
+        let (class, text) =
+            self.checked_json(class_name, &payload, asyncapex_core::JobType::BatchApex)?;
         let tx = self.begin();
         let id = tx.inner.enqueue_batch_serialized(class, text, scope)?;
         tx.commit().await?;
@@ -1111,25 +1106,8 @@ impl Engine {
         options: ScheduleOptions,
     ) -> Result<CronTriggerId, Error> {
         check_schedule_name(name)?;
-        let class = class_name.trim();
-        if class.is_empty() || class.len() > 255 {
-            return Err(Error::InvalidInput {
-                what: "class name",
-                input: class.chars().take(60).collect(),
-                rule: "a class name has 1 to 255 bytes",
-            });
-        }
-        if !payload.is_object() {
-            return Err(Error::InvalidInput {
-                what: "payload",
-                input: payload.to_string().chars().take(60).collect(),
-                rule: "a scheduled job's payload is a JSON object",
-            });
-        }
-        let text = payload.to_string();
-        self.inner
-            .registry
-            .check_payload(class, asyncapex_core::JobType::ScheduledApex, &text)?;
+        let (class, text) =
+            self.checked_json(class_name, &payload, asyncapex_core::JobType::ScheduledApex)?;
         self.schedule_serialized(name, cron, class, text, options)
             .await
     }
