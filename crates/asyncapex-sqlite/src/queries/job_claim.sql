@@ -9,7 +9,9 @@ SET status = CASE WHEN job_type = 'BatchApex' AND batch_start_done = 0
     lease_expires_at = :lease_until,
     signature = NULL
 WHERE id IN (
-    SELECT id FROM asyncapex_job
+    -- The partial index keeps due jobs in claim order; without INDEXED BY the planner may
+    -- pick the status index and sort every queued job on each claim.
+    SELECT id FROM asyncapex_job INDEXED BY asyncapex_job_queued
     WHERE status = 'Queued' AND run_at <= :now
     ORDER BY run_at, id
     LIMIT :limit

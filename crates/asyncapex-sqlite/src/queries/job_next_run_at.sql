@@ -1,1 +1,1 @@
-SELECT MIN(run_at) FROM asyncapex_job WHERE status = 'Queued'
+SELECT MIN(run_at) FROM asyncapex_job INDEXED BY asyncapex_job_queued WHERE status = 'Queued'
