@@ -30,7 +30,7 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "asyncapex", version, about, long_about = None)]
 pub struct Cli {
-    /// The store: a path to an SQLite file (or `sqlite://PATH`).
+    /// The store: a path to an SQLite file (or `sqlite://PATH`), or a `postgres://…` URL.
     #[arg(
         long,
         global = true,
