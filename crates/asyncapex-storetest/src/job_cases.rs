@@ -774,7 +774,7 @@ pub async fn next_run_at_is_the_earliest_queued_run_time(store: &dyn Store) {
     let ids = IdGenerator::new(1);
     let a = job(&ids, add(t0(), secs(30)));
     let b = job(&ids, add(t0(), secs(10)));
-    insert(store, vec![a, b.clone()]).await;
+    insert(store, vec![a, b]).await;
     assert_eq!(
         store.job_next_run_at().await.expect("next"),
         Some(add(t0(), secs(10)))
@@ -784,7 +784,6 @@ pub async fn next_run_at_is_the_earliest_queued_run_time(store: &dyn Store) {
         store.job_next_run_at().await.expect("next"),
         Some(add(t0(), secs(30)))
     );
-    let _ = b;
 }
 
 /// The daily cap's count: a window start and a set of job types.
