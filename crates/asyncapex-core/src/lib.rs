@@ -30,10 +30,11 @@ pub use status::JobStatus;
 pub use store::{
     AbortOutcome, CronTriggerDeleteParams, CronTriggerDueParams, CronTriggerFailParams,
     CronTriggerFireParams, CronTriggerInsertParams, CronTriggerListParams, CronTriggerResumeParams,
-    DURATION_BUCKETS_MS, HeartbeatAck, JobAbortParams, JobClaimParams, JobCountCreatedSinceParams,
-    JobFinishParams, JobHeartbeatParams, JobInsertManyParams, JobListParams, JobOutcome,
-    JobReleaseParams, JobRescueParams, JobStats, JobStatsParams, MinuteStats, NodeHeartbeatParams,
-    NodeListParams, NodeRecord, NodeRegisterParams, RescueOutcome, Store,
+    DURATION_BUCKETS_MS, HeartbeatAck, JobAbortParams, JobClaimParams, JobCompleteManyParams,
+    JobCountCreatedSinceParams, JobFinishParams, JobHeartbeatParams, JobInsertManyParams,
+    JobListParams, JobOutcome, JobReleaseParams, JobRescueParams, JobStats, JobStatsParams,
+    MinuteStats, NodeHeartbeatParams, NodeListParams, NodeRecord, NodeRegisterParams,
+    RescueOutcome, Store,
 };
 pub use store::{
     BatchChunkFinishParams, BatchChunkListParams, BatchChunksInsertParams, BatchChunksResetParams,

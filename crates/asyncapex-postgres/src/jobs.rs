@@ -2,9 +2,9 @@
 
 use asyncapex_core::{
     AbortOutcome, DURATION_BUCKETS_MS, Error, HeartbeatAck, JobAbortParams, JobClaimParams,
-    JobCountCreatedSinceParams, JobFinishParams, JobHeartbeatParams, JobId, JobListParams,
-    JobRecord, JobReleaseParams, JobRescueParams, JobStats, JobStatsParams, JobStatus, JobType,
-    MinuteStats, NewJob, RescueOutcome, Result,
+    JobCompleteManyParams, JobCountCreatedSinceParams, JobFinishParams, JobHeartbeatParams, JobId,
+    JobListParams, JobRecord, JobReleaseParams, JobRescueParams, JobStats, JobStatsParams,
+    JobStatus, JobType, MinuteStats, NewJob, RescueOutcome, Result,
 };
 use jiff::Timestamp;
 use tokio_postgres::Row;
@@ -246,6 +246,16 @@ pub(crate) async fn finish(tx: &dyn Tx, p: &JobFinishParams) -> Result<bool> {
     }
     insert_many(tx, &p.insert, p.max_holding).await?;
     Ok(true)
+}
+
+pub(crate) async fn complete_many(tx: &dyn Tx, p: &JobCompleteManyParams) -> Result<Vec<JobId>> {
+    let rows = db::query(
+        tx,
+        include_str!("queries/job_complete_many.sql"),
+        &[&ids_param(&p.ids), &p.owner, &micros(p.now)],
+    )
+    .await?;
+    rows.iter().map(|r| job_id("id", get(r, "id")?)).collect()
 }
 
 pub(crate) async fn abort(tx: &dyn Tx, p: &JobAbortParams) -> Result<AbortOutcome> {

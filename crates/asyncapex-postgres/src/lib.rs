@@ -49,10 +49,10 @@ use asyncapex_core::{
     AbortOutcome, CronTriggerDeleteParams, CronTriggerDueParams, CronTriggerFailParams,
     CronTriggerFireParams, CronTriggerId, CronTriggerInsertParams, CronTriggerListParams,
     CronTriggerRecord, CronTriggerResumeParams, Error, HeartbeatAck, JobAbortParams,
-    JobClaimParams, JobCountCreatedSinceParams, JobFinishParams, JobHeartbeatParams, JobId,
-    JobInsertManyParams, JobListParams, JobRecord, JobReleaseParams, JobRescueParams, JobStats,
-    JobStatsParams, JobStatus, NewJob, NodeHeartbeatParams, NodeListParams, NodeRecord,
-    NodeRegisterParams, RescueOutcome, Result, Store, StoreErrorKind,
+    JobClaimParams, JobCompleteManyParams, JobCountCreatedSinceParams, JobFinishParams,
+    JobHeartbeatParams, JobId, JobInsertManyParams, JobListParams, JobRecord, JobReleaseParams,
+    JobRescueParams, JobStats, JobStatsParams, JobStatus, NewJob, NodeHeartbeatParams,
+    NodeListParams, NodeRecord, NodeRegisterParams, RescueOutcome, Result, Store, StoreErrorKind,
 };
 use asyncapex_core::{
     BatchChunkFinishParams, BatchChunkListParams, BatchChunkRecord, BatchChunksInsertParams,
@@ -468,6 +468,10 @@ impl Store for PostgresStore {
 
     async fn job_finish(&self, params: JobFinishParams) -> Result<bool> {
         in_transaction!(self, |tx| jobs::finish(&tx, &params).await?)
+    }
+
+    async fn job_complete_many(&self, params: JobCompleteManyParams) -> Result<Vec<JobId>> {
+        in_transaction!(self, |tx| jobs::complete_many(&tx, &params).await?)
     }
 
     async fn job_abort(&self, params: JobAbortParams) -> Result<AbortOutcome> {

@@ -29,10 +29,10 @@ use asyncapex_core::{
     AbortOutcome, CronTriggerDeleteParams, CronTriggerDueParams, CronTriggerFailParams,
     CronTriggerFireParams, CronTriggerId, CronTriggerInsertParams, CronTriggerListParams,
     CronTriggerRecord, CronTriggerResumeParams, Error, HeartbeatAck, JobAbortParams,
-    JobClaimParams, JobCountCreatedSinceParams, JobFinishParams, JobHeartbeatParams, JobId,
-    JobInsertManyParams, JobListParams, JobRecord, JobReleaseParams, JobRescueParams, JobStats,
-    JobStatsParams, JobStatus, NodeHeartbeatParams, NodeListParams, NodeRecord, NodeRegisterParams,
-    RescueOutcome, Result, Store, StoreErrorKind,
+    JobClaimParams, JobCompleteManyParams, JobCountCreatedSinceParams, JobFinishParams,
+    JobHeartbeatParams, JobId, JobInsertManyParams, JobListParams, JobRecord, JobReleaseParams,
+    JobRescueParams, JobStats, JobStatsParams, JobStatus, NodeHeartbeatParams, NodeListParams,
+    NodeRecord, NodeRegisterParams, RescueOutcome, Result, Store, StoreErrorKind,
 };
 use asyncapex_core::{
     BatchChunkFinishParams, BatchChunkListParams, BatchChunkRecord, BatchChunksInsertParams,
@@ -312,6 +312,12 @@ impl Store for SqliteStore {
                 },
                 move |conn| jobs::finish(conn, &params),
             )
+            .await
+    }
+
+    async fn job_complete_many(&self, params: JobCompleteManyParams) -> Result<Vec<JobId>> {
+        self.conn
+            .call(move |conn| jobs::complete_many(conn, &params))
             .await
     }
 

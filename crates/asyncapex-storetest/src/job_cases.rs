@@ -4,10 +4,10 @@ use std::time::Duration;
 
 use asyncapex_core::clock::add;
 use asyncapex_core::{
-    AbortOutcome, Error, IdGenerator, JobAbortParams, JobClaimParams, JobCountCreatedSinceParams,
-    JobFinishParams, JobHeartbeatParams, JobId, JobInsertManyParams, JobListParams, JobOutcome,
-    JobReleaseParams, JobRescueParams, JobStatsParams, JobStatus, JobType, NewJob,
-    NodeHeartbeatParams, NodeListParams, NodeRegisterParams, Store,
+    AbortOutcome, Error, IdGenerator, JobAbortParams, JobClaimParams, JobCompleteManyParams,
+    JobCountCreatedSinceParams, JobFinishParams, JobHeartbeatParams, JobId, JobInsertManyParams,
+    JobListParams, JobOutcome, JobReleaseParams, JobRescueParams, JobStatsParams, JobStatus,
+    JobType, NewJob, NodeHeartbeatParams, NodeListParams, NodeRegisterParams, Store,
 };
 use jiff::Timestamp;
 
@@ -423,6 +423,69 @@ pub async fn finish_with_a_duplicate_child_signature_leaves_the_job_running(stor
     assert!(matches!(err, Error::DuplicateSignature { .. }), "{err:?}");
     assert_eq!(status(store, j.id).await, JobStatus::Processing);
     assert!(store.job_get(child.id).await.expect("get").is_none());
+}
+
+/// Completing many jobs at once ends exactly those still running under the owner.
+pub async fn complete_many_ends_only_the_jobs_the_owner_still_runs(store: &dyn Store) {
+    let ids = IdGenerator::new(1);
+    let mine: Vec<NewJob> = (0..5).map(|_| job(&ids, t0())).collect();
+    insert(store, mine.clone()).await;
+    let claimed = claim(store, "w", t0(), 5).await;
+    assert_eq!(claimed.len(), 5);
+    let theirs = job(&ids, t0());
+    insert(store, vec![theirs.clone()]).await;
+    claim(store, "other", t0(), 1).await;
+    let queued = job(&ids, add(t0(), secs(100)));
+    insert(store, vec![queued.clone()]).await;
+    // One of ours was aborted while it ran, and already ended elsewhere.
+    assert!(
+        store
+            .job_finish(finish(
+                mine[4].id,
+                "w",
+                t0(),
+                JobOutcome::Aborted {
+                    message: "aborted while running".into()
+                }
+            ))
+            .await
+            .expect("abort-finish")
+    );
+    let when = add(t0(), secs(2));
+    let mut asked: Vec<JobId> = mine.iter().map(|j| j.id).collect();
+    asked.push(theirs.id);
+    asked.push(queued.id);
+    let mut done = store
+        .job_complete_many(JobCompleteManyParams {
+            ids: asked,
+            owner: "w".into(),
+            now: when,
+        })
+        .await
+        .expect("complete many");
+    done.sort();
+    let mut expected: Vec<JobId> = mine[..4].iter().map(|j| j.id).collect();
+    expected.sort();
+    assert_eq!(done, expected);
+    for j in &mine[..4] {
+        let got = store.job_get(j.id).await.expect("get").expect("exists");
+        assert_eq!(got.status, JobStatus::Completed);
+        assert_eq!(got.completed_at, Some(when));
+        assert_eq!(got.lease_owner, None);
+        assert_eq!(got.extended_status, None);
+    }
+    assert_eq!(status(store, mine[4].id).await, JobStatus::Aborted);
+    assert_eq!(status(store, theirs.id).await, JobStatus::Processing);
+    assert_eq!(status(store, queued.id).await, JobStatus::Queued);
+    let none = store
+        .job_complete_many(JobCompleteManyParams {
+            ids: Vec::new(),
+            owner: "w".into(),
+            now: when,
+        })
+        .await
+        .expect("empty");
+    assert!(none.is_empty());
 }
 
 /// A failure keeps its message in the extended status.

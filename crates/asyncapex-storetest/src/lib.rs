@@ -49,6 +49,7 @@ macro_rules! store_tests {
             finish_by_another_owner_changes_nothing,
             finish_of_a_job_no_longer_running_changes_nothing_and_inserts_nothing,
             finish_with_a_duplicate_child_signature_leaves_the_job_running,
+            complete_many_ends_only_the_jobs_the_owner_still_runs,
             failed_finish_records_the_message,
             abort_reports_waiting_running_finished_and_unknown,
             heartbeat_extends_only_owned_leases_and_reports_abort_requests,

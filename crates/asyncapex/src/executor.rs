@@ -6,14 +6,16 @@
 //! the one place where that mapping lives), and `record` (one guarded store write).
 
 use std::any::Any;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
 use asyncapex_core::clock::add;
 use asyncapex_core::{
-    BatchPromoteParams, Error, JobClaimParams, JobFinishParams, JobOutcome, JobRecord, JobStatus,
-    JobType, NewJob,
+    BatchPromoteParams, Error, JobClaimParams, JobCompleteManyParams, JobFinishParams, JobId,
+    JobOutcome, JobRecord, JobStatus, JobType, NewJob,
 };
+use futures_util::FutureExt;
 
 use crate::context::{Buffer, ExecContext, ExecShared, RunningJob};
 use crate::engine::{EngineInner, Running};
@@ -26,8 +28,28 @@ const COALESCE: Duration = Duration::from_millis(2);
 /// How often the flex queue's holding jobs are considered for promotion.
 const PROMOTE_EVERY: Duration = Duration::from_millis(100);
 
-/// The claim loop. Ends when the engine shuts down.
+/// The most plain completions written by one store call.
+const COMPLETION_GROUP: usize = 1024;
+
+/// A job that ended `Completed` with nothing to insert, waiting for the recorder.
+struct Completion {
+    id: JobId,
+    job_type: JobType,
+    scheduled: bool,
+}
+
+/// The claim loop. Ends when the engine shuts down, after the completion recorder has
+/// written every completion of the jobs it started.
 pub(crate) async fn run(engine: Arc<EngineInner>) {
+    let (completions, pending) = tokio::sync::mpsc::unbounded_channel();
+    let recorder = tokio::spawn(record_completions(engine.clone(), pending));
+    claim_loop(&engine, &completions).await;
+    // Each job task holds a sender; the recorder ends once every one of them has ended.
+    drop(completions);
+    let _ = recorder.await;
+}
+
+async fn claim_loop(engine: &Arc<EngineInner>, completions: &Completions) {
     let mut shutdown = engine.shutdown.subscribe();
     let mut notes = engine.store.notifications();
     let mut last_promote: Option<std::time::Instant> = None;
@@ -97,7 +119,7 @@ pub(crate) async fn run(engine: Arc<EngineInner>) {
                 Ok(jobs) => {
                     let full = jobs.len() == free;
                     for job in jobs {
-                        spawn_job(&engine, job);
+                        spawn_job(engine, job, completions);
                     }
                     if full {
                         // More may be due; look again once a slot frees (the loop re-checks).
@@ -141,59 +163,150 @@ pub(crate) async fn store_notified(notes: &mut Option<tokio::sync::watch::Receiv
     }
 }
 
-fn spawn_job(engine: &Arc<EngineInner>, job: JobRecord) {
+type Completions = tokio::sync::mpsc::UnboundedSender<Completion>;
+
+fn spawn_job(engine: &Arc<EngineInner>, job: JobRecord, completions: &Completions) {
     let shared = Arc::new(ExecShared::default());
+    let id = job.id;
     engine.lock_running().insert(
-        job.id,
+        id,
         Running {
             shared: shared.clone(),
             task: None,
         },
     );
-    let engine = engine.clone();
-    tokio::spawn(async move {
+    let task_engine = engine.clone();
+    let completions = completions.clone();
+    // One task per job: the handler runs inside it (a panic is caught there), and a shutdown
+    // that gives up waiting aborts it whole.
+    let task = tokio::spawn(async move {
+        let engine = task_engine;
         let id = job.id;
-        let finished = run_job(&engine, job, shared).await;
-        engine.lock_running().remove(&id);
-        if let Some(status) = finished {
-            engine.announce(id, status);
+        match run_job(&engine, job, shared).await {
+            Ended::Recorded(status) => {
+                engine.lock_running().remove(&id);
+                if let Some(status) = status {
+                    engine.announce(id, status);
+                }
+                engine.wake.notify_one();
+            }
+            Ended::Completed(completion) => {
+                // The recorder writes it with others and then frees the slot.
+                if let Err(unsent) = completions.send(completion) {
+                    // The recorder is gone only after shutdown released this job.
+                    engine.lock_running().remove(&unsent.0.id);
+                }
+            }
+        }
+    });
+    if let Some(r) = engine.lock_running().get_mut(&id) {
+        r.task = Some(task.abort_handle());
+    }
+}
+
+/// How a job task ended.
+enum Ended {
+    /// Its end was written (or could not be); the status written, if any.
+    Recorded(Option<JobStatus>),
+    /// It completed with nothing to insert: the recorder writes it with others.
+    Completed(Completion),
+}
+
+/// Writes plain completions in groups: whatever finished while the previous group was being
+/// written goes in the next store call. A job stays in the running map (holding its slot and
+/// its lease) until its completion is committed, so `wait_for` and shutdown see the truth.
+async fn record_completions(
+    engine: Arc<EngineInner>,
+    mut pending: tokio::sync::mpsc::UnboundedReceiver<Completion>,
+) {
+    let mut group = Vec::with_capacity(COMPLETION_GROUP);
+    while pending.recv_many(&mut group, COMPLETION_GROUP).await > 0 {
+        let ids: Vec<JobId> = group.iter().map(|c| c.id).collect();
+        let mut delay = Duration::from_millis(50);
+        let mut written = None;
+        for _ in 0..8 {
+            let params = JobCompleteManyParams {
+                ids: ids.clone(),
+                owner: engine.owner.clone(),
+                now: engine.clock.now(),
+            };
+            match engine.store.job_complete_many(params).await {
+                Ok(done) => {
+                    written = Some(done);
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!(jobs = ids.len(), error = %e, "recording completed jobs failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+        let done: std::collections::HashSet<JobId> = match &written {
+            Some(done) => done.iter().copied().collect(),
+            None => {
+                tracing::error!(
+                    jobs = ids.len(),
+                    "giving up recording completed jobs; they will be rescued when their leases expire"
+                );
+                Default::default()
+            }
+        };
+        {
+            let mut running = engine.lock_running();
+            for c in &group {
+                running.remove(&c.id);
+            }
+        }
+        for c in group.drain(..) {
+            if done.contains(&c.id) {
+                if c.job_type == JobType::BatchApex {
+                    engine
+                        .batches_changed
+                        .store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+                if c.scheduled {
+                    engine.scheduler_wake.notify_one();
+                }
+                engine.announce(c.id, JobStatus::Completed);
+            } else if written.is_some() {
+                tracing::warn!(job = %c.id, "the job was rescued or aborted elsewhere while it ran; its result is discarded");
+            }
         }
         engine.wake.notify_one();
-    });
+    }
 }
 
-/// What the handler did.
-enum Execution {
-    Returned(Result<(), JobError>),
-    /// The task was cancelled by a shutdown that gave up waiting; the job was released.
-    Cancelled,
+/// Runs one claimed job to its end: recorded here, or handed to the completion recorder.
+async fn run_job(engine: &Arc<EngineInner>, job: JobRecord, shared: Arc<ExecShared>) -> Ended {
+    let result = execute(engine, &job, &shared).await;
+    let decision = decide(shared.take_buffer(), &shared, result);
+    if decision.outcome == JobOutcome::Completed
+        && decision.children.is_empty()
+        && decision.finalizer.is_none()
+    {
+        return Ended::Completed(Completion {
+            id: job.id,
+            job_type: job.job_type,
+            scheduled: job.cron_trigger_id.is_some(),
+        });
+    }
+    Ended::Recorded(record(engine, &job, decision).await)
 }
 
-/// Runs one claimed job to its recorded end; returns the status written, if any.
-async fn run_job(
-    engine: &Arc<EngineInner>,
-    job: JobRecord,
-    shared: Arc<ExecShared>,
-) -> Option<JobStatus> {
-    let kind = match execute(engine, &job, &shared).await {
-        Execution::Cancelled => return None,
-        Execution::Returned(result) => decide(shared.take_buffer(), &shared, result),
-    };
-    record(engine, &job, kind).await
-}
-
-/// Runs the handler in a task of its own so a panic becomes a failure, not a dead worker.
+/// Runs the handler, catching a panic as a failure (not a dead worker) and stopping it at the
+/// execution time limit.
 async fn execute(
     engine: &Arc<EngineInner>,
     job: &JobRecord,
     shared: &Arc<ExecShared>,
-) -> Execution {
+) -> Result<(), JobError> {
     let key = key_of(job);
     let Some(handler) = engine.registry.get(&key).cloned() else {
-        return Execution::Returned(Err(JobError::new(format!(
+        return Err(JobError::new(format!(
             "no job type is registered under the name {:?} as a {} in the engine that claimed it ({})",
             key.1, key.0, engine.owner
-        ))));
+        )));
     };
     let mut ctx = ExecContext::new(
         engine.clone(),
@@ -207,27 +320,18 @@ async fn execute(
     }
     let deadline = add(ctx.started_at, ctx.time_limit);
     let time_limit = ctx.time_limit;
-    let mut task = tokio::spawn(handler.run(job, ctx));
-    let abort = task.abort_handle();
-    if let Some(r) = engine.lock_running().get_mut(&job.id) {
-        r.task = Some(abort.clone());
-    }
+    let handler_run = AssertUnwindSafe(handler.run(job, ctx)).catch_unwind();
     tokio::select! {
-        joined = &mut task => match joined {
-            Ok(result) => Execution::Returned(result),
-            Err(e) if e.is_panic() => Execution::Returned(Err(JobError::new(format!(
-                "panicked: {}",
-                panic_message(e.into_panic())
-            )))),
-            Err(_) => Execution::Cancelled,
+        ran = handler_run => match ran {
+            Ok(result) => result,
+            Err(payload) => Err(JobError::new(format!("panicked: {}", panic_message(payload)))),
         },
         _ = engine.clock.sleep_until(deadline) => {
-            // The task stops at its next await; a job that never awaits keeps its thread
-            // until it returns, but its result is discarded either way.
-            abort.abort();
-            Execution::Returned(Err(JobError::new(format!(
+            // Dropping the handler's future stops it at its next await; a job that never
+            // awaits keeps its thread until it returns, but its result is discarded either way.
+            Err(JobError::new(format!(
                 "execution time limit exceeded: the job ran longer than {time_limit:?} and was stopped"
-            ))))
+            )))
         }
     }
 }
