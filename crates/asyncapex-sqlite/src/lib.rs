@@ -46,6 +46,10 @@ use serde_json::{Map, Value};
 
 use crate::connection::{CallKind, ConnectionThread};
 use crate::errors::from_sqlite;
+
+/// The most rows a call may touch and still run on the caller's thread when the connection
+/// is idle (see `connection`): tens of microseconds, not long enough to stall a runtime.
+const SHORT_ROWS: usize = 64;
 pub use crate::query_source::SqliteQuerySource;
 
 /// How hard SQLite works to make a commit survive a crash.
@@ -121,6 +125,7 @@ impl SqliteStore {
         } | OpenFlags::SQLITE_OPEN_NO_MUTEX
             | OpenFlags::SQLITE_OPEN_URI;
         let opened_path = path.clone();
+        let busy_timeout = options.busy_timeout;
         let conn = tokio::task::spawn_blocking(move || -> Result<Connection> {
             let conn = Connection::open_with_flags(&opened_path, flags).map_err(|e| {
                 Error::store(
@@ -141,7 +146,7 @@ impl SqliteStore {
         // Other processes on this file wake this one when they enqueue (see `wake`).
         let wake = crate::wake::Wake::open(&path);
         Ok(SqliteStore {
-            conn: ConnectionThread::spawn(conn, &name, wake.clone())?,
+            conn: ConnectionThread::spawn(conn, &name, busy_timeout, wake.clone())?,
             path: Some(path),
             wake,
         })
@@ -157,7 +162,12 @@ impl SqliteStore {
         configure(&conn, &SqliteOptions::default())?;
         migrate::migrate(&conn)?;
         Ok(SqliteStore {
-            conn: ConnectionThread::spawn(conn, "memory", None)?,
+            conn: ConnectionThread::spawn(
+                conn,
+                "memory",
+                SqliteOptions::default().busy_timeout,
+                None,
+            )?,
             path: None,
             wake: None,
         })
@@ -270,8 +280,15 @@ impl Store for SqliteStore {
     }
 
     async fn job_insert_many(&self, params: JobInsertManyParams) -> Result<()> {
+        let kind = CallKind {
+            wakes: true,
+            single_statement: false,
+            short: params.jobs.len() <= SHORT_ROWS,
+        };
         self.conn
-            .call_waking(move |conn| jobs::insert_many(conn, &params.jobs, params.max_holding))
+            .send(kind, move |conn| {
+                jobs::insert_many(conn, &params.jobs, params.max_holding)
+            })
             .await
     }
 
@@ -286,13 +303,23 @@ impl Store for SqliteStore {
     }
 
     async fn job_claim(&self, params: JobClaimParams) -> Result<Vec<JobRecord>> {
+        let kind = CallKind {
+            wakes: false,
+            single_statement: true,
+            short: params.limit as usize <= SHORT_ROWS,
+        };
         self.conn
-            .call_single(move |conn| jobs::claim(conn, &params))
+            .send(kind, move |conn| jobs::claim(conn, &params))
             .await
     }
 
     async fn job_next_run_at(&self) -> Result<Option<Timestamp>> {
-        self.conn.call_single(jobs::next_run_at).await
+        let kind = CallKind {
+            wakes: false,
+            single_statement: true,
+            short: true,
+        };
+        self.conn.send(kind, jobs::next_run_at).await
     }
 
     async fn job_heartbeat(&self, params: JobHeartbeatParams) -> Result<Vec<HeartbeatAck>> {
@@ -309,6 +336,7 @@ impl Store for SqliteStore {
                 CallKind {
                     wakes: inserts,
                     single_statement: !inserts,
+                    short: params.insert.len() <= SHORT_ROWS,
                 },
                 move |conn| jobs::finish(conn, &params),
             )
@@ -316,8 +344,13 @@ impl Store for SqliteStore {
     }
 
     async fn job_complete_many(&self, params: JobCompleteManyParams) -> Result<Vec<JobId>> {
+        let kind = CallKind {
+            wakes: false,
+            single_statement: false,
+            short: params.ids.len() <= SHORT_ROWS,
+        };
         self.conn
-            .call(move |conn| jobs::complete_many(conn, &params))
+            .send(kind, move |conn| jobs::complete_many(conn, &params))
             .await
     }
 

@@ -1,9 +1,7 @@
 //! Opening files: missing, not a database, written by a newer version, reopened.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use asyncapex_core::{
-    Error, IdGenerator, JobInsertManyParams, JobStatus, JobType, NewJob, Store, StoreErrorKind,
-};
+use asyncapex_core::{Error, IdGenerator, JobInsertManyParams, Store, StoreErrorKind};
 use asyncapex_sqlite::{SqliteOptions, SqliteStore};
 
 #[tokio::test]
@@ -85,24 +83,7 @@ async fn data_survives_reopening_and_migrations_are_not_reapplied() {
     let path = dir.path().join("keep.db");
     let ids = IdGenerator::new(1);
     let now = jiff::Timestamp::now();
-    let job = NewJob {
-        id: ids.job_id(now),
-        job_type: JobType::Queueable,
-        class_name: "K".into(),
-        method_name: None,
-        status: JobStatus::Queued,
-        parent_job_id: None,
-        cron_trigger_id: None,
-        created_at: now,
-        run_at: now,
-        max_attempts: 3,
-        stack_depth: 1,
-        max_stack_depth: None,
-        failure_reenqueues: 0,
-        signature: None,
-        payload: "{}".into(),
-        batch_scope: None,
-    };
+    let job = asyncapex_storetest::queued_job(&ids, now);
     {
         let store = SqliteStore::open(&path).await.unwrap();
         store
@@ -112,5 +93,5 @@ async fn data_survives_reopening_and_migrations_are_not_reapplied() {
     }
     let store = SqliteStore::open(&path).await.unwrap();
     let got = store.job_get(job.id).await.unwrap().unwrap();
-    assert_eq!(got.class_name, "K");
+    assert_eq!(got.class_name, job.class_name);
 }

@@ -22,8 +22,8 @@ pub(crate) fn secs(n: u64) -> Duration {
     Duration::from_secs(n)
 }
 
-/// A minimal queued queueable due at `run_at`.
-pub(crate) fn job(ids: &IdGenerator, run_at: Timestamp) -> NewJob {
+/// A minimal queued queueable due at `run_at` (class `TestJob`), for store tests.
+pub fn job(ids: &IdGenerator, run_at: Timestamp) -> NewJob {
     NewJob {
         id: ids.job_id(run_at),
         job_type: JobType::Queueable,

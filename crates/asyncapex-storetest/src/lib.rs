@@ -17,6 +17,9 @@ mod batch_cases;
 mod job_cases;
 mod trigger_cases;
 
+/// A minimal queued job, for a store crate's own tests.
+pub use job_cases::job as queued_job;
+
 /// Every conformance case, as a public async function named after the behaviour it checks.
 pub mod cases {
     pub use crate::batch_cases::*;
