@@ -8,6 +8,7 @@ use asyncapex_core::{
 };
 use jiff::Timestamp;
 use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
 
 use crate::db::{self, Tx, get, micros, opt_ts, ts, u32_col, u64_col};
 use crate::errors::{corrupt, from_pg, is_unique_violation};
@@ -92,11 +93,130 @@ pub(crate) async fn lock_flex_queue(tx: &dyn Tx) -> Result<()> {
     Ok(())
 }
 
+/// The most jobs one `job_insert_queued.sql` statement carries, so a huge bulk enqueue is
+/// sent as several bounded messages (in one transaction).
+pub(crate) const QUEUED_PER_STATEMENT: usize = 5_000;
+
+/// Whether `job_insert_queued.sql` can insert these: none joins the flex queue.
+pub(crate) fn none_holding(jobs: &[NewJob]) -> bool {
+    jobs.iter().all(|j| j.status != JobStatus::Holding)
+}
+
+/// Jobs as the column arrays of `job_insert_queued.sql`.
+pub(crate) struct QueuedColumns<'a> {
+    id: Vec<&'a str>,
+    job_type: Vec<&'static str>,
+    class_name: Vec<&'a str>,
+    method_name: Vec<Option<&'a str>>,
+    status: Vec<&'static str>,
+    parent_job_id: Vec<Option<&'a str>>,
+    cron_trigger_id: Vec<Option<&'a str>>,
+    created_at: Vec<i64>,
+    run_at: Vec<i64>,
+    max_attempts: Vec<i64>,
+    stack_depth: Vec<i64>,
+    max_stack_depth: Vec<Option<i64>>,
+    failure_reenqueues: Vec<i64>,
+    signature: Vec<Option<&'a str>>,
+    payload: Vec<&'a str>,
+    batch_scope: Vec<Option<i64>>,
+}
+
+impl<'a> QueuedColumns<'a> {
+    pub(crate) fn new(jobs: &'a [NewJob]) -> QueuedColumns<'a> {
+        QueuedColumns {
+            id: jobs.iter().map(|j| j.id.as_15()).collect(),
+            job_type: jobs.iter().map(|j| j.job_type.as_str()).collect(),
+            class_name: jobs.iter().map(|j| j.class_name.as_str()).collect(),
+            method_name: jobs.iter().map(|j| j.method_name.as_deref()).collect(),
+            status: jobs.iter().map(|j| j.status.as_str()).collect(),
+            parent_job_id: jobs
+                .iter()
+                .map(|j| j.parent_job_id.as_ref().map(|p| p.as_15()))
+                .collect(),
+            cron_trigger_id: jobs
+                .iter()
+                .map(|j| j.cron_trigger_id.as_ref().map(|t| t.as_15()))
+                .collect(),
+            created_at: jobs.iter().map(|j| micros(j.created_at)).collect(),
+            run_at: jobs.iter().map(|j| micros(j.run_at)).collect(),
+            max_attempts: jobs.iter().map(|j| i64::from(j.max_attempts)).collect(),
+            stack_depth: jobs.iter().map(|j| i64::from(j.stack_depth)).collect(),
+            max_stack_depth: jobs
+                .iter()
+                .map(|j| j.max_stack_depth.map(i64::from))
+                .collect(),
+            failure_reenqueues: jobs
+                .iter()
+                .map(|j| i64::from(j.failure_reenqueues))
+                .collect(),
+            signature: jobs.iter().map(|j| j.signature.as_deref()).collect(),
+            payload: jobs.iter().map(|j| j.payload.as_str()).collect(),
+            batch_scope: jobs.iter().map(|j| j.batch_scope.map(i64::from)).collect(),
+        }
+    }
+
+    /// The statement's sixteen parameters, in order.
+    pub(crate) fn params(&self) -> [&(dyn ToSql + Sync); 16] {
+        [
+            &self.id,
+            &self.job_type,
+            &self.class_name,
+            &self.method_name,
+            &self.status,
+            &self.parent_job_id,
+            &self.cron_trigger_id,
+            &self.created_at,
+            &self.run_at,
+            &self.max_attempts,
+            &self.stack_depth,
+            &self.max_stack_depth,
+            &self.failure_reenqueues,
+            &self.signature,
+            &self.payload,
+            &self.batch_scope,
+        ]
+    }
+}
+
+/// The error an insert of `jobs` failed with: a signature collision becomes
+/// [`Error::DuplicateSignature`] naming the signature the database reported.
+pub(crate) fn insert_error(e: tokio_postgres::Error, jobs: &[NewJob]) -> Error {
+    if !is_unique_violation(&e, SIGNATURE_INDEX) {
+        return from_pg(e);
+    }
+    // The detail reads "Key (signature)=(<value>) already exists."
+    let reported = e
+        .as_db_error()
+        .and_then(|db| db.detail())
+        .and_then(|d| d.strip_prefix("Key (signature)=("))
+        .and_then(|d| d.strip_suffix(") already exists."))
+        .map(str::to_owned);
+    let signature = reported
+        .or_else(|| jobs.iter().find_map(|j| j.signature.clone()))
+        .unwrap_or_default();
+    Error::DuplicateSignature { signature }
+}
+
 /// Inserts jobs; all or none (the transaction rolls back a partial insert). Holding batch jobs
 /// join the end of the flex queue, which holds at most `max_holding`: both are decided under
 /// the flex-queue lock, so the cap holds across processes.
 pub(crate) async fn insert_many(tx: &dyn Tx, jobs: &[NewJob], max_holding: u32) -> Result<()> {
     if jobs.is_empty() {
+        return Ok(());
+    }
+    if none_holding(jobs) {
+        let stmt = tx
+            .stmt(include_str!("queries/job_insert_queued.sql"))
+            .await
+            .map_err(from_pg)?;
+        for chunk in jobs.chunks(QUEUED_PER_STATEMENT) {
+            let columns = QueuedColumns::new(chunk);
+            tx.raw()
+                .query(&stmt, &columns.params())
+                .await
+                .map_err(|e| insert_error(e, chunk))?;
+        }
         return Ok(());
     }
     let holding = jobs

@@ -227,6 +227,44 @@ pub async fn insert_many_is_all_or_nothing_on_duplicate_signature(store: &dyn St
     }
 }
 
+/// A bulk insert large enough to be sent in several statements is still one transaction: a
+/// collision in its last job leaves none of them, and the error names the signature.
+pub async fn a_large_bulk_insert_is_all_or_nothing(store: &dyn Store) {
+    let ids = IdGenerator::new(1);
+    let mut waiting = job(&ids, add(t0(), secs(60)));
+    waiting.signature = Some("taken".into());
+    insert(store, vec![waiting]).await;
+    let mut jobs: Vec<NewJob> = (0..12_000).map(|_| job(&ids, t0())).collect();
+    if let Some(last) = jobs.last_mut() {
+        last.signature = Some("taken".into());
+    }
+    let err = store
+        .job_insert_many(JobInsertManyParams::new(jobs.clone()))
+        .await
+        .expect_err("the last job collides");
+    assert_eq!(
+        err,
+        Error::DuplicateSignature {
+            signature: "taken".into()
+        }
+    );
+    assert!(store.job_get(jobs[0].id).await.expect("get").is_none());
+    assert!(store.job_get(jobs[6_000].id).await.expect("get").is_none());
+    jobs.pop();
+    store
+        .job_insert_many(JobInsertManyParams::new(jobs.clone()))
+        .await
+        .expect("without the collision");
+    let queued = store
+        .job_count_by_status()
+        .await
+        .expect("count")
+        .into_iter()
+        .find(|(s, _)| *s == JobStatus::Queued)
+        .map_or(0, |(_, n)| n);
+    assert_eq!(queued, 12_000, "11,999 new jobs and the waiting one");
+}
+
 /// Signatures block duplicates only until the first job starts.
 pub async fn duplicate_signature_is_refused_while_waiting_and_accepted_once_started(
     store: &dyn Store,

@@ -43,6 +43,7 @@ macro_rules! store_tests {
             insert_then_get_round_trips_every_field,
             get_of_unknown_id_is_none,
             insert_many_is_all_or_nothing_on_duplicate_signature,
+            a_large_bulk_insert_is_all_or_nothing,
             duplicate_signature_is_refused_while_waiting_and_accepted_once_started,
             claim_takes_due_jobs_oldest_first_up_to_the_limit,
             claim_skips_jobs_not_yet_due,
