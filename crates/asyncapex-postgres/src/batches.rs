@@ -72,8 +72,7 @@ pub(crate) async fn flex_queue_move(tx: &dyn Tx, p: &FlexQueueMoveParams) -> Res
         .await
         .map_err(from_pg)?;
     for (position, id) in new_order.iter().enumerate() {
-        tx.raw()
-            .execute(&stmt, &[&id.as_15(), &(position as i64 + 1)])
+        tx.changed(&stmt, &[&id.as_15(), &(position as i64 + 1)])
             .await
             .map_err(from_pg)?;
     }
@@ -89,19 +88,18 @@ pub(crate) async fn chunks_insert(tx: &dyn Tx, p: &BatchChunksInsertParams) -> R
         .await
         .map_err(from_pg)?;
     for c in &p.chunks {
-        tx.raw()
-            .execute(
-                &stmt,
-                &[
-                    &p.job_id.as_15(),
-                    &(c.seq as i64),
-                    &c.id.as_15(),
-                    &i64::from(c.item_count),
-                    &c.items,
-                ],
-            )
-            .await
-            .map_err(from_pg)?;
+        tx.changed(
+            &stmt,
+            &[
+                &p.job_id.as_15(),
+                &(c.seq as i64),
+                &c.id.as_15(),
+                &i64::from(c.item_count),
+                &c.items,
+            ],
+        )
+        .await
+        .map_err(from_pg)?;
     }
     Ok(true)
 }
@@ -222,21 +220,20 @@ pub(crate) async fn error_events_insert(tx: &dyn Tx, events: &[NewBatchErrorEven
         .await
         .map_err(from_pg)?;
     for e in events {
-        tx.raw()
-            .execute(
-                &stmt,
-                &[
-                    &e.job_id.as_15(),
-                    &e.phase.as_str(),
-                    &e.exception_type,
-                    &e.message,
-                    &e.job_scope,
-                    &e.does_exceed_job_scope_max_length,
-                    &micros(e.created_at),
-                ],
-            )
-            .await
-            .map_err(from_pg)?;
+        tx.changed(
+            &stmt,
+            &[
+                &e.job_id.as_15(),
+                &e.phase.as_str(),
+                &e.exception_type,
+                &e.message,
+                &e.job_scope,
+                &e.does_exceed_job_scope_max_length,
+                &micros(e.created_at),
+            ],
+        )
+        .await
+        .map_err(from_pg)?;
     }
     Ok(())
 }

@@ -120,8 +120,7 @@ pub(crate) async fn insert(tx: &dyn Tx, p: &CronTriggerInsertParams) -> Result<(
         .await
         .map_err(from_pg)?;
     let result = tx
-        .raw()
-        .execute(
+        .changed(
             &stmt,
             &[
                 &t.id.as_15(),

@@ -212,8 +212,7 @@ pub(crate) async fn insert_many(tx: &dyn Tx, jobs: &[NewJob], max_holding: u32) 
             .map_err(from_pg)?;
         for chunk in jobs.chunks(QUEUED_PER_STATEMENT) {
             let columns = QueuedColumns::new(chunk);
-            tx.raw()
-                .query(&stmt, &columns.params())
+            tx.rows(&stmt, &columns.params())
                 .await
                 .map_err(|e| insert_error(e, chunk))?;
         }
@@ -245,8 +244,7 @@ pub(crate) async fn insert_many(tx: &dyn Tx, jobs: &[NewJob], max_holding: u32) 
         let parent = job.parent_job_id.map(|p| p.as_15().to_owned());
         let trigger = job.cron_trigger_id.map(|t| t.as_15().to_owned());
         let result = tx
-            .raw()
-            .execute(
+            .changed(
                 &stmt,
                 &[
                     &job.id.as_15(),

@@ -345,6 +345,31 @@ macro_rules! in_transaction {
     }};
 }
 
+/// Runs a call that is one statement on a pooled connection outside any transaction (the
+/// statement commits on its own): one round trip instead of BEGIN, statement, COMMIT.
+/// `retry: true` runs it again on another connection when the first was lost — only for
+/// statements that may safely run twice.
+macro_rules! autocommit {
+    ($store:expr, retry: $retry:expr, |$c:ident| $body:expr) => {{
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let $c = $store.client().await?;
+            let out: Result<_> = async { Ok($body) }.await;
+            match out {
+                Err(Error::Store {
+                    kind: StoreErrorKind::Unavailable,
+                    ..
+                }) if $retry && attempt < $store.inner.connect_attempts => {
+                    tracing::debug!("retrying a statement on another PostgreSQL connection");
+                    continue;
+                }
+                out => break out,
+            }
+        }
+    }};
+}
+
 /// Inserts jobs inside the application's own transaction: they exist only if it commits,
 /// and other processes are woken when it does. `schema` is the store's schema; `max_holding`
 /// caps the flex queue as in [`Store::job_insert_many`].
@@ -481,23 +506,26 @@ impl Store for PostgresStore {
     }
 
     async fn job_get(&self, id: JobId) -> Result<Option<JobRecord>> {
-        in_transaction!(self, |tx| jobs::get_job(&tx, id).await?)
+        autocommit!(self, retry: true, |c| jobs::get_job(&c, id).await?)
     }
 
     async fn job_list(&self, params: JobListParams) -> Result<Vec<JobRecord>> {
-        in_transaction!(self, |tx| jobs::list(&tx, &params).await?)
+        autocommit!(self, retry: true, |c| jobs::list(&c, &params).await?)
     }
 
     async fn job_claim(&self, params: JobClaimParams) -> Result<Vec<JobRecord>> {
-        in_transaction!(self, |tx| jobs::claim(&tx, &params).await?)
+        // Not retried here: a claim lost in flight may have committed; the executor claims
+        // again on its next round, and the rescuer returns anything stranded.
+        autocommit!(self, retry: false, |c| jobs::claim(&c, &params).await?)
     }
 
     async fn job_next_run_at(&self) -> Result<Option<Timestamp>> {
-        in_transaction!(self, |tx| jobs::next_run_at(&tx).await?)
+        autocommit!(self, retry: true, |c| jobs::next_run_at(&c).await?)
     }
 
     async fn job_heartbeat(&self, params: JobHeartbeatParams) -> Result<Vec<HeartbeatAck>> {
-        in_transaction!(self, |tx| jobs::heartbeat(&tx, &params).await?)
+        // Extending a lease twice is harmless.
+        autocommit!(self, retry: true, |c| jobs::heartbeat(&c, &params).await?)
     }
 
     async fn job_finish(&self, params: JobFinishParams) -> Result<bool> {
@@ -505,7 +533,8 @@ impl Store for PostgresStore {
     }
 
     async fn job_complete_many(&self, params: JobCompleteManyParams) -> Result<Vec<JobId>> {
-        in_transaction!(self, |tx| jobs::complete_many(&tx, &params).await?)
+        // Completing twice changes nothing the second time.
+        autocommit!(self, retry: true, |c| jobs::complete_many(&c, &params).await?)
     }
 
     async fn job_abort(&self, params: JobAbortParams) -> Result<AbortOutcome> {
@@ -521,15 +550,15 @@ impl Store for PostgresStore {
     }
 
     async fn job_count_by_status(&self) -> Result<Vec<(JobStatus, u64)>> {
-        in_transaction!(self, |tx| jobs::count_by_status(&tx).await?)
+        autocommit!(self, retry: true, |c| jobs::count_by_status(&c).await?)
     }
 
     async fn job_count_created_since(&self, params: JobCountCreatedSinceParams) -> Result<u64> {
-        in_transaction!(self, |tx| jobs::count_created_since(&tx, &params).await?)
+        autocommit!(self, retry: true, |c| jobs::count_created_since(&c, &params).await?)
     }
 
     async fn job_count_pending(&self, now: Timestamp) -> Result<u64> {
-        in_transaction!(self, |tx| jobs::count_pending(&tx, now).await?)
+        autocommit!(self, retry: true, |c| jobs::count_pending(&c, now).await?)
     }
 
     async fn job_stats(&self, params: JobStatsParams) -> Result<JobStats> {
