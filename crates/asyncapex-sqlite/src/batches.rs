@@ -10,7 +10,7 @@ use asyncapex_core::{
 use rusqlite::{Connection, Row, named_params};
 
 use crate::errors::{corrupt, from_sqlite};
-use crate::jobs::{insert_many, job_from_row, job_id, micros, opt_ts, ts};
+use crate::jobs::{JobColumns, insert_many, job_from_row, job_id, micros, opt_ts, ts};
 
 fn count_query(conn: &Connection, sql: &str) -> Result<u64> {
     let n: i64 = conn
@@ -64,7 +64,10 @@ pub(crate) fn flex_queue_list(conn: &Connection) -> Result<Vec<JobRecord>> {
     let mut stmt = conn
         .prepare_cached(include_str!("queries/flex_queue_list.sql"))
         .map_err(from_sqlite)?;
-    let rows = stmt.query_map([], job_from_row).map_err(from_sqlite)?;
+    let columns = JobColumns::of(&stmt)?;
+    let rows = stmt
+        .query_map([], |r| job_from_row(r, &columns))
+        .map_err(from_sqlite)?;
     rows.collect::<rusqlite::Result<Vec<_>>>()
         .map_err(from_sqlite)
 }
