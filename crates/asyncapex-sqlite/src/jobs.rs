@@ -510,3 +510,44 @@ pub(crate) fn stats(conn: &Connection, p: &JobStatsParams) -> Result<JobStats> {
     }
     Ok(stats)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use asyncapex_core::IdGenerator;
+    use rusqlite::StatementStatus;
+
+    use super::*;
+
+    /// The claim runs many times a second under load; SQLite must not compile it again on
+    /// every run (a bare `LIMIT :limit` in its subquery used to force that).
+    #[test]
+    fn the_claim_statement_is_not_prepared_again_on_each_run() {
+        let conn = Connection::open_in_memory().unwrap();
+        crate::migrate::migrate(&conn).unwrap();
+        let ids = IdGenerator::new(1);
+        let now = Timestamp::now();
+        let jobs: Vec<NewJob> = (0..100)
+            .map(|_| asyncapex_storetest::queued_job(&ids, now))
+            .collect();
+        insert_many(&conn, &jobs, 100).unwrap();
+        for round in 0..8_i64 {
+            let claimed = claim(
+                &conn,
+                &JobClaimParams {
+                    owner: "w".into(),
+                    now,
+                    lease_until: now,
+                    limit: 3 + round as u32,
+                },
+            )
+            .unwrap();
+            assert!(!claimed.is_empty());
+        }
+        let stmt = conn
+            .prepare_cached(include_str!("queries/job_claim.sql"))
+            .unwrap();
+        assert_eq!(stmt.get_status(StatementStatus::RePrepare), 0);
+    }
+}
