@@ -307,20 +307,31 @@ pub(crate) async fn list(tx: &dyn Tx, p: &JobListParams) -> Result<Vec<JobRecord
     jobs_from_rows(&rows)
 }
 
-pub(crate) async fn claim(tx: &dyn Tx, p: &JobClaimParams) -> Result<Vec<JobRecord>> {
-    let rows = db::query(
-        tx,
-        include_str!("queries/job_claim.sql"),
-        &[
-            &p.owner,
-            &micros(p.now),
-            &micros(p.lease_until),
-            &i64::from(p.limit),
-        ],
+/// Claims due jobs (`job_claim.sql`) in a transaction of its own whose commit does not wait for the disk, sent as one
+/// pipelined round trip (BEGIN, the claim, COMMIT): the claim is on the path from an enqueue
+/// to its job's start, and a durable commit there costs a WAL flush.
+pub(crate) async fn claim_unflushed(
+    client: &deadpool_postgres::Object,
+    p: &JobClaimParams,
+) -> Result<Vec<JobRecord>> {
+    let stmt = client
+        .prepare_cached(include_str!("queries/job_claim.sql"))
+        .await
+        .map_err(from_pg)?;
+    let (now, lease_until, limit) = (micros(p.now), micros(p.lease_until), i64::from(p.limit));
+    let params: [&(dyn ToSql + Sync); 4] = [&p.owner, &now, &lease_until, &limit];
+    // join3 polls in order, so the three requests go out in order, in one write; if the
+    // claim fails, PostgreSQL answers the COMMIT by rolling back.
+    let (begun, rows, committed) = futures_util::future::join3(
+        client.batch_execute(include_str!("queries/claim_transaction_begin.sql")),
+        client.query(&stmt, &params),
+        client.batch_execute(include_str!("queries/transaction_commit.sql")),
     )
-    .await?;
+    .await;
+    begun.map_err(from_pg)?;
+    let rows = rows.map_err(from_pg)?;
+    committed.map_err(from_pg)?;
     let mut jobs = jobs_from_rows(&rows)?;
-    // RETURNING gives no order guarantee; callers expect oldest first.
     jobs.sort_by_key(|a| (a.run_at, a.id));
     Ok(jobs)
 }

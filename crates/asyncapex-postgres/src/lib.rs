@@ -516,7 +516,8 @@ impl Store for PostgresStore {
     async fn job_claim(&self, params: JobClaimParams) -> Result<Vec<JobRecord>> {
         // Not retried here: a claim lost in flight may have committed; the executor claims
         // again on its next round, and the rescuer returns anything stranded.
-        autocommit!(self, retry: false, |c| jobs::claim(&c, &params).await?)
+        let client = self.client().await?;
+        jobs::claim_unflushed(&client, &params).await
     }
 
     async fn job_next_run_at(&self) -> Result<Option<Timestamp>> {
