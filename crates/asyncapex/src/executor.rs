@@ -1,9 +1,12 @@
 //! The executor: claims due jobs, runs each in its own task, and records how it ended.
 //!
-//! Running a job is a short pipeline of named steps: `execute` (run the handler in a task of
-//! its own, so a panic is caught as a failure), `decide` (turn the handler's result, the
-//! execution's buffer and any abort request into one [`JobOutcome`] plus the jobs to insert —
-//! the one place where that mapping lives), and `record` (one guarded store write).
+//! Running a job is a short pipeline of named steps: `execute` (run the handler, catching a
+//! panic as a failure), `decide` (turn the handler's result, the execution's buffer and any
+//! abort request into one [`JobOutcome`] plus the jobs to insert — the one place where that
+//! mapping lives), and the write of that ending: a plain completion (nothing to insert) goes
+//! to the completion recorder, which writes whatever finished meanwhile with one store call
+//! ([`Store::job_complete_many`](asyncapex_core::Store::job_complete_many)); any other ending
+//! is written by `record` with one guarded `job_finish`.
 
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
@@ -30,6 +33,8 @@ const PROMOTE_EVERY: Duration = Duration::from_millis(100);
 
 /// The most plain completions written by one store call.
 const COMPLETION_GROUP: usize = 1024;
+/// How often the completion recorder looks whether a shutdown has emptied the running map.
+const SHUTDOWN_CHECK: Duration = Duration::from_millis(20);
 
 /// A job that ended `Completed` with nothing to insert, waiting for the recorder.
 struct Completion {
@@ -39,12 +44,11 @@ struct Completion {
 }
 
 /// The claim loop. Ends when the engine shuts down, after the completion recorder has
-/// written every completion of the jobs it started.
+/// written the completions of every job still held (see [`record_completions`]).
 pub(crate) async fn run(engine: Arc<EngineInner>) {
     let (completions, pending) = tokio::sync::mpsc::unbounded_channel();
     let recorder = tokio::spawn(record_completions(engine.clone(), pending));
     claim_loop(&engine, &completions).await;
-    // Each job task holds a sender; the recorder ends once every one of them has ended.
     drop(completions);
     let _ = recorder.await;
 }
@@ -215,12 +219,29 @@ enum Ended {
 /// Writes plain completions in groups: whatever finished while the previous group was being
 /// written goes in the next store call. A job stays in the running map (holding its slot and
 /// its lease) until its completion is committed, so `wait_for` and shutdown see the truth.
+///
+/// Ends once the engine is shutting down and holds no job: shutdown waits for running jobs
+/// (their completions included) until its deadline, then releases whatever is left, so the
+/// recorder never waits on a job that will not end — one that never yields, for instance.
 async fn record_completions(
     engine: Arc<EngineInner>,
     mut pending: tokio::sync::mpsc::UnboundedReceiver<Completion>,
 ) {
     let mut group = Vec::with_capacity(COMPLETION_GROUP);
-    while pending.recv_many(&mut group, COMPLETION_GROUP).await > 0 {
+    let mut shutdown = engine.shutdown.subscribe();
+    loop {
+        if engine.is_shutting_down() && engine.lock_running().is_empty() {
+            return;
+        }
+        let received = tokio::select! {
+            n = pending.recv_many(&mut group, COMPLETION_GROUP) => n,
+            // Look again at the running map while shutdown drains it.
+            _ = shutdown.changed(), if !engine.is_shutting_down() => continue,
+            _ = tokio::time::sleep(SHUTDOWN_CHECK), if engine.is_shutting_down() => continue,
+        };
+        if received == 0 {
+            return;
+        }
         let ids: Vec<JobId> = group.iter().map(|c| c.id).collect();
         let mut delay = Duration::from_millis(50);
         let mut written = None;

@@ -710,6 +710,42 @@ async fn shutdown_hands_unfinished_jobs_back_without_counting_the_attempt() {
     assert_eq!(job.lease_owner, None);
 }
 
+/// Holds its thread without ever reaching an `.await` (a CPU-bound or blocking job).
+#[derive(Serialize, Deserialize)]
+struct NeverYields {
+    tag: String,
+}
+
+impl Queueable for NeverYields {
+    async fn execute(&mut self, _ctx: &mut QueueableContext) -> Result<(), JobError> {
+        signal(&self.tag);
+        std::thread::sleep(Duration::from_secs(4));
+        Ok(())
+    }
+}
+
+// Two worker threads: the job holds one, shutdown runs on the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_does_not_wait_for_a_job_that_never_yields() {
+    let engine = engine().register::<NeverYields>().start().await.unwrap();
+    let t = tag("never-yields");
+    let id = engine
+        .enqueue_job(NeverYields { tag: t.clone() })
+        .await
+        .unwrap();
+    wait_signal(&t).await;
+    let started = std::time::Instant::now();
+    let report = engine.shutdown(Duration::from_millis(100)).await.unwrap();
+    // The job blocks for 4 s; shutdown gives up after its 100 ms deadline and hands it back.
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "shutdown took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(report.released, vec![id]);
+    assert_eq!(engine.job(id).await.unwrap().status, JobStatus::Queued);
+}
+
 #[tokio::test]
 async fn json_enqueues_are_checked_against_registered_types() {
     let engine = engine().start().await.unwrap();
