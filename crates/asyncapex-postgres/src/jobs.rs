@@ -97,6 +97,24 @@ pub(crate) async fn lock_flex_queue(tx: &dyn Tx) -> Result<()> {
 /// sent as several bounded messages (in one transaction).
 pub(crate) const QUEUED_PER_STATEMENT: usize = 5_000;
 
+/// Inserts jobs that do not join the flex queue, from column arrays.
+pub(crate) const INSERT_QUEUED: &str = include_str!("queries/job_insert_queued.sql");
+
+/// Runs `stmt` (prepared [`INSERT_QUEUED`]) for `jobs`, [`QUEUED_PER_STATEMENT`] at a time.
+pub(crate) async fn insert_queued(
+    tx: &dyn Tx,
+    stmt: &tokio_postgres::Statement,
+    jobs: &[NewJob],
+) -> Result<()> {
+    for chunk in jobs.chunks(QUEUED_PER_STATEMENT) {
+        let columns = QueuedColumns::new(chunk);
+        tx.rows(stmt, &columns.params())
+            .await
+            .map_err(|e| insert_error(e, chunk))?;
+    }
+    Ok(())
+}
+
 /// Whether `job_insert_queued.sql` can insert these: none joins the flex queue.
 pub(crate) fn none_holding(jobs: &[NewJob]) -> bool {
     jobs.iter().all(|j| j.status != JobStatus::Holding)
@@ -206,17 +224,8 @@ pub(crate) async fn insert_many(tx: &dyn Tx, jobs: &[NewJob], max_holding: u32) 
         return Ok(());
     }
     if none_holding(jobs) {
-        let stmt = tx
-            .stmt(include_str!("queries/job_insert_queued.sql"))
-            .await
-            .map_err(from_pg)?;
-        for chunk in jobs.chunks(QUEUED_PER_STATEMENT) {
-            let columns = QueuedColumns::new(chunk);
-            tx.rows(&stmt, &columns.params())
-                .await
-                .map_err(|e| insert_error(e, chunk))?;
-        }
-        return Ok(());
+        let stmt = tx.stmt(INSERT_QUEUED).await.map_err(from_pg)?;
+        return insert_queued(tx, &stmt, jobs).await;
     }
     let holding = jobs
         .iter()

@@ -271,22 +271,17 @@ impl PostgresStore {
         &self.inner.pool
     }
 
-    /// A pooled connection the server has not closed.
     /// Inserts jobs that do not join the flex queue with one statement that is its own
     /// transaction: one round trip (and one commit) per enqueue.
     async fn insert_queued_alone(&self, jobs: &[NewJob]) -> Result<()> {
         if jobs.is_empty() {
             return Ok(());
         }
-        let columns = jobs::QueuedColumns::new(jobs);
         let mut attempt = 0;
         loop {
             attempt += 1;
             let client = self.client().await?;
-            let stmt = match client
-                .prepare_cached(include_str!("queries/job_insert_queued.sql"))
-                .await
-            {
+            let stmt = match client.prepare_cached(jobs::INSERT_QUEUED).await {
                 Ok(stmt) => stmt,
                 Err(e) if attempt < self.inner.connect_attempts && is_connection_lost(&e) => {
                     continue;
@@ -295,14 +290,11 @@ impl PostgresStore {
             };
             // Not retried: a connection lost while the statement was in flight may have
             // committed it, and a second insert would then be refused for the same IDs.
-            return client
-                .query(&stmt, &columns.params())
-                .await
-                .map(drop)
-                .map_err(|e| jobs::insert_error(e, jobs));
+            return jobs::insert_queued(&client, &stmt, jobs).await;
         }
     }
 
+    /// A pooled connection the server has not closed.
     async fn client(&self) -> Result<Object> {
         let mut last = None;
         for _ in 0..self.inner.connect_attempts {

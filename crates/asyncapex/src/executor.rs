@@ -281,20 +281,27 @@ async fn record_completions(
         }
         for c in group.drain(..) {
             if done.contains(&c.id) {
-                if c.job_type == JobType::BatchApex {
-                    engine
-                        .batches_changed
-                        .store(true, std::sync::atomic::Ordering::Relaxed);
-                }
-                if c.scheduled {
-                    engine.scheduler_wake.notify_one();
-                }
+                wake_after_end(&engine, c.job_type == JobType::BatchApex, c.scheduled);
                 engine.announce(c.id, JobStatus::Completed);
             } else if written.is_some() {
                 tracing::warn!(job = %c.id, "the job was rescued or aborted elsewhere while it ran; its result is discarded");
             }
         }
         engine.wake.notify_one();
+    }
+}
+
+/// Wakes what a job's recorded end may unblock: the flex-queue promoter when a batch slot
+/// freed (or a batch was chained), the scheduler when the run of a schedule ended (its
+/// schedule may be blocked waiting for it).
+fn wake_after_end(engine: &EngineInner, batches_changed: bool, scheduled: bool) {
+    if batches_changed {
+        engine
+            .batches_changed
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+    if scheduled {
+        engine.scheduler_wake.notify_one();
     }
 }
 
@@ -484,18 +491,12 @@ async fn record(
         };
         match engine.store.job_finish(params).await {
             Ok(true) => {
-                if job.job_type == JobType::BatchApex
-                    || insert.iter().any(|j| j.status == JobStatus::Holding)
-                {
-                    // A batch slot freed (or a batch was chained): promote without waiting.
-                    engine
-                        .batches_changed
-                        .store(true, std::sync::atomic::Ordering::Relaxed);
-                }
-                if job.cron_trigger_id.is_some() {
-                    // Its schedule may be blocked waiting for this run to end.
-                    engine.scheduler_wake.notify_one();
-                }
+                wake_after_end(
+                    engine,
+                    job.job_type == JobType::BatchApex
+                        || insert.iter().any(|j| j.status == JobStatus::Holding),
+                    job.cron_trigger_id.is_some(),
+                );
                 if !insert.is_empty() {
                     engine.daily.record(crate::governor::counted(&insert));
                     engine.wake.notify_one();
