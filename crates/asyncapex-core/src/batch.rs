@@ -276,3 +276,43 @@ mod tests {
         assert!(reorder(&[a, b], a, FlexMove::Before(a)).is_err());
     }
 }
+
+/// A batch's scope: items per `execute` (Apex's `Database.executeBatch(job, scope)`), checked
+/// once here so every entry point applies the same rule.
+///
+/// ```
+/// use asyncapex_core::batch::BatchScope;
+/// assert_eq!(BatchScope::new(200).unwrap().get(), 200);
+/// assert!(BatchScope::new(0).is_err());
+/// assert!(BatchScope::new(2001).is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BatchScope(u32);
+
+impl BatchScope {
+    /// The largest scope (Apex's).
+    pub const MAX: u32 = 2000;
+    /// Apex's default scope.
+    pub const DEFAULT: BatchScope = BatchScope(200);
+
+    /// A scope of `items` per `execute`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] outside 1–2000.
+    pub fn new(items: u32) -> Result<BatchScope, Error> {
+        if (1..=Self::MAX).contains(&items) {
+            Ok(BatchScope(items))
+        } else {
+            Err(Error::InvalidInput {
+                what: "batch scope",
+                input: items.to_string(),
+                rule: "the scope (items per execute) must be between 1 and 2000",
+            })
+        }
+    }
+
+    /// Items per `execute`.
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}

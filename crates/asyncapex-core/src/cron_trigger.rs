@@ -205,3 +205,45 @@ pub struct NewCronTrigger {
     /// For a scheduled batch, the scope of the batch job it submits.
     pub batch_scope: Option<u32>,
 }
+
+/// A schedule's name (Apex's `System.schedule(name, …)`): trimmed, 1 to 255 bytes; checked
+/// once here for every entry point.
+///
+/// ```
+/// use asyncapex_core::cron_trigger::ScheduleName;
+/// assert_eq!(ScheduleName::new("  Nightly ").unwrap().as_str(), "Nightly");
+/// assert!(ScheduleName::new("   ").is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ScheduleName(String);
+
+impl ScheduleName {
+    /// The longest name, in bytes.
+    pub const MAX_LEN: usize = 255;
+
+    /// Checks and trims a name.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a name that is empty (after trimming) or over 255 bytes.
+    pub fn new(name: &str) -> Result<ScheduleName, Error> {
+        let name = name.trim();
+        if name.is_empty() || name.len() > Self::MAX_LEN {
+            return Err(Error::InvalidInput {
+                what: "schedule name",
+                input: name.chars().take(60).collect(),
+                rule: "a schedule name has 1 to 255 bytes",
+            });
+        }
+        Ok(ScheduleName(name.to_owned()))
+    }
+
+    /// The trimmed name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The trimmed name, owned.
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}

@@ -77,7 +77,7 @@ pub enum Error {
     #[error("{message}")]
     LimitExceeded {
         /// Which limit.
-        limit: &'static str,
+        limit: crate::limits::LimitName,
         /// How many were attempted.
         used: u64,
         /// The limit in force.

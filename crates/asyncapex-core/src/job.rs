@@ -182,3 +182,165 @@ pub struct NewJob {
     /// A batch job's scope size.
     pub batch_scope: Option<u32>,
 }
+
+impl NewJob {
+    /// The fields every new record shares: a root of its chain (depth 1), due at once, one
+    /// attempt, no parent, trigger, signature or scope. The named constructors below start
+    /// from it, so each kind's defaults are written once.
+    fn base(
+        id: JobId,
+        job_type: JobType,
+        class_name: impl Into<String>,
+        payload: String,
+        created_at: Timestamp,
+    ) -> NewJob {
+        NewJob {
+            id,
+            job_type,
+            class_name: class_name.into(),
+            method_name: None,
+            status: JobStatus::Queued,
+            parent_job_id: None,
+            cron_trigger_id: None,
+            created_at,
+            run_at: created_at,
+            max_attempts: 1,
+            stack_depth: 1,
+            max_stack_depth: None,
+            failure_reenqueues: 0,
+            signature: None,
+            payload,
+            batch_scope: None,
+        }
+    }
+
+    /// A queued queueable (`System.enqueueJob`), due at `created_at` unless
+    /// [`run_at`](Self::run_at) says later.
+    ///
+    /// ```
+    /// use asyncapex_core::{IdGenerator, JobStatus, JobType, NewJob};
+    /// let now = jiff::Timestamp::from_second(1_700_000_000).unwrap();
+    /// let job = NewJob::queueable(IdGenerator::new(1).job_id(now), "Welcome", "{}".into(), now)
+    ///     .max_attempts(3);
+    /// assert_eq!((job.job_type, job.status, job.stack_depth), (JobType::Queueable, JobStatus::Queued, 1));
+    /// ```
+    pub fn queueable(
+        id: JobId,
+        class_name: impl Into<String>,
+        payload: String,
+        created_at: Timestamp,
+    ) -> NewJob {
+        NewJob::base(id, JobType::Queueable, class_name, payload, created_at)
+    }
+
+    /// A queued future call: `class_name.method_name(args)`, its arguments a JSON object.
+    /// Futures do not chain: each starts a depth of its own.
+    pub fn future(
+        id: JobId,
+        class_name: impl Into<String>,
+        method_name: impl Into<String>,
+        args: String,
+        created_at: Timestamp,
+    ) -> NewJob {
+        NewJob {
+            method_name: Some(method_name.into()),
+            ..NewJob::base(id, JobType::Future, class_name, args, created_at)
+        }
+    }
+
+    /// A batch job entering the flex queue (`Holding`), `scope` items per `execute`.
+    pub fn batch(
+        id: JobId,
+        class_name: impl Into<String>,
+        payload: String,
+        scope: crate::batch::BatchScope,
+        created_at: Timestamp,
+    ) -> NewJob {
+        NewJob {
+            status: JobStatus::Holding,
+            batch_scope: Some(scope.get()),
+            ..NewJob::base(id, JobType::BatchApex, class_name, payload, created_at)
+        }
+    }
+
+    /// The record of a finalizer run for `parent`, whose chain position it keeps (so a
+    /// re-enqueue from it counts as the parent's child).
+    pub fn finalizer(
+        id: JobId,
+        class_name: impl Into<String>,
+        envelope: String,
+        parent: &JobRecord,
+        created_at: Timestamp,
+    ) -> NewJob {
+        NewJob {
+            parent_job_id: Some(parent.id),
+            stack_depth: parent.stack_depth,
+            max_stack_depth: parent.max_stack_depth,
+            failure_reenqueues: parent.failure_reenqueues,
+            ..NewJob::base(id, JobType::Finalizer, class_name, envelope, created_at)
+        }
+    }
+
+    /// The job a schedule's firing creates: a `ScheduledApex` run, or for a scheduled batch
+    /// (`System.scheduleBatch`) the batch entering the flex queue.
+    pub fn fired(
+        id: JobId,
+        trigger: &crate::cron_trigger::CronTriggerRecord,
+        created_at: Timestamp,
+    ) -> NewJob {
+        NewJob {
+            status: if trigger.job_type == JobType::BatchApex {
+                JobStatus::Holding
+            } else {
+                JobStatus::Queued
+            },
+            cron_trigger_id: Some(trigger.id),
+            batch_scope: trigger.batch_scope,
+            ..NewJob::base(
+                id,
+                trigger.job_type,
+                trigger.class_name.clone(),
+                trigger.payload.clone(),
+                created_at,
+            )
+        }
+    }
+
+    /// Not before `at`.
+    pub fn run_at(mut self, at: Timestamp) -> NewJob {
+        self.run_at = at;
+        self
+    }
+
+    /// Enqueued by `parent`.
+    pub fn parent(mut self, parent: Option<JobId>) -> NewJob {
+        self.parent_job_id = parent;
+        self
+    }
+
+    /// Claims allowed before the rescuer fails it.
+    pub fn max_attempts(mut self, n: u32) -> NewJob {
+        self.max_attempts = n;
+        self
+    }
+
+    /// Its place in a chain: depth, the chain's maximum, and consecutive finalizer
+    /// re-enqueues that led here.
+    pub fn chain(
+        mut self,
+        stack_depth: u32,
+        max_stack_depth: Option<u32>,
+        failure_reenqueues: u32,
+    ) -> NewJob {
+        self.stack_depth = stack_depth;
+        self.max_stack_depth = max_stack_depth;
+        self.failure_reenqueues = failure_reenqueues;
+        self
+    }
+
+    /// Its duplicate signature (Apex's `QueueableDuplicateSignature`).
+    pub fn signature(mut self, signature: Option<String>) -> NewJob {
+        self.signature = signature;
+        self
+    }
+}

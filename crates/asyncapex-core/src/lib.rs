@@ -24,7 +24,7 @@ pub use cron_trigger::{CronTriggerRecord, NewCronTrigger, StoredTriggerState, Tr
 pub use error::{Error, Result, StoreErrorKind};
 pub use id::{CronTriggerId, IdGenerator, JobId, KeyPrefix, RecordId};
 pub use job::{JobRecord, JobType, NewJob};
-pub use limits::Limits;
+pub use limits::{LimitName, Limits};
 pub use query::{QueryPageParams, QuerySource};
 pub use status::JobStatus;
 pub use store::{

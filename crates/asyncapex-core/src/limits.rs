@@ -105,3 +105,51 @@ impl Limits {
         }
     }
 }
+
+/// Which governor limit an [`Error::LimitExceeded`](crate::Error::LimitExceeded) broke: the
+/// rows of Apex's limits table that asyncapex enforces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum LimitName {
+    /// Queueable jobs enqueued by one execution ([`Limits::queueable_jobs_sync`] /
+    /// [`Limits::queueable_jobs_async`]).
+    QueueableJobs,
+    /// Future calls made by one execution ([`Limits::future_calls_sync`] /
+    /// [`Limits::future_calls_async`]).
+    FutureCalls,
+    /// HTTP callouts made by one execution ([`Limits::callouts`]).
+    Callouts,
+    /// Time one execution waited on callouts ([`Limits::callout_time`]).
+    CalloutTime,
+    /// Consecutive finalizer re-enqueues of a failing job
+    /// ([`Limits::finalizer_failure_reenqueues`]).
+    FinalizerReenqueues,
+    /// Async jobs submitted to one store in 24 hours ([`Limits::daily_async_executions`]).
+    DailyAsyncExecutions,
+    /// Batch jobs holding in the flex queue ([`Limits::flex_queue_size`]).
+    FlexQueue,
+    /// Active schedules in one store ([`Limits::scheduled_jobs`]).
+    ScheduledJobs,
+}
+
+impl LimitName {
+    /// The limit's name as messages and the HTTP API spell it, e.g. `"queueable jobs"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            LimitName::QueueableJobs => "queueable jobs",
+            LimitName::FutureCalls => "future calls",
+            LimitName::Callouts => "callouts",
+            LimitName::CalloutTime => "callout time",
+            LimitName::FinalizerReenqueues => "finalizer re-enqueues",
+            LimitName::DailyAsyncExecutions => "daily async executions",
+            LimitName::FlexQueue => "flex queue",
+            LimitName::ScheduledJobs => "scheduled jobs",
+        }
+    }
+}
+
+impl std::fmt::Display for LimitName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -28,6 +28,11 @@ use crate::status::JobStatus;
 /// page by page ([`QuerySource`]), for batches over tables in the store's own database.
 #[async_trait]
 pub trait Store: QuerySource + Send + Sync + Debug + 'static {
+    /// The store as [`Any`](std::any::Any), so a store crate can recognise its own store
+    /// behind an `Arc<dyn Store>` (for capabilities only it has, such as inserting jobs inside
+    /// an application's own database transaction).
+    fn as_any(&self) -> &dyn std::any::Any;
+
     /// Counts for dashboards and metrics: jobs by type and status (all time), and for jobs
     /// that ended at or after `since`: completions and failures per minute, a histogram of run
     /// durations, and how many needed more than one attempt (rescued after a crash).

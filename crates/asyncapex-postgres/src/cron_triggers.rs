@@ -106,7 +106,7 @@ pub(crate) async fn insert(tx: &dyn Tx, p: &CronTriggerInsertParams) -> Result<(
     .await?;
     if active >= u64::from(p.max_active) {
         return Err(Error::LimitExceeded {
-            limit: "scheduled jobs",
+            limit: asyncapex_core::LimitName::ScheduledJobs,
             used: active + 1,
             max: u64::from(p.max_active),
             message: format!(

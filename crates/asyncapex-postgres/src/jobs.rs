@@ -236,7 +236,7 @@ pub(crate) async fn insert_many(tx: &dyn Tx, jobs: &[NewJob], max_holding: u32) 
         let already = db::count(tx, include_str!("queries/job_count_holding.sql"), &[]).await?;
         if already + holding > u64::from(max_holding) {
             return Err(Error::LimitExceeded {
-                limit: "flex queue",
+                limit: asyncapex_core::LimitName::FlexQueue,
                 used: already + holding,
                 max: u64::from(max_holding),
                 message: format!(

@@ -430,6 +430,10 @@ impl QuerySource for PostgresStore {
 
 #[async_trait]
 impl Store for PostgresStore {
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
     async fn node_register(&self, params: NodeRegisterParams) -> Result<i64> {
         in_transaction!(self, |tx| {
             let row = db::query_opt(

@@ -104,7 +104,7 @@ pub(crate) fn insert(conn: &Connection, p: &CronTriggerInsertParams) -> Result<(
     )?;
     if active >= u64::from(p.max_active) {
         return Err(Error::LimitExceeded {
-            limit: "scheduled jobs",
+            limit: asyncapex_core::LimitName::ScheduledJobs,
             used: active + 1,
             max: u64::from(p.max_active),
             message: format!(

@@ -156,7 +156,7 @@ pub(crate) fn insert_many(conn: &Connection, jobs: &[NewJob], max_holding: u32) 
         let already = n.max(0) as u64;
         if already + holding > u64::from(max_holding) {
             return Err(Error::LimitExceeded {
-                limit: "flex queue",
+                limit: asyncapex_core::LimitName::FlexQueue,
                 used: already + holding,
                 max: u64::from(max_holding),
                 message: format!(

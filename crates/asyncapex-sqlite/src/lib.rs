@@ -216,6 +216,10 @@ impl QuerySource for SqliteStore {
 
 #[async_trait]
 impl Store for SqliteStore {
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
     async fn job_stats(&self, params: JobStatsParams) -> Result<JobStats> {
         self.conn.call(move |conn| jobs::stats(conn, &params)).await
     }

@@ -48,7 +48,7 @@ impl<'a> Callout<'a> {
             if buffer.callouts > limits.callouts {
                 let used = buffer.callouts;
                 let err = Error::LimitExceeded {
-                    limit: "callouts",
+                    limit: asyncapex_core::LimitName::Callouts,
                     used: u64::from(used),
                     max: u64::from(limits.callouts),
                     message: format!(
@@ -61,7 +61,7 @@ impl<'a> Callout<'a> {
             let remaining = limits.callout_time.saturating_sub(buffer.callout_time);
             if remaining.is_zero() {
                 let err = Error::LimitExceeded {
-                    limit: "callout time",
+                    limit: asyncapex_core::LimitName::CalloutTime,
                     used: buffer.callout_time.as_millis() as u64,
                     max: limits.callout_time.as_millis() as u64,
                     message: format!(

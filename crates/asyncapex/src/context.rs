@@ -215,7 +215,7 @@ impl ExecContext {
         if buffer.attempted > limit {
             let used = buffer.attempted;
             let err = Error::LimitExceeded {
-                limit: "queueable jobs",
+                limit: asyncapex_core::LimitName::QueueableJobs,
                 used: u64::from(used),
                 max: u64::from(limit),
                 message: format!(
@@ -257,7 +257,7 @@ impl ExecContext {
         let retry_limit = self.engine.config.limits.finalizer_failure_reenqueues;
         if failure_reenqueues > retry_limit {
             let err = Error::LimitExceeded {
-                limit: "finalizer re-enqueues",
+                limit: asyncapex_core::LimitName::FinalizerReenqueues,
                 used: u64::from(failure_reenqueues),
                 max: u64::from(retry_limit),
                 message: format!(
@@ -327,7 +327,7 @@ impl ExecContext {
         if buffer.futures_attempted > limit {
             let used = buffer.futures_attempted;
             let err = Error::LimitExceeded {
-                limit: "future calls",
+                limit: asyncapex_core::LimitName::FutureCalls,
                 used: u64::from(used),
                 max: u64::from(limit),
                 message: format!(

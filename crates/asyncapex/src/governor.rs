@@ -183,7 +183,7 @@ impl DailyCap {
     fn check_cached(&self, used: u64, adding: u64, limit: u64) -> Result<(), Error> {
         if used.saturating_add(adding) > limit {
             return Err(Error::LimitExceeded {
-                limit: "daily async executions",
+                limit: asyncapex_core::LimitName::DailyAsyncExecutions,
                 used: used.saturating_add(adding),
                 max: limit,
                 message: format!(
