@@ -1,7 +1,7 @@
 //! `asyncapex batch-errors list`: stored batch error events (Apex's `BatchApexErrorEvent`).
 
 use asyncapex::JobId;
-use asyncapex::store::BatchErrorEventListParams;
+use asyncapex::unstable::store::BatchErrorEventListParams;
 use clap::Subcommand;
 
 use crate::database::open_existing;

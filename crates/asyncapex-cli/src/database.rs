@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use asyncapex::store::Store;
+use asyncapex::unstable::store::Store;
 use asyncapex::{EngineBuilder, PostgresStore, SqliteOptions, SqliteStore};
 
 /// Where the store lives.

@@ -1,6 +1,6 @@
 //! `asyncapex flex-queue …`: see and reorder holding batch jobs (Apex's "Apex Flex Queue").
 
-use asyncapex::store::FlexQueueMoveParams;
+use asyncapex::unstable::store::FlexQueueMoveParams;
 use asyncapex::{FlexMove, JobId};
 use clap::{ArgGroup, Subcommand};
 

@@ -1,6 +1,6 @@
 //! `asyncapex jobs …`: list, show and abort job records.
 
-use asyncapex::store::JobAbortParams;
+use asyncapex::unstable::store::JobAbortParams;
 use asyncapex::{AbortOutcome, JobId, JobListParams, JobRecord, JobStatus, JobType};
 use clap::Subcommand;
 

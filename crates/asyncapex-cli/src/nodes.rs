@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use asyncapex::store::NodeListParams;
+use asyncapex::unstable::store::NodeListParams;
 
 use crate::database::open_existing;
 use crate::jobs::time;

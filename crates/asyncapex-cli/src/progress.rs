@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use asyncapex::store::Store;
+use asyncapex::unstable::store::Store;
 use asyncapex::{JobId, JobRecord};
 use indicatif::{ProgressBar, ProgressStyle};
 

@@ -1,6 +1,6 @@
 //! `asyncapex schedules …`: list and steer schedules (Apex's "Scheduled Jobs" page).
 
-use asyncapex::store::Store;
+use asyncapex::unstable::store::Store;
 use asyncapex::{CronExpr, CronTriggerId, CronTriggerListParams, CronTriggerRecord};
 use clap::Subcommand;
 
@@ -97,7 +97,7 @@ pub(crate) async fn run(database: &str, cmd: SchedulesCommand) -> Result<(), Str
         SchedulesCommand::Resume { key } => {
             let t = find(store.as_ref(), &key).await?;
             let resumed = store
-                .cron_trigger_resume(asyncapex::store::CronTriggerResumeParams {
+                .cron_trigger_resume(asyncapex::unstable::store::CronTriggerResumeParams {
                     id: t.id,
                     next_fire_time: now,
                 })
@@ -117,7 +117,10 @@ pub(crate) async fn run(database: &str, cmd: SchedulesCommand) -> Result<(), Str
         SchedulesCommand::Abort { key } => {
             let t = find(store.as_ref(), &key).await?;
             let deleted = store
-                .cron_trigger_delete(asyncapex::store::CronTriggerDeleteParams { id: t.id, now })
+                .cron_trigger_delete(asyncapex::unstable::store::CronTriggerDeleteParams {
+                    id: t.id,
+                    now,
+                })
                 .await
                 .map_err(|e| e.to_string())?;
             if deleted {

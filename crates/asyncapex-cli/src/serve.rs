@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use asyncapex::Engine;
-use asyncapex::store::Store;
+use asyncapex::unstable::store::Store;
 use asyncapex_web::{Auth, WebState};
 use clap::Args;
 

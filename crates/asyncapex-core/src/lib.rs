@@ -28,13 +28,13 @@ pub use limits::{LimitName, Limits};
 pub use query::{QueryPageParams, QuerySource};
 pub use status::JobStatus;
 pub use store::{
-    AbortOutcome, CronTriggerDeleteParams, CronTriggerDueParams, CronTriggerFailParams,
-    CronTriggerFireParams, CronTriggerInsertParams, CronTriggerListParams, CronTriggerResumeParams,
-    DURATION_BUCKETS_MS, HeartbeatAck, JobAbortParams, JobClaimParams, JobCompleteManyParams,
-    JobCountCreatedSinceParams, JobFinishParams, JobHeartbeatParams, JobInsertManyParams,
-    JobListParams, JobOutcome, JobReleaseParams, JobRescueParams, JobStats, JobStatsParams,
-    MinuteStats, NodeHeartbeatParams, NodeListParams, NodeRecord, NodeRegisterParams,
-    RescueOutcome, Store,
+    AbortOutcome, AppTransaction, CronTriggerDeleteParams, CronTriggerDueParams,
+    CronTriggerFailParams, CronTriggerFireParams, CronTriggerInsertParams, CronTriggerListParams,
+    CronTriggerResumeParams, DURATION_BUCKETS_MS, HeartbeatAck, JobAbortParams, JobClaimParams,
+    JobCompleteManyParams, JobCountCreatedSinceParams, JobFinishParams, JobHeartbeatParams,
+    JobInsertManyParams, JobListParams, JobOutcome, JobReleaseParams, JobRescueParams, JobStats,
+    JobStatsParams, MinuteStats, NodeHeartbeatParams, NodeListParams, NodeRecord,
+    NodeRegisterParams, RescueOutcome, Store,
 };
 pub use store::{
     BatchChunkFinishParams, BatchChunkListParams, BatchChunksInsertParams, BatchChunksResetParams,

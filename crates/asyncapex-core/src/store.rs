@@ -718,3 +718,24 @@ pub struct JobReleaseParams {
     /// The jobs.
     pub ids: Vec<JobId>,
 }
+
+/// A store's capability to insert jobs inside an application's own database transaction of
+/// type `Self`: the jobs exist if and only if that transaction commits (Apex's "enqueued work
+/// is dispatched when the transaction commits").
+///
+/// A store crate implements it for its database's transaction type (the PostgreSQL store for
+/// `tokio_postgres::Transaction`); the engine's `EnqueueTransaction::commit_in` finds the
+/// store behind its `Arc<dyn Store>` with [`Store::as_any`], so the engine names no store.
+pub trait AppTransaction<S: Store>: Sync {
+    /// Inserts `jobs` inside this transaction, capping the flex queue at `max_holding` as
+    /// [`Store::job_insert_many`] does.
+    ///
+    /// # Errors
+    /// As [`Store::job_insert_many`]; a store error when the database refuses.
+    fn job_insert_in(
+        &self,
+        store: &S,
+        jobs: &[NewJob],
+        max_holding: u32,
+    ) -> impl std::future::Future<Output = Result<()>> + Send;
+}

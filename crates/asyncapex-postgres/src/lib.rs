@@ -659,3 +659,16 @@ impl Store for PostgresStore {
         in_transaction!(self, |tx| batches::error_event_list(&tx, &params).await?)
     }
 }
+
+/// Enqueueing inside the application's own transaction: `EnqueueTransaction::commit_in(&tx)`
+/// in the engine reaches this through [`AppTransaction`](asyncapex_core::AppTransaction).
+impl asyncapex_core::AppTransaction<PostgresStore> for tokio_postgres::Transaction<'_> {
+    async fn job_insert_in(
+        &self,
+        store: &PostgresStore,
+        jobs: &[NewJob],
+        max_holding: u32,
+    ) -> Result<()> {
+        job_insert_in(self, &store.inner.schema, jobs, max_holding).await
+    }
+}

@@ -16,7 +16,7 @@
 
 use std::fmt::Write;
 
-use asyncapex::store::{DURATION_BUCKETS_MS, JobStatsParams};
+use asyncapex::unstable::store::{DURATION_BUCKETS_MS, JobStatsParams};
 use asyncapex::{CronTriggerListParams, JobStatus, JobType, StoredTriggerState};
 use axum::extract::State;
 use axum::http::header;

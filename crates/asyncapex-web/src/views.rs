@@ -697,7 +697,7 @@ impl Overview {
         let window_start = this_minute - jiff::SignedDuration::from_mins(59);
         let by_status = store.job_count_by_status().await?;
         let stats = store
-            .job_stats(asyncapex::store::JobStatsParams {
+            .job_stats(asyncapex::unstable::store::JobStatsParams {
                 since: window_start,
             })
             .await?;
@@ -727,7 +727,7 @@ impl Overview {
             .collect();
         let daily = engine.daily_async_usage().await?;
         let nodes = store
-            .node_list(asyncapex::store::NodeListParams {
+            .node_list(asyncapex::unstable::store::NodeListParams {
                 now,
                 dead_after: std::time::Duration::from_secs(60),
                 limit: 20,

@@ -5,12 +5,14 @@
 //!
 //! * **Queueable** ([`Queueable`]): enqueue typed state, get a `707…` [`JobId`] back, chain
 //!   the next job from `execute`, attach a [`Finalizer`].
+//! * **Scheduled** ([`Schedulable`], [`Engine::schedule`]): run a job on a Quartz/Apex cron
+//!   expression in a time zone; pause, resume, abort.
+//! * **Batch** ([`Batchable`], [`Engine::execute_batch`]): `start` → `execute` per chunk →
+//!   `finish`, each chunk its own transaction, with the flex queue and error events.
 //! * **Future** ([`macro@future`]): fire-and-forget a function call into its own execution,
 //!   with HTTP callouts for futures that declare them.
 //! * **Governor limits** ([`Limits`], [`LimitsView`]): Apex's per-execution quotas and the
 //!   daily async cap.
-//!
-//! Scheduled and Batch jobs arrive in later releases (see the README's feature list).
 //!
 //! ```no_run
 //! use asyncapex::{Engine, JobError, Queueable, QueueableContext};
@@ -45,27 +47,16 @@
 //!   and its context's [`attempt`](QueueableContext::attempt) says so. Make side effects
 //!   outside the store idempotent, as Salesforce advises.
 
-mod batch_runner;
-mod batchable;
-#[cfg(feature = "callouts")]
-mod callout;
-mod context;
+// The engine's four layers, each using only those below it (checked by `tools/check-layers`):
+// runtime → kinds → services → engine.
 mod engine;
-mod enqueue;
-mod executor;
-mod finalizer;
-pub mod future;
-mod governor;
-mod job_error;
-mod maintenance;
-mod queueable;
-mod registry;
-mod schedulable;
-mod scheduler;
+mod kinds;
+mod runtime;
+mod services;
 
 pub use asyncapex_core::{
     AbortOutcome, Clock, CronTriggerId, Error, JobId, JobListParams, JobRecord, JobStatus, JobType,
-    Limits, ManualClock, Result, StoreErrorKind, SystemClock, clock, id, job, store,
+    LimitName, Limits, ManualClock, Result, StoreErrorKind, SystemClock, clock,
 };
 #[cfg(feature = "postgres")]
 pub use asyncapex_postgres::{PostgresOptions, PostgresStore, tokio_postgres};
@@ -79,20 +70,6 @@ pub use asyncapex_core::{
 pub use asyncapex_core::{
     CronTriggerListParams, CronTriggerRecord, NewCronTrigger, StoredTriggerState, TriggerState,
 };
-pub use batchable::{Batchable, QueryLocator, WorkSet};
-#[cfg(feature = "callouts")]
-pub use callout::Callout;
-pub use context::{
-    AsyncInfo, BatchContext, EnqueueTransaction, FinalizerContext, FutureContext, QueueableContext,
-    SchedulableContext,
-};
-#[doc(hidden)]
-pub use future::__private;
-pub use future::{FutureMethod, FutureTarget};
-pub use governor::{DailyUsage, LimitsView, TimeUsage, Usage, daily_async_usage};
-#[cfg(feature = "callouts")]
-pub use reqwest;
-pub use schedulable::Schedulable;
 
 /// Turns an `async fn` whose arguments are serde types into a future method (Apex's
 /// `@future`); see the [`future`](mod@future) module.
@@ -101,13 +78,45 @@ pub use schedulable::Schedulable;
 /// execution time limit; `class = "Name"` sets the class name stored on its records (the
 /// module path by default).
 pub use asyncapex_macros::future;
+
 pub use engine::{
-    AbortTarget, Engine, EngineBuilder, EngineConfig, JobEvent, ScheduleOptions, ShutdownReport,
+    AbortTarget, Engine, EngineBuilder, EnqueueTransaction, ScheduleOptions, ShutdownReport,
 };
-pub use enqueue::{DuplicateSignature, DuplicateSignatureBuilder, EnqueueOptions};
-pub use finalizer::{Finalizer, ParentJobResult};
-pub use job_error::JobError;
-pub use queueable::Queueable;
+pub use kinds::batch::{Batchable, QueryLocator, WorkSet};
+pub use kinds::context::{
+    BatchContext, FinalizerContext, FutureContext, QueueableContext, SchedulableContext,
+};
+pub use kinds::finalizer::Finalizer;
+pub use kinds::queueable::{AsyncInfo, Queueable};
+pub use kinds::schedulable::Schedulable;
+#[cfg(feature = "callouts")]
+pub use runtime::callout::Callout;
+pub use runtime::config::EngineConfig;
+pub use runtime::daily::{DailyUsage, daily_async_usage};
+pub use runtime::enqueue::{DuplicateSignature, DuplicateSignatureBuilder, EnqueueOptions};
+pub use runtime::job_error::JobError;
+pub use runtime::limits::{LimitsView, TimeUsage, Usage};
+pub use runtime::outcome::ParentJobResult;
+pub use runtime::signals::JobEvent;
+
+pub use kinds::future;
+#[doc(hidden)]
+pub use kinds::future::__private;
+pub use kinds::future::{FutureMethod, FutureTarget};
+
+/// The HTTP client types a callout uses (only these: add `reqwest` yourself for more).
+#[cfg(feature = "callouts")]
+pub mod http {
+    pub use reqwest::{Client, Method, RequestBuilder, Response, StatusCode};
+}
+
+/// **Unstable**: the store seam — the [`Store`](unstable::store::Store) trait, its params and
+/// results, the records it inserts and the ID generator. For admin tools and store authors;
+/// it changes between minor releases, unlike the rest of this crate's API.
+pub mod unstable {
+    pub use asyncapex_core::store;
+    pub use asyncapex_core::{IdGenerator, NewBatchChunk, NewJob, id, job};
+}
 
 /// The README's code blocks, compiled as doctests so they cannot drift from the API (they use
 /// every store, so they run when the workspace is tested with all of them).

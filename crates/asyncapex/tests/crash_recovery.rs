@@ -107,7 +107,7 @@ async fn a_job_killed_mid_run_is_completed_by_the_next_engine_and_nothing_is_los
 
     // The dead process left its job Processing under a lease nobody will renew.
     let store = asyncapex::SqliteStore::open(&path).await.unwrap();
-    let before = asyncapex::store::Store::job_get(&store, hung)
+    let before = asyncapex::unstable::store::Store::job_get(&store, hung)
         .await
         .unwrap()
         .unwrap();

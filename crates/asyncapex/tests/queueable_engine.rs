@@ -6,9 +6,9 @@ mod support;
 
 use std::time::Duration;
 
-use asyncapex::id::IdGenerator;
-use asyncapex::job::NewJob;
-use asyncapex::store::{JobClaimParams, JobInsertManyParams, Store};
+use asyncapex::unstable::id::IdGenerator;
+use asyncapex::unstable::job::NewJob;
+use asyncapex::unstable::store::{JobClaimParams, JobInsertManyParams, Store};
 use asyncapex::{
     AbortOutcome, DuplicateSignature, Engine, EnqueueOptions, Error, JobError, JobListParams,
     JobStatus, JobType, Limits, ManualClock, Queueable, QueueableContext,

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use asyncapex::store::Store;
+use asyncapex::unstable::store::Store;
 use asyncapex::{
     BatchContext, Batchable, CronTriggerId, Engine, EnqueueOptions, JobError, JobId, Queueable,
     QueueableContext, Schedulable, SchedulableContext, SqliteStore, WorkSet,

@@ -1,4 +1,4 @@
-//! Governor limits at run time: what an execution has used, and the store-wide daily cap.
+//! The store-wide rolling 24-hour cap on async executions (Apex's daily async limit).
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -7,43 +7,6 @@ use asyncapex_core::clock::sub;
 use asyncapex_core::store::JobCountCreatedSinceParams;
 use asyncapex_core::{Error, JobType, NewJob, Store};
 use jiff::Timestamp;
-
-/// How much of one countable limit an execution has used (Apex's `Limits.getX()` and
-/// `Limits.getLimitX()`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Usage {
-    /// Used so far in this execution.
-    pub used: u64,
-    /// The limit in force.
-    pub limit: u64,
-}
-
-/// How much of one time limit an execution has used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TimeUsage {
-    /// Used so far in this execution.
-    pub used: Duration,
-    /// The limit in force.
-    pub limit: Duration,
-}
-
-/// A snapshot of an execution's governor limits (Apex's `Limits` class).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LimitsView {
-    /// Queueable jobs enqueued (`System.enqueueJob`).
-    pub queueable_jobs: Usage,
-    /// Future calls made (`@future`).
-    pub future_calls: Usage,
-    /// HTTP callouts made.
-    pub callouts: Usage,
-    /// Time spent waiting on callouts.
-    pub callout_time: TimeUsage,
-    /// Batch jobs submitted (`Database.executeBatch`); the limit shown is the flex queue's
-    /// size, which is what bounds submissions (0 where Apex forbids them).
-    pub batch_submissions: Usage,
-    /// Wall-clock time since the execution started.
-    pub execution_time: TimeUsage,
-}
 
 /// Job types that count toward the daily cap (finalizers are free, as in Apex).
 pub(crate) const COUNTED_TYPES: [JobType; 4] = [

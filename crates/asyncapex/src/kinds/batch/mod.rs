@@ -1,16 +1,27 @@
 //! Batch jobs: push a large work set through `start` → `execute` per chunk → `finish`, each
 //! chunk its own transaction (Apex's `Database.Batchable`).
 
+mod cutter;
+mod runner;
+
 use std::future::Future;
+use std::marker::PhantomData;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
+use asyncapex_core::batch::BatchScope;
+use asyncapex_core::{BatchPhase, Error, JobId, JobRecord, JobType, NewJob};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::context::BatchContext;
-use crate::job_error::JobError;
-use crate::queueable::short_type_name;
+use crate::kinds::context::{
+    BatchContext, FinalizerContext, FutureContext, QueueableContext, SchedulableContext,
+};
+use crate::runtime::context::ExecContext;
+use crate::runtime::handler::{Handler, JobFuture};
+use crate::runtime::job_error::JobError;
+use crate::runtime::limits::ContextKind;
 
 /// The work set `start` returns (Apex's `Iterable` or `Database.QueryLocator`).
 pub enum WorkSet<T> {
@@ -155,7 +166,7 @@ pub trait Batchable: Serialize + DeserializeOwned + Send + 'static {
 
     /// The name this type is registered and stored under; defaults to the type's name.
     fn class_name() -> &'static str {
-        short_type_name::<Self>()
+        super::short_type_name::<Self>()
     }
 
     /// The time limit of each `start`, `execute` and `finish`; `None` uses the engine's
@@ -188,4 +199,124 @@ pub trait Batchable: Serialize + DeserializeOwned + Send + 'static {
         &mut self,
         ctx: &mut BatchContext,
     ) -> impl Future<Output = Result<(), JobError>> + Send;
+}
+
+struct BatchHandler<B>(PhantomData<fn() -> B>);
+
+/// The handler that runs stored batch records of `B`.
+pub(crate) fn handler<B: Batchable>() -> (&'static str, Arc<dyn Handler>) {
+    (B::class_name(), Arc::new(BatchHandler::<B>(PhantomData)))
+}
+
+impl<B: Batchable> Handler for BatchHandler<B> {
+    fn job_type(&self) -> JobType {
+        JobType::BatchApex
+    }
+
+    fn check_payload(&self, payload: &str) -> Result<(), String> {
+        serde_json::from_str::<B>(payload)
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+
+    fn context_kind(&self, _job: &JobRecord) -> ContextKind {
+        // The job-level context is the one `finish` runs in: what it enqueues commits with the
+        // job's end.
+        ContextKind::Batch(BatchPhase::Finish)
+    }
+
+    fn allows_callouts(&self) -> bool {
+        B::ALLOWS_CALLOUTS
+    }
+
+    fn time_limit(&self) -> Option<Duration> {
+        // The whole run has no limit; each start, execute and finish has its own.
+        Some(Duration::MAX)
+    }
+
+    fn run(&self, job: &JobRecord, inner: ExecContext) -> JobFuture {
+        Box::pin(runner::run::<B>(job.clone(), inner))
+    }
+}
+
+/// Buffers a typed batch submission in `ctx` (Apex's `Database.executeBatch`).
+pub(crate) fn submit<B: Batchable>(
+    ctx: &ExecContext,
+    batch: &B,
+    scope: u32,
+) -> Result<JobId, Error> {
+    let scope = BatchScope::new(scope)?;
+    if !ctx.row().may_submit_batches {
+        return Err(Error::NotAllowed {
+            rule: "Database.executeBatch cannot be called from a batch start, batch execute, or future method (only from finish, queueables, schedulables and synchronous code)".into(),
+        });
+    }
+    let class = B::class_name();
+    ctx.rt.registry.require(class, JobType::BatchApex)?;
+    let payload = super::to_payload(class, "batch", batch)?;
+    buffer(ctx, class, payload, scope)
+}
+
+/// Buffers a batch job whose payload is already JSON (checked by the caller): it will join
+/// the end of the flex queue when `ctx` commits.
+pub(crate) fn buffer(
+    ctx: &ExecContext,
+    class: &str,
+    payload: String,
+    scope: BatchScope,
+) -> Result<JobId, Error> {
+    let now = ctx.now();
+    let mut buffer = ctx.shared.lock();
+    ctx.check_daily(&mut buffer)?;
+    buffer.batches_submitted += 1;
+    let id = ctx.rt.ids.job_id(now);
+    buffer.enqueued.push(
+        NewJob::batch(id, class, payload, scope, now)
+            .parent(ctx.parent_id())
+            .max_attempts(ctx.rt.config.max_attempts),
+    );
+    Ok(id)
+}
+
+/// `execute_batch` on every job context.
+macro_rules! execute_batch_on {
+    ($($ty:ident),*) => {$(
+        impl $ty {
+            /// Submits a batch job (Apex's `Database.executeBatch`): it joins the end of the
+            /// flex queue, committed with this execution's success. `scope` is the number of
+            /// items per `execute` (Apex's default is 200).
+            ///
+            /// # Errors
+            /// [`Error::InvalidInput`] for a scope outside 1–2000; [`Error::NotAllowed`] from
+            /// a future or a batch's `start`/`execute`; [`Error::UnknownJobType`] for an
+            /// unregistered batch; the flex queue's cap when the execution commits.
+            pub fn execute_batch<B: Batchable>(
+                &mut self,
+                batch: B,
+                scope: u32,
+            ) -> Result<JobId, Error> {
+                submit(&self.inner, &batch, scope)
+            }
+        }
+    )*};
+}
+
+execute_batch_on!(
+    QueueableContext,
+    FinalizerContext,
+    FutureContext,
+    SchedulableContext,
+    BatchContext
+);
+
+impl BatchContext {
+    /// Which method is running.
+    pub fn phase(&self) -> BatchPhase {
+        self.phase
+    }
+
+    /// The chunk being processed, in `execute` (Apex's `getChildJobId`).
+    pub fn chunk_id(&self) -> Option<JobId> {
+        self.chunk_id
+    }
 }

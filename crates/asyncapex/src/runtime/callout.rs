@@ -4,8 +4,8 @@ use std::time::{Duration, Instant};
 
 use asyncapex_core::Error;
 
-use crate::context::ExecContext;
-use crate::job_error::error_chain;
+use super::context::ExecContext;
+use super::job_error::error_chain;
 
 /// The callout client of one execution: a [`reqwest::Client`] whose every request is counted
 /// (at most 100 per execution by default) and bounded by the execution's remaining callout
@@ -41,7 +41,7 @@ impl<'a> Callout<'a> {
         &self,
         build: impl FnOnce(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, Error> {
-        let limits = &self.ctx.engine.config.limits;
+        let limits = &self.ctx.rt.config.limits;
         let timeout = {
             let mut buffer = self.ctx.shared.lock();
             buffer.callouts += 1;
@@ -73,7 +73,7 @@ impl<'a> Callout<'a> {
             }
             remaining.min(limits.callout_timeout)
         };
-        let request = build(&self.ctx.engine.http)
+        let request = build(&self.ctx.rt.http)
             .build()
             .map_err(|e| Error::Callout {
                 url: e.url().map(ToString::to_string).unwrap_or_default(),
@@ -81,7 +81,7 @@ impl<'a> Callout<'a> {
             })?;
         let url = request.url().to_string();
         let started = Instant::now();
-        let result = tokio::time::timeout(timeout, self.ctx.engine.http.execute(request)).await;
+        let result = tokio::time::timeout(timeout, self.ctx.rt.http.execute(request)).await;
         let spent = started.elapsed();
         self.ctx.shared.lock().callout_time += spent;
         match result {

@@ -1,0 +1,212 @@
+//! Controlling work: abort, wait, shut down.
+
+use std::time::Duration;
+
+use asyncapex_core::{
+    AbortOutcome, CronTriggerDeleteParams, CronTriggerId, Error, JobAbortParams, JobId, JobRecord,
+    JobReleaseParams, JobStatus,
+};
+use tokio::task::AbortHandle;
+
+use super::Engine;
+
+/// What `abort_job` acts on: a job record or a schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AbortTarget {
+    /// A job record (`707…`).
+    Job(JobId),
+    /// A schedule (`08e…`): it is deleted.
+    Schedule(CronTriggerId),
+}
+
+impl From<JobId> for AbortTarget {
+    fn from(id: JobId) -> Self {
+        AbortTarget::Job(id)
+    }
+}
+
+impl From<CronTriggerId> for AbortTarget {
+    fn from(id: CronTriggerId) -> Self {
+        AbortTarget::Schedule(id)
+    }
+}
+
+impl std::str::FromStr for AbortTarget {
+    type Err = Error;
+
+    /// Parses a `707…` job ID or an `08e…` trigger ID.
+    fn from_str(s: &str) -> Result<Self, Error> {
+        let id = asyncapex_core::RecordId::parse(s)?;
+        match id.prefix() {
+            asyncapex_core::KeyPrefix::Job => Ok(AbortTarget::Job(JobId::try_from(id)?)),
+            asyncapex_core::KeyPrefix::CronTrigger => {
+                Ok(AbortTarget::Schedule(CronTriggerId::try_from(id)?))
+            }
+        }
+    }
+}
+
+/// What a graceful shutdown did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ShutdownReport {
+    /// Jobs that were still running at the deadline and were handed back to the queue.
+    pub released: Vec<JobId>,
+}
+
+impl Engine {
+    /// Aborts a job (Apex's `System.abortJob`): a waiting job becomes `Aborted` at once and
+    /// never runs; a running job is asked to stop (its context reports it) and ends `Aborted`
+    /// when its code returns.
+    ///
+    /// # Errors
+    /// [`Error::UnknownJob`] when no job has that ID; a store error.
+    pub async fn abort_job(&self, id: impl Into<AbortTarget>) -> Result<AbortOutcome, Error> {
+        let id = match id.into() {
+            AbortTarget::Job(id) => id,
+            AbortTarget::Schedule(trigger) => return self.abort_schedule(trigger).await,
+        };
+        let outcome = self
+            .rt
+            .store
+            .job_abort(JobAbortParams {
+                id,
+                now: self.rt.clock.now(),
+            })
+            .await?;
+        match outcome {
+            AbortOutcome::Aborted => self.rt.announce(id, JobStatus::Aborted),
+            AbortOutcome::AbortRequested => {
+                // Our own running job hears it now; another process's at its next heartbeat.
+                if let Some(r) = self.rt.running.lock().get(&id) {
+                    r.shared.request_abort();
+                }
+            }
+            AbortOutcome::NotFound => return Err(Error::UnknownJob { id: id.to_string() }),
+            AbortOutcome::AlreadyFinished(_)
+            | AbortOutcome::ScheduleDeleted
+            | AbortOutcome::ScheduleAlreadyDeleted => {}
+        }
+        Ok(outcome)
+    }
+
+    async fn abort_schedule(&self, id: CronTriggerId) -> Result<AbortOutcome, Error> {
+        if self.rt.store.cron_trigger_get(id).await?.is_none() {
+            return Err(Error::UnknownSchedule {
+                key: id.to_string(),
+            });
+        }
+        let deleted = self
+            .rt
+            .store
+            .cron_trigger_delete(CronTriggerDeleteParams {
+                id,
+                now: self.rt.clock.now(),
+            })
+            .await?;
+        Ok(if deleted {
+            AbortOutcome::ScheduleDeleted
+        } else {
+            AbortOutcome::ScheduleAlreadyDeleted
+        })
+    }
+
+    /// Waits until a job has ended and returns its final record.
+    ///
+    /// # Errors
+    /// [`Error::Timeout`] when it has not ended within `timeout`; [`Error::UnknownJob`].
+    pub async fn wait_for(&self, id: JobId, timeout: Duration) -> Result<JobRecord, Error> {
+        let mut events = self.rt.events.subscribe_jobs();
+        let wait = async {
+            loop {
+                let job = self.job(id).await?;
+                if job.status.is_terminal() {
+                    return Ok(job);
+                }
+                // Our own workers announce; another process's are seen by re-reading.
+                let _ = tokio::time::timeout(Duration::from_millis(200), async {
+                    loop {
+                        match events.recv().await {
+                            Ok(e) if e.id == id => return,
+                            Ok(_) => continue,
+                            Err(_) => return,
+                        }
+                    }
+                })
+                .await;
+            }
+        };
+        tokio::time::timeout(timeout, wait)
+            .await
+            .map_err(|_| Error::Timeout {
+                what: format!("job {id} to end"),
+                millis: timeout.as_millis() as u64,
+            })?
+    }
+
+    /// Waits until nothing is due or running: every job whose run time has come (by this
+    /// engine's clock) has ended, including what those jobs enqueued. Apex tests'
+    /// `Test.stopTest()` in spirit; delayed jobs still in the future are not waited for.
+    ///
+    /// # Errors
+    /// [`Error::Timeout`]; a store error.
+    pub async fn wait_idle(&self, timeout: Duration) -> Result<(), Error> {
+        let mut events = self.rt.events.subscribe_jobs();
+        let wait = async {
+            loop {
+                let pending = self.rt.store.job_count_pending(self.rt.clock.now()).await?;
+                if pending == 0 && self.rt.running.lock().is_empty() {
+                    return Ok(());
+                }
+                let _ = tokio::time::timeout(Duration::from_millis(100), events.recv()).await;
+            }
+        };
+        tokio::time::timeout(timeout, wait)
+            .await
+            .map_err(|_| Error::Timeout {
+                what: "the engine to become idle".into(),
+                millis: timeout.as_millis() as u64,
+            })?
+    }
+
+    /// Stops claiming, lets running jobs finish until `deadline`, then hands the rest back
+    /// to the queue (their attempt is not counted) so another process or a later start runs
+    /// them.
+    ///
+    /// # Errors
+    /// A store error while releasing; the jobs are then rescued when their leases expire.
+    pub async fn shutdown(&self, deadline: Duration) -> Result<ShutdownReport, Error> {
+        self.rt.shutdown.signal();
+        self.rt.wakers.work.notify_one();
+        let mut events = self.rt.events.subscribe_jobs();
+        let _ = tokio::time::timeout(deadline, async {
+            while !self.rt.running.lock().is_empty() {
+                let _ = tokio::time::timeout(Duration::from_millis(50), events.recv()).await;
+            }
+        })
+        .await;
+        let leftover: Vec<(JobId, Option<AbortHandle>)> = self
+            .rt
+            .running
+            .lock()
+            .drain()
+            .map(|(id, r)| (id, r.task))
+            .collect();
+        let ids: Vec<JobId> = leftover.iter().map(|(id, _)| *id).collect();
+        for (_, task) in &leftover {
+            if let Some(t) = task {
+                t.abort();
+            }
+        }
+        if !ids.is_empty() {
+            self.rt
+                .store
+                .job_release(JobReleaseParams {
+                    owner: self.rt.owner.clone(),
+                    ids: ids.clone(),
+                })
+                .await?;
+        }
+        self.services.join().await;
+        Ok(ShutdownReport { released: ids })
+    }
+}

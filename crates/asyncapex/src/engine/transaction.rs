@@ -1,0 +1,179 @@
+//! A synchronous context outside any job: enqueues committed together, in the store or in the
+//! application's own database transaction.
+
+use std::sync::Arc;
+
+use asyncapex_core::{AppTransaction, Error, JobId, Store};
+
+use super::Engine;
+use crate::kinds::batch::{self, Batchable};
+use crate::kinds::future::{FutureMethod, FutureTarget, call, sealed};
+use crate::kinds::queueable::{self, Queueable};
+use crate::runtime::context::{Buffer, ExecContext, ExecShared};
+use crate::runtime::daily::counted;
+use crate::runtime::enqueue::EnqueueOptions;
+use crate::runtime::limits::ContextKind;
+
+/// A synchronous context: enqueue up to 50 jobs (Apex's synchronous limit) and commit them in
+/// one store transaction, all or none.
+///
+/// Dropping it without [`commit`](Self::commit) discards everything, like a rolled-back Apex
+/// transaction.
+///
+/// ```no_run
+/// # use asyncapex::{Engine, JobError, Queueable, QueueableContext};
+/// # #[derive(serde::Serialize, serde::Deserialize)] struct Step(u32);
+/// # impl Queueable for Step { async fn execute(&mut self, _: &mut QueueableContext) -> Result<(), JobError> { Ok(()) } }
+/// # async fn demo(engine: &Engine) -> Result<(), asyncapex::Error> {
+/// let mut tx = engine.begin();
+/// let first = tx.enqueue_job(Step(1))?;
+/// let second = tx.enqueue_job(Step(2))?;
+/// tx.commit().await?; // both exist now, or neither
+/// # Ok(()) }
+/// ```
+pub struct EnqueueTransaction {
+    pub(crate) inner: ExecContext,
+}
+
+impl Engine {
+    /// Opens a synchronous context: up to 50 enqueues committed together.
+    pub fn begin(&self) -> EnqueueTransaction {
+        EnqueueTransaction {
+            inner: ExecContext::new(
+                self.rt.clone(),
+                ContextKind::Sync,
+                None,
+                Arc::new(ExecShared::default()),
+            ),
+        }
+    }
+}
+
+impl EnqueueTransaction {
+    /// Buffers a job and returns its ID.
+    ///
+    /// # Errors
+    /// [`Error::LimitExceeded`] past the synchronous limit; otherwise as
+    /// [`QueueableContext::enqueue_job`](crate::QueueableContext::enqueue_job).
+    pub fn enqueue_job<Q: Queueable>(&mut self, job: Q) -> Result<JobId, Error> {
+        queueable::enqueue(&self.inner, &job, EnqueueOptions::default())
+    }
+
+    /// [`enqueue_job`](Self::enqueue_job) with options.
+    ///
+    /// # Errors
+    /// As [`enqueue_job`](Self::enqueue_job); also [`Error::InvalidInput`] for a maximum
+    /// stack depth of 0.
+    pub fn enqueue_job_with<Q: Queueable>(
+        &mut self,
+        job: Q,
+        options: EnqueueOptions,
+    ) -> Result<JobId, Error> {
+        queueable::enqueue(&self.inner, &job, options)
+    }
+
+    /// Submits a batch job (it joins the end of the flex queue when this commits).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a scope outside 1–2000; [`Error::UnknownJobType`].
+    pub fn execute_batch<B: Batchable>(&mut self, batch: B, scope: u32) -> Result<JobId, Error> {
+        batch::submit(&self.inner, &batch, scope)
+    }
+
+    /// The buffer, once its limits and the daily cap allow it to commit.
+    async fn checked(self) -> Result<Buffer, Error> {
+        let buffer = self.inner.shared.take_buffer();
+        if let Some(violation) = buffer.violation {
+            return Err(violation);
+        }
+        let rt = &self.inner.rt;
+        rt.daily
+            .check(rt.store.as_ref(), rt.clock.now(), counted(&buffer.enqueued))
+            .await?;
+        Ok(buffer)
+    }
+
+    /// Commits every buffered job in one store transaction.
+    ///
+    /// # Errors
+    /// The limit error if a limit was broken (nothing is committed);
+    /// [`Error::DuplicateSignature`] when a job's signature is taken (nothing is committed);
+    /// a store error.
+    pub async fn commit(self) -> Result<Vec<JobId>, Error> {
+        let rt = self.inner.rt.clone();
+        let buffer = self.checked().await?;
+        let ids = buffer.enqueued.iter().map(|j| j.id).collect();
+        rt.insert(buffer.enqueued).await?;
+        Ok(ids)
+    }
+
+    /// Commits every buffered job inside the application's own database transaction `tx`:
+    /// the jobs exist only if `tx` commits (Apex's "enqueued work is dispatched when the
+    /// transaction commits"), and other processes are woken when it does. The engine's store
+    /// must be the store that `tx`'s database belongs to (today: a PostgreSQL store and a
+    /// `tokio_postgres::Transaction`).
+    ///
+    #[cfg_attr(feature = "postgres", doc = "```no_run")]
+    #[cfg_attr(not(feature = "postgres"), doc = "```ignore")]
+    /// # async fn demo(engine: &asyncapex::Engine, client: &mut asyncapex::tokio_postgres::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// # #[derive(serde::Serialize, serde::Deserialize)] struct Welcome { id: i64 }
+    /// # impl asyncapex::Queueable for Welcome { async fn execute(&mut self, _: &mut asyncapex::QueueableContext) -> Result<(), asyncapex::JobError> { Ok(()) } }
+    /// let tx = client.transaction().await?;
+    /// tx.execute("INSERT INTO account (id) VALUES ($1)", &[&42i64]).await?;
+    /// let mut jobs = engine.begin();
+    /// jobs.enqueue_job(Welcome { id: 42 })?;
+    /// jobs.commit_in(&tx).await?;   // buffered into the app's transaction
+    /// tx.commit().await?;           // the account and its job, or neither
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::NotAllowed`] when the engine's store is not the kind `tx` belongs to;
+    /// otherwise as [`commit`](Self::commit).
+    pub async fn commit_in<S, T>(self, tx: &T) -> Result<Vec<JobId>, Error>
+    where
+        S: Store,
+        T: AppTransaction<S>,
+    {
+        let rt = self.inner.rt.clone();
+        let Some(store) = rt.store.as_any().downcast_ref::<S>() else {
+            return Err(Error::NotAllowed {
+                rule: format!(
+                    "enqueueing inside an application transaction needs an engine whose store is a {}",
+                    std::any::type_name::<S>()
+                ),
+            });
+        };
+        let buffer = self.checked().await?;
+        let ids = buffer.enqueued.iter().map(|j| j.id).collect();
+        tx.job_insert_in(store, &buffer.enqueued, rt.config.limits.flex_queue_size)
+            .await?;
+        Ok(ids)
+    }
+}
+
+impl sealed::Sealed for Engine {}
+impl sealed::Sealed for EnqueueTransaction {}
+
+impl FutureTarget for Engine {
+    async fn __enqueue_future(
+        &self,
+        method: &'static FutureMethod,
+        args: String,
+    ) -> Result<JobId, Error> {
+        let tx = self.begin();
+        let id = call(&tx.inner, method, args)?;
+        tx.commit().await?;
+        Ok(id)
+    }
+}
+
+impl FutureTarget for EnqueueTransaction {
+    async fn __enqueue_future(
+        &self,
+        method: &'static FutureMethod,
+        args: String,
+    ) -> Result<JobId, Error> {
+        call(&self.inner, method, args)
+    }
+}

@@ -1,0 +1,61 @@
+//! The engine's tuning knobs.
+
+use std::time::Duration;
+
+use asyncapex_core::Limits;
+
+/// Tuning of an engine. Every field has a builder method; the defaults suit most services.
+///
+/// ```
+/// use std::time::Duration;
+/// use asyncapex::EngineConfig;
+///
+/// let config = EngineConfig { concurrency: 32, poll_interval: Duration::from_millis(250), ..EngineConfig::default() };
+/// assert_eq!(config.max_attempts, 3);
+/// ```
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Jobs run at once by this process (0: enqueue only, run nothing).
+    pub concurrency: usize,
+    /// How long a claim lasts without a heartbeat before another process may rescue the job.
+    pub lease_duration: Duration,
+    /// How often running jobs' leases are renewed (and abort requests picked up).
+    pub heartbeat_interval: Duration,
+    /// How often an idle worker looks for work it was not woken for (other processes'
+    /// enqueues on a store without notifications).
+    pub poll_interval: Duration,
+    /// How often the rescuer looks for expired leases.
+    pub rescue_interval: Duration,
+    /// Claims before a job whose worker keeps dying is failed instead of retried.
+    pub max_attempts: u32,
+    /// Delay added to every enqueue that does not give its own (Apex's org-wide "default
+    /// minimum enqueue delay").
+    pub default_delay: Option<Duration>,
+    /// Maximum stack depth for chains whose root does not set one (Apex: none in production,
+    /// 5 in Developer and Trial orgs).
+    pub default_max_stack_depth: Option<u32>,
+    /// Governor limits.
+    pub limits: Limits,
+    /// The IANA zone of schedules that do not name one.
+    pub default_time_zone: String,
+    /// Whether to fire schedules; `None`: when concurrency > 0.
+    pub scheduler: Option<bool>,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            concurrency: 8,
+            lease_duration: Duration::from_secs(30),
+            heartbeat_interval: Duration::from_secs(10),
+            poll_interval: Duration::from_secs(1),
+            rescue_interval: Duration::from_secs(15),
+            max_attempts: 3,
+            default_delay: None,
+            default_max_stack_depth: None,
+            limits: Limits::default(),
+            default_time_zone: "UTC".into(),
+            scheduler: None,
+        }
+    }
+}

@@ -1,0 +1,55 @@
+//! Running user code in isolation: a panic becomes a failure of that execution (not a dead
+//! worker), and the execution time limit stops it. The one place both rules live, for every
+//! kind and every batch phase.
+
+use std::any::Any;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::time::Duration;
+
+use asyncapex_core::Clock;
+use asyncapex_core::clock::add;
+use futures_util::FutureExt;
+
+use super::job_error::JobError;
+
+/// How an isolated run of user code ended.
+pub(crate) enum Ended<T> {
+    /// The code returned.
+    Returned(Result<T, JobError>),
+    /// The code panicked, with this message.
+    Panicked(String),
+    /// The code was stopped at the time limit.
+    TimedOut(Duration),
+}
+
+/// Runs `work` until it returns, panics or passes `limit` on `clock`.
+///
+/// Dropping the future at the limit stops it at its next `.await`; code that never awaits
+/// keeps its thread until it returns, but its result is discarded either way.
+pub(crate) async fn isolate<T>(
+    clock: &dyn Clock,
+    limit: Duration,
+    work: impl Future<Output = Result<T, JobError>>,
+) -> Ended<T> {
+    let deadline = add(clock.now(), limit);
+    let run = AssertUnwindSafe(work).catch_unwind();
+    tokio::select! {
+        ran = run => match ran {
+            Ok(result) => Ended::Returned(result),
+            Err(payload) => Ended::Panicked(panic_message(payload)),
+        },
+        _ = clock.sleep_until(deadline) => Ended::TimedOut(limit),
+    }
+}
+
+/// The text of a panic's payload.
+pub(crate) fn panic_message(payload: Box<dyn Any + Send>) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a panic without a message".into()
+    }
+}

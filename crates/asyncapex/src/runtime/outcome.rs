@@ -1,0 +1,83 @@
+//! The one mapping from how user code ended to how its execution ends — used by queueables,
+//! futures, finalizers, schedulables and every batch phase alike.
+//!
+//! An abort wins; then a broken governor limit (it cannot be caught, as Apex's
+//! `LimitException`); then the code's own result, a panic or the time limit.
+
+use asyncapex_core::JobOutcome;
+
+use super::context::ExecShared;
+use super::isolation::Ended;
+
+/// Why an execution failed: its message (the job's `extended_status`) and the kind of error
+/// (a batch error event's `ExceptionType`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Failure {
+    pub(crate) message: String,
+    pub(crate) exception_type: &'static str,
+}
+
+/// How an execution ends.
+pub(crate) enum Settled<T> {
+    /// It succeeded with this value.
+    Succeeded(T),
+    /// It failed.
+    Failed(Failure),
+    /// `abort_job` asked it to stop.
+    Aborted,
+}
+
+/// The mapping itself.
+pub(crate) fn settle<T>(ended: Ended<T>, shared: &ExecShared) -> Settled<T> {
+    if shared.is_abort_requested() {
+        return Settled::Aborted;
+    }
+    if let Some(v) = shared.lock().violation.clone() {
+        return Settled::Failed(Failure {
+            message: v.to_string(),
+            exception_type: "LimitException",
+        });
+    }
+    match ended {
+        Ended::Returned(Ok(v)) => Settled::Succeeded(v),
+        Ended::Returned(Err(e)) => Settled::Failed(Failure {
+            message: e.message().to_owned(),
+            exception_type: "JobError",
+        }),
+        Ended::Panicked(m) => Settled::Failed(Failure {
+            message: format!("panicked: {m}"),
+            exception_type: "Panic",
+        }),
+        Ended::TimedOut(limit) => Settled::Failed(Failure {
+            message: format!(
+                "execution time limit exceeded: the job ran longer than {limit:?} and was stopped"
+            ),
+            exception_type: "TimeLimit",
+        }),
+    }
+}
+
+impl<T> Settled<T> {
+    /// The job record's ending for this settlement.
+    pub(crate) fn job_outcome(&self) -> JobOutcome {
+        match self {
+            Settled::Succeeded(_) => JobOutcome::Completed,
+            Settled::Failed(f) => JobOutcome::Failed {
+                message: f.message.clone(),
+            },
+            Settled::Aborted => JobOutcome::Aborted {
+                message: "aborted while running".into(),
+            },
+        }
+    }
+}
+
+/// How the parent job ended (Apex's `System.ParentJobResult`), as its finalizer sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ParentJobResult {
+    /// `execute` returned `Ok`.
+    Success,
+    /// `execute` returned `Err`, panicked, or broke a limit.
+    UnhandledException,
+}

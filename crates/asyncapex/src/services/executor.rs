@@ -1,0 +1,229 @@
+//! The executor: claims due jobs, runs each in its own task, and hands its ending to the
+//! [completer](super::completer).
+//!
+//! Running a job is a short pipeline of named steps: `execute` (look up the handler, build
+//! its context, run it in [isolation](crate::runtime::isolation)), `decide` (the one
+//! [outcome mapping](crate::runtime::outcome) plus the jobs committed with that ending), then
+//! the write: a plain completion goes to the completer's group writer, any other ending is
+//! written at once with one guarded store call.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use asyncapex_core::clock::add;
+use asyncapex_core::{JobClaimParams, JobOutcome, JobRecord, JobStatus, NewJob};
+
+use super::Service;
+use super::completer::{Completer, Completion, Decision, record};
+use crate::runtime::Runtime;
+use crate::runtime::context::{ExecContext, ExecShared, RunningJob};
+use crate::runtime::handler::key_of;
+use crate::runtime::isolation::isolate;
+use crate::runtime::job_error::JobError;
+use crate::runtime::outcome::{Settled, settle};
+use crate::runtime::running::Running;
+use crate::runtime::signals::{Stop, store_notified};
+
+/// How long a freed slot may wait for more completions, so slots are refilled in batches.
+const COALESCE: Duration = Duration::from_millis(2);
+
+/// What the executor needs: the runtime (its jobs' contexts use all of it) and its slots.
+pub(crate) struct Executor {
+    pub(crate) rt: Arc<Runtime>,
+    /// Jobs run at once.
+    pub(crate) concurrency: usize,
+}
+
+impl Service for Executor {
+    const NAME: &'static str = "executor";
+
+    /// The claim loop. Ends when the engine shuts down, after the completer has written the
+    /// completions of every job still held.
+    async fn run(self, stop: Stop) {
+        let (completer, recorder) = Completer::start(self.rt.clone(), stop.clone());
+        self.claim_loop(&completer, stop).await;
+        drop(completer);
+        let _ = recorder.await;
+    }
+}
+
+impl Executor {
+    async fn claim_loop(&self, completer: &Completer, mut stop: Stop) {
+        let rt = &self.rt;
+        let mut notes = rt.store.notifications();
+        // While jobs run, slots are refilled in batches: one claim round trip for many jobs.
+        let refill = (self.concurrency / 4).max(1);
+        loop {
+            if stop.is_set() {
+                return;
+            }
+            let mut running = rt.running.len();
+            if running > 0 && self.concurrency - running.min(self.concurrency) < refill {
+                // A slot just freed: gather the completions of the next moment before
+                // claiming, but never hold a free slot for longer than that.
+                let _ = tokio::time::timeout(COALESCE, async {
+                    while self.concurrency.saturating_sub(rt.running.len()) < refill {
+                        rt.wakers.work.notified().await;
+                    }
+                })
+                .await;
+                running = rt.running.len();
+            }
+            let free = self.concurrency.saturating_sub(running);
+            if free > 0 {
+                let now = rt.clock.now();
+                if let Err(e) = rt.daily.refresh_if_stale(rt.store.as_ref(), now).await {
+                    tracing::warn!(error = %e, "cannot refresh the daily async execution count");
+                }
+                let claimed = rt
+                    .store
+                    .job_claim(JobClaimParams {
+                        owner: rt.owner.clone(),
+                        now,
+                        lease_until: add(now, rt.config.lease_duration),
+                        limit: u32::try_from(free).unwrap_or(u32::MAX),
+                    })
+                    .await;
+                match claimed {
+                    Ok(jobs) => {
+                        let full = jobs.len() == free;
+                        for job in jobs {
+                            spawn_job(rt, job, completer);
+                        }
+                        if full {
+                            // More may be due; look again once a slot frees.
+                            continue;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "claiming jobs failed; retrying after the poll interval");
+                    }
+                }
+            }
+            // Sleep until woken (enqueue, freed slot, rescue, promotion), the next delayed job
+            // is due, the poll interval passes (other processes' enqueues), or shutdown.
+            let next_due = if free > 0 {
+                rt.store.job_next_run_at().await.ok().flatten()
+            } else {
+                None
+            };
+            let due_sleep = async {
+                match next_due {
+                    Some(t) => rt.clock.sleep_until(t).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = rt.wakers.work.notified() => {}
+                _ = due_sleep => {}
+                alive = store_notified(&mut notes) => if !alive { notes = None },
+                _ = tokio::time::sleep(rt.config.poll_interval) => {}
+                _ = stop.wait() => {}
+            }
+        }
+    }
+}
+
+fn spawn_job(rt: &Arc<Runtime>, job: JobRecord, completer: &Completer) {
+    let shared = Arc::new(ExecShared::default());
+    let id = job.id;
+    rt.running.lock().insert(
+        id,
+        Running {
+            shared: shared.clone(),
+            task: None,
+        },
+    );
+    let task_rt = rt.clone();
+    let completer = completer.clone();
+    // One task per job: the handler runs inside it (a panic is caught there), and a shutdown
+    // that gives up waiting aborts it whole.
+    let task = tokio::spawn(async move {
+        let rt = task_rt;
+        let id = job.id;
+        match run_job(&rt, job, shared).await {
+            Ended::Recorded(status) => {
+                rt.running.remove(id);
+                if let Some(status) = status {
+                    rt.announce(id, status);
+                }
+                rt.wakers.work.notify_one();
+            }
+            Ended::Completed(completion) => completer.send(&rt, completion),
+        }
+    });
+    if let Some(r) = rt.running.lock().get_mut(&id) {
+        r.task = Some(task.abort_handle());
+    }
+}
+
+/// How a job task ended.
+enum Ended {
+    /// Its end was written (or could not be); the status written, if any.
+    Recorded(Option<JobStatus>),
+    /// It completed with nothing to insert: the completer writes it with others.
+    Completed(Completion),
+}
+
+/// Runs one claimed job to its end: recorded here, or handed to the completer.
+async fn run_job(rt: &Arc<Runtime>, job: JobRecord, shared: Arc<ExecShared>) -> Ended {
+    let settled = execute(rt, &job, &shared).await;
+    let decision = decide(settled, &shared);
+    if decision.outcome == JobOutcome::Completed
+        && decision.children.is_empty()
+        && decision.finalizer.is_none()
+    {
+        return Ended::Completed(Completion {
+            id: job.id,
+            job_type: job.job_type,
+            scheduled: job.cron_trigger_id.is_some(),
+        });
+    }
+    Ended::Recorded(record(rt, &job, decision).await)
+}
+
+/// Runs the job's handler in isolation under its context's time limit.
+async fn execute(rt: &Arc<Runtime>, job: &JobRecord, shared: &Arc<ExecShared>) -> Settled<()> {
+    let key = key_of(job);
+    let Some(handler) = rt.registry.get(&key).cloned() else {
+        let unknown = JobError::new(format!(
+            "no job type is registered under the name {:?} as a {} in the engine that claimed it ({})",
+            key.1, key.0, rt.owner
+        ));
+        return settle(
+            crate::runtime::isolation::Ended::Returned(Err(unknown)),
+            shared,
+        );
+    };
+    let mut ctx = ExecContext::new(
+        rt.clone(),
+        handler.context_kind(job),
+        Some(RunningJob::from_record(job)),
+        shared.clone(),
+    );
+    ctx.allows_callouts |= handler.allows_callouts();
+    if let Some(limit) = handler.time_limit() {
+        ctx.time_limit = limit;
+    }
+    let limit = ctx.time_limit;
+    let ended = isolate(rt.clock.as_ref(), limit, handler.run(job, ctx)).await;
+    settle(ended, shared)
+}
+
+/// The settlement plus what commits with it: children only on success; the finalizer
+/// whatever the ending (it is not run for an abort).
+fn decide(settled: Settled<()>, shared: &ExecShared) -> Decision {
+    let buffer = shared.take_buffer();
+    let outcome = settled.job_outcome();
+    let aborted = matches!(settled, Settled::Aborted);
+    let children: Vec<NewJob> = if matches!(settled, Settled::Succeeded(())) {
+        buffer.enqueued
+    } else {
+        Vec::new()
+    };
+    Decision {
+        outcome,
+        children,
+        finalizer: if aborted { None } else { buffer.finalizer },
+    }
+}

@@ -1,0 +1,163 @@
+//! The scheduler: fires due cron triggers, each fire time exactly once across every engine
+//! sharing the store.
+//!
+//! Missed fires (downtime, a long-running previous run) are not replayed: a trigger found
+//! overdue fires **once**, and its next fire time is computed from *now*, so it resumes its
+//! normal schedule — Quartz's "fire once now" misfire policy, and what Apex does after
+//! maintenance. Runs of one trigger never overlap: a trigger due while its previous run is
+//! still going waits (`BLOCKED`) and fires when that run ends.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use asyncapex_core::cron::{CronExpr, DstPolicy};
+use asyncapex_core::{
+    Clock, CronTriggerDueParams, CronTriggerFailParams, CronTriggerFireParams, CronTriggerRecord,
+    Error, IdGenerator, JobType, NewJob, Store,
+};
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+
+use super::Service;
+use crate::runtime::daily::DailyCap;
+use crate::runtime::signals::{Stop, Wakers, store_notified};
+
+/// Triggers fired per pass; more wait for the next pass, which follows at once.
+const BATCH: u32 = 100;
+
+/// What the scheduler needs.
+pub(crate) struct Scheduler {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) ids: Arc<IdGenerator>,
+    pub(crate) wakers: Arc<Wakers>,
+    pub(crate) daily: Arc<DailyCap>,
+    /// Claims allowed to each fired job.
+    pub(crate) max_attempts: u32,
+    /// The chain depth limit of each fired job.
+    pub(crate) max_stack_depth: Option<u32>,
+    /// How often it looks without being woken (other processes' schedules).
+    pub(crate) poll_interval: Duration,
+}
+
+impl Service for Scheduler {
+    const NAME: &'static str = "scheduler";
+
+    async fn run(self, stop: Stop) {
+        self.run_loop(stop).await;
+    }
+}
+
+impl Scheduler {
+    async fn run_loop(&self, mut stop: Stop) {
+        let engine = self;
+        let mut notes = engine.store.notifications();
+        loop {
+            if stop.is_set() {
+                return;
+            }
+            let now = engine.clock.now();
+            let mut fired_all = true;
+            match engine
+                .store
+                .cron_trigger_due(CronTriggerDueParams { now, limit: BATCH })
+                .await
+            {
+                Ok(due) => {
+                    fired_all = due.len() < BATCH as usize;
+                    for trigger in due {
+                        if let Err(e) = engine.fire(&trigger, now).await {
+                            tracing::warn!(trigger = %trigger.id, error = %e, "firing a schedule failed; will retry");
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "listing due schedules failed"),
+            }
+            if !fired_all {
+                continue;
+            }
+            // A trigger that is due but blocked by its running job has a fire time in the past:
+            // sleeping until then would spin, so only future fire times set the alarm. Blocked
+            // triggers are woken by their job's end (or the poll interval).
+            let next = engine
+                .store
+                .cron_trigger_next_fire_time()
+                .await
+                .ok()
+                .flatten()
+                .filter(|t| *t > now);
+            let alarm = async {
+                match next {
+                    Some(t) => engine.clock.sleep_until(t).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = engine.wakers.scheduler.notified() => {}
+                alive = store_notified(&mut notes) => if !alive { notes = None },
+                _ = alarm => {}
+                _ = tokio::time::sleep(engine.poll_interval) => {}
+                _ = stop.wait() => return,
+            }
+        }
+    }
+
+    /// Fires one due trigger: its job and its next fire time in one guarded store write.
+    async fn fire(&self, trigger: &CronTriggerRecord, now: Timestamp) -> Result<(), Error> {
+        let engine = self;
+        let Some(expected) = trigger.next_fire_time else {
+            return Ok(());
+        };
+        let (expr, tz, policy) = match evaluate(trigger) {
+            Ok(parts) => parts,
+            Err(message) => {
+                tracing::error!(trigger = %trigger.id, %message, "a stored schedule cannot be evaluated; marking it ERROR");
+                engine
+                    .store
+                    .cron_trigger_fail(CronTriggerFailParams {
+                        id: trigger.id,
+                        message,
+                    })
+                    .await?;
+                return Ok(());
+            }
+        };
+        // Fire once for everything missed, then continue from now.
+        let next = expr.next_after(now.max(expected), &tz, policy);
+        let job = NewJob::fired(engine.ids.job_id(now), trigger, now)
+            .max_attempts(engine.max_attempts)
+            .chain(1, engine.max_stack_depth, 0);
+        let fired = engine
+            .store
+            .cron_trigger_fire(CronTriggerFireParams {
+                id: trigger.id,
+                expected_next_fire_time: expected,
+                next_fire_time: next,
+                fired_at: now,
+                job,
+            })
+            .await?;
+        if fired {
+            if trigger.job_type == JobType::BatchApex {
+                engine.wakers.batches_changed();
+            }
+            engine.daily.record(1);
+            engine.wakers.work.notify_one();
+            let lag = asyncapex_core::clock::duration_between(expected, now);
+            tracing::debug!(trigger = %trigger.id, name = %trigger.name, ?lag, "fired");
+        }
+        Ok(())
+    }
+}
+
+/// Parses a stored trigger's expression, zone and policy.
+fn evaluate(trigger: &CronTriggerRecord) -> Result<(CronExpr, TimeZone, DstPolicy), String> {
+    let expr = CronExpr::parse(&trigger.cron_expression).map_err(|e| e.to_string())?;
+    let tz = TimeZone::get(&trigger.time_zone)
+        .map_err(|e| format!("unknown time zone {:?}: {e}", trigger.time_zone))?;
+    let policy = trigger
+        .dst_policy
+        .parse::<DstPolicy>()
+        .map_err(|e| e.to_string())?;
+    Ok((expr, tz, policy))
+}
