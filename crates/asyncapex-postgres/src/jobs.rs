@@ -458,6 +458,9 @@ async fn ended_ids(tx: &dyn Tx, sql: &str, params: db::Params<'_>) -> Result<Vec
     Ok(ids)
 }
 
+/// Reads the expired leases, asks [`rules::rescue_decision`] what becomes of each, and ends
+/// each step's jobs with one guarded write over arrays. Another rescuer may read the same
+/// rows at once; the guard repeats the lease read, so only one of them ends each job.
 pub(crate) async fn rescue(tx: &dyn Tx, p: &JobRescueParams) -> Result<RescueOutcome> {
     let now = micros(p.now);
     let lost = db::query(

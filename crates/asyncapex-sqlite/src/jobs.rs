@@ -383,6 +383,9 @@ struct Lost {
     lease_expires_at: Option<i64>,
 }
 
+/// Reads the expired leases, asks [`rules::rescue_decision`] what becomes of each, and ends
+/// each with its step's guarded write; the decision is the core's, so both stores rescue
+/// alike.
 pub(crate) fn rescue(conn: &Connection, p: &JobRescueParams) -> Result<RescueOutcome> {
     let lost = {
         let mut stmt = conn
