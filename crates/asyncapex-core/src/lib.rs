@@ -1,5 +1,6 @@
 //! Shared types of asyncapex: IDs, the job record and its status machine, the clock, governor
-//! limits, the [`Store`] trait and the public [`Error`].
+//! limits, the [`Store`] trait, the rules every store applies the same way ([`rules`]) and the
+//! public [`Error`].
 //!
 //! Users normally depend on the `asyncapex` crate, which re-exports everything here.
 
@@ -12,6 +13,7 @@ pub mod id;
 pub mod job;
 pub mod limits;
 pub mod query;
+pub mod rules;
 pub mod status;
 pub mod store;
 

@@ -9,7 +9,9 @@
 //! Stores never write a status directly: each change is one of the named operations of the
 //! [`Store`](crate::Store) trait (claim, finish, abort, rescue, release, promote), each a guarded
 //! compare-and-set whose `WHERE` clause lists exactly the source statuses allowed by
-//! [`JobStatus::can_become`]. See `docs/state_machine.md` for the diagram and who moves what.
+//! [`JobStatus::can_become`]. The conformance suite applies every such operation to a job in
+//! every status and fails on any move this table forbids. See `docs/state_machine.md` for the
+//! diagram and who moves what.
 
 use std::fmt;
 use std::str::FromStr;
@@ -87,7 +89,8 @@ impl JobStatus {
         matches!(self, JobStatus::Preparing | JobStatus::Processing)
     }
 
-    /// The legal transitions: the only ones any store operation performs.
+    /// The legal transitions: the only ones any store operation performs (the conformance case
+    /// `every_status_change_is_one_the_status_machine_allows` checks each store against it).
     pub const fn can_become(self, next: JobStatus) -> bool {
         use JobStatus::*;
         matches!(

@@ -3,7 +3,7 @@
 use asyncapex_core::{
     CronTriggerDeleteParams, CronTriggerDueParams, CronTriggerFailParams, CronTriggerFireParams,
     CronTriggerId, CronTriggerInsertParams, CronTriggerListParams, CronTriggerRecord,
-    CronTriggerResumeParams, Error, JobStatus, JobType, Result, StoredTriggerState,
+    CronTriggerResumeParams, Error, JobStatus, JobType, Result, StoredTriggerState, rules,
 };
 use jiff::Timestamp;
 use tokio_postgres::Row;
@@ -104,17 +104,7 @@ pub(crate) async fn insert(tx: &dyn Tx, p: &CronTriggerInsertParams) -> Result<(
         &[],
     )
     .await?;
-    if active >= u64::from(p.max_active) {
-        return Err(Error::LimitExceeded {
-            limit: asyncapex_core::LimitName::ScheduledJobs,
-            used: active + 1,
-            max: u64::from(p.max_active),
-            message: format!(
-                "you have exceeded the maximum number of scheduled jobs ({}): {active} are already scheduled",
-                p.max_active
-            ),
-        });
-    }
+    rules::ensure_schedule_room(p.max_active, active)?;
     let stmt = tx
         .stmt(include_str!("queries/cron_trigger_insert.sql"))
         .await

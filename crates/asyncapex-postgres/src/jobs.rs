@@ -10,6 +10,8 @@ use jiff::Timestamp;
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
+use asyncapex_core::rules::{self, AbortStep, RescueStep};
+
 use crate::db::{self, Tx, get, micros, opt_ts, ts, u32_col, u64_col};
 use crate::errors::{corrupt, from_pg, is_unique_violation};
 
@@ -234,16 +236,7 @@ pub(crate) async fn insert_many(tx: &dyn Tx, jobs: &[NewJob], max_holding: u32) 
     if holding > 0 {
         lock_flex_queue(tx).await?;
         let already = db::count(tx, include_str!("queries/job_count_holding.sql"), &[]).await?;
-        if already + holding > u64::from(max_holding) {
-            return Err(Error::LimitExceeded {
-                limit: asyncapex_core::LimitName::FlexQueue,
-                used: already + holding,
-                max: u64::from(max_holding),
-                message: format!(
-                    "you've exceeded the limit of {max_holding} jobs in the flex queue: {already} are holding; wait for some batch jobs to finish before adding more"
-                ),
-            });
-        }
+        rules::ensure_flex_queue_room(max_holding, already, holding)?;
     }
     let stmt = tx
         .stmt(include_str!("queries/job_insert.sql"))
@@ -398,33 +391,65 @@ pub(crate) async fn complete_many(tx: &dyn Tx, p: &JobCompleteManyParams) -> Res
 
 pub(crate) async fn abort(tx: &dyn Tx, p: &JobAbortParams) -> Result<AbortOutcome> {
     let id = p.id.as_15();
-    let waiting = db::execute(
-        tx,
-        include_str!("queries/job_abort_waiting.sql"),
-        &[&id, &micros(p.now)],
-    )
-    .await?;
-    if waiting > 0 {
-        return Ok(AbortOutcome::Aborted);
-    }
-    let running = db::execute(tx, include_str!("queries/job_abort_running.sql"), &[&id]).await?;
-    if running > 0 {
-        return Ok(AbortOutcome::AbortRequested);
-    }
-    let row = db::query_opt(tx, include_str!("queries/job_status.sql"), &[&id]).await?;
-    match row {
-        None => Ok(AbortOutcome::NotFound),
-        Some(r) => {
-            let s: String = get(&r, "status")?;
-            Ok(AbortOutcome::AlreadyFinished(
-                s.parse().map_err(|e| corrupt("status", e))?,
-            ))
+    // Another process may move the job between the status read and the guarded write (a
+    // claim, a finish); the write then changes nothing and the next round reads again.
+    for _ in 0..rules::ABORT_ROUNDS {
+        let row = db::query_opt(tx, include_str!("queries/job_status.sql"), &[&id]).await?;
+        let status = match row {
+            None => None,
+            Some(r) => {
+                let s: String = get(&r, "status")?;
+                Some(s.parse::<JobStatus>().map_err(|e| corrupt("status", e))?)
+            }
+        };
+        match rules::abort_decision(status) {
+            AbortStep::AbortWaiting => {
+                let changed = db::execute(
+                    tx,
+                    include_str!("queries/job_abort_waiting.sql"),
+                    &[&id, &micros(p.now), &rules::ABORTED_BEFORE_START],
+                )
+                .await?;
+                if changed > 0 {
+                    return Ok(AbortOutcome::Aborted);
+                }
+            }
+            AbortStep::RequestAbort => {
+                let changed =
+                    db::execute(tx, include_str!("queries/job_abort_running.sql"), &[&id]).await?;
+                if changed > 0 {
+                    return Ok(AbortOutcome::AbortRequested);
+                }
+            }
+            AbortStep::Answer(outcome) => return Ok(outcome),
         }
+    }
+    Err(rules::abort_kept_moving(id))
+}
+
+/// Lost jobs sharing one rescue step, as the column arrays of its guarded update.
+#[derive(Default)]
+struct LostColumns {
+    ids: Vec<String>,
+    owners: Vec<String>,
+    expiries: Vec<i64>,
+    attempts: Vec<i64>,
+    messages: Vec<String>,
+}
+
+impl LostColumns {
+    fn push(&mut self, row: &Row, attempt: i64, message: Option<String>) -> Result<()> {
+        self.ids.push(get(row, "id")?);
+        self.owners.push(get(row, "lease_owner")?);
+        self.expiries.push(get(row, "lease_expires_at")?);
+        self.attempts.push(attempt);
+        self.messages.extend(message);
+        Ok(())
     }
 }
 
-async fn returning_ids(tx: &dyn Tx, sql: &str, p: &JobRescueParams) -> Result<Vec<JobId>> {
-    let rows = db::query(tx, sql, &[&micros(p.now), &p.exclude_owner]).await?;
+async fn ended_ids(tx: &dyn Tx, sql: &str, params: db::Params<'_>) -> Result<Vec<JobId>> {
+    let rows = db::query(tx, sql, params).await?;
     let mut ids = rows
         .iter()
         .map(|r| job_id("id", get(r, "id")?))
@@ -433,19 +458,84 @@ async fn returning_ids(tx: &dyn Tx, sql: &str, p: &JobRescueParams) -> Result<Ve
     Ok(ids)
 }
 
+/// Reads the expired leases, asks [`rules::rescue_decision`] what becomes of each, and ends
+/// each step's jobs with one guarded write over arrays. Another rescuer may read the same
+/// rows at once; the guard repeats the lease read, so only one of them ends each job.
 pub(crate) async fn rescue(tx: &dyn Tx, p: &JobRescueParams) -> Result<RescueOutcome> {
-    // Order matters: abort requests win over retries, and the attempt limit over a requeue.
-    let aborted = returning_ids(tx, include_str!("queries/job_rescue_abort.sql"), p).await?;
-    let failed = returning_ids(tx, include_str!("queries/job_rescue_fail.sql"), p).await?;
-    let requeued = returning_ids(tx, include_str!("queries/job_rescue_requeue.sql"), p).await?;
-    if !requeued.is_empty() {
+    let now = micros(p.now);
+    let lost = db::query(
+        tx,
+        include_str!("queries/job_rescue_expired.sql"),
+        &[&now, &p.exclude_owner],
+    )
+    .await?;
+    let (mut abort, mut fail, mut requeue) = (
+        LostColumns::default(),
+        LostColumns::default(),
+        LostColumns::default(),
+    );
+    for row in &lost {
+        let attempt = u32_col(row, "attempt")?;
+        let max_attempts = u32_col(row, "max_attempts")?;
+        let abort_requested: bool = get(row, "abort_requested")?;
+        match rules::rescue_decision(attempt, max_attempts, abort_requested) {
+            RescueStep::Abort => abort.push(row, i64::from(attempt), None)?,
+            RescueStep::Fail => fail.push(
+                row,
+                i64::from(attempt),
+                Some(rules::rescued_failed(attempt, max_attempts)),
+            )?,
+            RescueStep::Requeue => requeue.push(row, i64::from(attempt), None)?,
+        }
+    }
+    let mut out = RescueOutcome::default();
+    if !abort.ids.is_empty() {
+        out.aborted = ended_ids(
+            tx,
+            include_str!("queries/job_rescue_abort.sql"),
+            &[
+                &now,
+                &rules::RESCUED_ABORTED,
+                &abort.ids,
+                &abort.owners,
+                &abort.expiries,
+            ],
+        )
+        .await?;
+    }
+    if !fail.ids.is_empty() {
+        out.failed = ended_ids(
+            tx,
+            include_str!("queries/job_rescue_fail.sql"),
+            &[
+                &now,
+                &fail.ids,
+                &fail.owners,
+                &fail.expiries,
+                &fail.attempts,
+                &fail.messages,
+            ],
+        )
+        .await?;
+    }
+    if !requeue.ids.is_empty() {
+        out.requeued = ended_ids(
+            tx,
+            include_str!("queries/job_rescue_requeue.sql"),
+            &[
+                &now,
+                &requeue.ids,
+                &requeue.owners,
+                &requeue.expiries,
+                &requeue.attempts,
+            ],
+        )
+        .await?;
+    }
+    if !out.requeued.is_empty() {
         notify(tx).await?;
     }
-    Ok(RescueOutcome {
-        requeued,
-        failed,
-        aborted,
-    })
+    Ok(out)
 }
 
 pub(crate) async fn release(tx: &dyn Tx, p: &JobReleaseParams) -> Result<u64> {

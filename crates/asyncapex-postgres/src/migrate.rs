@@ -86,3 +86,19 @@ pub(crate) async fn migrate(pool: &Pool, schema: &str) -> Result<()> {
     }
     tx.commit().await.map_err(from_pg)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Both stores apply the same migrations: this store's list is the canonical one.
+    #[test]
+    fn the_migrations_are_the_canonical_list() {
+        let here: Vec<(i64, &str)> = MIGRATIONS.iter().map(|m| (m.0, m.1)).collect();
+        let canonical: Vec<(i64, &str)> = asyncapex_core::rules::MIGRATIONS
+            .iter()
+            .map(|m| (i64::from(m.0), m.1))
+            .collect();
+        assert_eq!(here, canonical);
+    }
+}

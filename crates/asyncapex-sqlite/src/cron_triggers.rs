@@ -3,7 +3,7 @@
 use asyncapex_core::{
     CronTriggerDeleteParams, CronTriggerDueParams, CronTriggerFailParams, CronTriggerFireParams,
     CronTriggerId, CronTriggerInsertParams, CronTriggerListParams, CronTriggerRecord,
-    CronTriggerResumeParams, Error, JobStatus, JobType, Result, StoredTriggerState,
+    CronTriggerResumeParams, Error, JobStatus, JobType, Result, StoredTriggerState, rules,
 };
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Params, Row, named_params};
@@ -102,17 +102,7 @@ pub(crate) fn insert(conn: &Connection, p: &CronTriggerInsertParams) -> Result<(
         include_str!("queries/cron_trigger_count_active.sql"),
         [],
     )?;
-    if active >= u64::from(p.max_active) {
-        return Err(Error::LimitExceeded {
-            limit: asyncapex_core::LimitName::ScheduledJobs,
-            used: active + 1,
-            max: u64::from(p.max_active),
-            message: format!(
-                "you have exceeded the maximum number of scheduled jobs ({}): {active} are already scheduled",
-                p.max_active
-            ),
-        });
-    }
+    rules::ensure_schedule_room(p.max_active, active)?;
     conn.prepare_cached(include_str!("queries/cron_trigger_insert.sql"))
         .map_err(from_sqlite)?
         .execute(named_params! {

@@ -9,6 +9,8 @@ use asyncapex_core::{
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Row, named_params};
 
+use asyncapex_core::rules::{self, AbortStep, RescueStep};
+
 use crate::errors::{corrupt, from_sqlite, is_signature_conflict};
 
 pub(crate) fn micros(t: Timestamp) -> i64 {
@@ -153,17 +155,7 @@ pub(crate) fn insert_many(conn: &Connection, jobs: &[NewJob], max_holding: u32) 
             .map_err(from_sqlite)?
             .query_row([], |r| r.get(0))
             .map_err(from_sqlite)?;
-        let already = n.max(0) as u64;
-        if already + holding > u64::from(max_holding) {
-            return Err(Error::LimitExceeded {
-                limit: asyncapex_core::LimitName::FlexQueue,
-                used: already + holding,
-                max: u64::from(max_holding),
-                message: format!(
-                    "you've exceeded the limit of {max_holding} jobs in the flex queue: {already} are holding; wait for some batch jobs to finish before adding more"
-                ),
-            });
-        }
+        rules::ensure_flex_queue_room(max_holding, n.max(0) as u64, holding)?;
     }
     let mut stmt = conn
         .prepare_cached(include_str!("queries/job_insert.sql"))
@@ -336,59 +328,140 @@ pub(crate) fn complete_many(conn: &Connection, p: &JobCompleteManyParams) -> Res
 }
 
 pub(crate) fn abort(conn: &Connection, p: &JobAbortParams) -> Result<AbortOutcome> {
-    let args = named_params! {":id": p.id.as_15(), ":now": micros(p.now)};
-    let waiting = conn
-        .prepare_cached(include_str!("queries/job_abort_waiting.sql"))
-        .map_err(from_sqlite)?
-        .execute(args)
-        .map_err(from_sqlite)?;
-    if waiting > 0 {
-        return Ok(AbortOutcome::Aborted);
+    let id = p.id.as_15();
+    // The call runs in one transaction, so the status read is still true when the step's
+    // guarded write runs; the rounds only matter to a store that could be raced here.
+    for _ in 0..rules::ABORT_ROUNDS {
+        let status: Option<String> = conn
+            .prepare_cached(include_str!("queries/job_status.sql"))
+            .map_err(from_sqlite)?
+            .query_row(named_params! {":id": id}, |r| r.get(0))
+            .optional()
+            .map_err(from_sqlite)?;
+        let status = status
+            .map(|s| s.parse::<JobStatus>())
+            .transpose()
+            .map_err(|e| from_sqlite(corrupt("status", e)))?;
+        match rules::abort_decision(status) {
+            AbortStep::AbortWaiting => {
+                let changed = conn
+                    .prepare_cached(include_str!("queries/job_abort_waiting.sql"))
+                    .map_err(from_sqlite)?
+                    .execute(named_params! {
+                        ":id": id,
+                        ":now": micros(p.now),
+                        ":message": rules::ABORTED_BEFORE_START,
+                    })
+                    .map_err(from_sqlite)?;
+                if changed > 0 {
+                    return Ok(AbortOutcome::Aborted);
+                }
+            }
+            AbortStep::RequestAbort => {
+                let changed = conn
+                    .prepare_cached(include_str!("queries/job_abort_running.sql"))
+                    .map_err(from_sqlite)?
+                    .execute(named_params! {":id": id})
+                    .map_err(from_sqlite)?;
+                if changed > 0 {
+                    return Ok(AbortOutcome::AbortRequested);
+                }
+            }
+            AbortStep::Answer(outcome) => return Ok(outcome),
+        }
     }
-    let running = conn
-        .prepare_cached(include_str!("queries/job_abort_running.sql"))
-        .map_err(from_sqlite)?
-        .execute(named_params! {":id": p.id.as_15()})
-        .map_err(from_sqlite)?;
-    if running > 0 {
-        return Ok(AbortOutcome::AbortRequested);
-    }
-    let status: Option<String> = conn
-        .prepare_cached(include_str!("queries/job_status.sql"))
-        .map_err(from_sqlite)?
-        .query_row(named_params! {":id": p.id.as_15()}, |r| r.get(0))
-        .optional()
-        .map_err(from_sqlite)?;
-    match status {
-        None => Ok(AbortOutcome::NotFound),
-        Some(s) => Ok(AbortOutcome::AlreadyFinished(
-            s.parse().map_err(|e| from_sqlite(corrupt("status", e)))?,
-        )),
-    }
+    Err(rules::abort_kept_moving(id))
 }
 
-fn returning_ids(conn: &Connection, sql: &str, p: &JobRescueParams) -> Result<Vec<JobId>> {
-    let mut stmt = conn.prepare_cached(sql).map_err(from_sqlite)?;
-    let rows = stmt
-        .query_map(
-            named_params! {":now": micros(p.now), ":exclude_owner": p.exclude_owner},
-            |r| job_id("id", r.get(0)?),
-        )
-        .map_err(from_sqlite)?;
-    rows.collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(from_sqlite)
+/// A running job whose lease expired, as the rescuer read it.
+struct Lost {
+    id: JobId,
+    attempt: u32,
+    max_attempts: u32,
+    abort_requested: bool,
+    lease_owner: Option<String>,
+    lease_expires_at: Option<i64>,
 }
 
+/// Reads the expired leases, asks [`rules::rescue_decision`] what becomes of each, and ends
+/// each with its step's guarded write; the decision is the core's, so both stores rescue
+/// alike.
 pub(crate) fn rescue(conn: &Connection, p: &JobRescueParams) -> Result<RescueOutcome> {
-    // Order matters: abort requests win over retries, and the attempt limit over a requeue.
-    let aborted = returning_ids(conn, include_str!("queries/job_rescue_abort.sql"), p)?;
-    let failed = returning_ids(conn, include_str!("queries/job_rescue_fail.sql"), p)?;
-    let requeued = returning_ids(conn, include_str!("queries/job_rescue_requeue.sql"), p)?;
-    Ok(RescueOutcome {
-        requeued,
-        failed,
-        aborted,
-    })
+    let lost = {
+        let mut stmt = conn
+            .prepare_cached(include_str!("queries/job_rescue_expired.sql"))
+            .map_err(from_sqlite)?;
+        let rows = stmt
+            .query_map(
+                named_params! {":now": micros(p.now), ":exclude_owner": p.exclude_owner},
+                |r| {
+                    Ok(Lost {
+                        id: job_id("id", r.get(0)?)?,
+                        attempt: count("attempt", r.get(1)?)?,
+                        max_attempts: count("max_attempts", r.get(2)?)?,
+                        abort_requested: r.get::<_, i64>(3)? != 0,
+                        lease_owner: r.get(4)?,
+                        lease_expires_at: r.get(5)?,
+                    })
+                },
+            )
+            .map_err(from_sqlite)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(from_sqlite)?
+    };
+    let now = micros(p.now);
+    let mut out = RescueOutcome::default();
+    for job in lost {
+        let id = job.id.as_15();
+        let lease = (&job.lease_owner, &job.lease_expires_at);
+        let (changed, ended) =
+            match rules::rescue_decision(job.attempt, job.max_attempts, job.abort_requested) {
+                RescueStep::Abort => (
+                    conn.prepare_cached(include_str!("queries/job_rescue_abort.sql"))
+                        .map_err(from_sqlite)?
+                        .execute(named_params! {
+                            ":id": id,
+                            ":now": now,
+                            ":message": rules::RESCUED_ABORTED,
+                            ":lease_owner": lease.0,
+                            ":lease_expires_at": lease.1,
+                        })
+                        .map_err(from_sqlite)?,
+                    &mut out.aborted,
+                ),
+                RescueStep::Fail => (
+                    conn.prepare_cached(include_str!("queries/job_rescue_fail.sql"))
+                        .map_err(from_sqlite)?
+                        .execute(named_params! {
+                            ":id": id,
+                            ":now": now,
+                            ":message": rules::rescued_failed(job.attempt, job.max_attempts),
+                            ":lease_owner": lease.0,
+                            ":lease_expires_at": lease.1,
+                            ":attempt": job.attempt,
+                        })
+                        .map_err(from_sqlite)?,
+                    &mut out.failed,
+                ),
+                RescueStep::Requeue => (
+                    conn.prepare_cached(include_str!("queries/job_rescue_requeue.sql"))
+                        .map_err(from_sqlite)?
+                        .execute(named_params! {
+                            ":id": id,
+                            ":now": now,
+                            ":lease_owner": lease.0,
+                            ":lease_expires_at": lease.1,
+                            ":attempt": job.attempt,
+                        })
+                        .map_err(from_sqlite)?,
+                    &mut out.requeued,
+                ),
+            };
+        if changed > 0 {
+            ended.push(job.id);
+        }
+    }
+    Ok(out)
 }
 
 pub(crate) fn release(conn: &Connection, p: &JobReleaseParams) -> Result<u64> {

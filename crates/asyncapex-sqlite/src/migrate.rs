@@ -70,3 +70,63 @@ fn apply(conn: &Connection) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use asyncapex_core::{JobStatus, JobType};
+
+    use super::*;
+
+    /// The quoted words of the `CHECK (column IN (...))` list in a table definition.
+    fn check_list(table_sql: &str, column: &str) -> Vec<String> {
+        let head = format!("CHECK ({column} IN");
+        let start = table_sql
+            .find(&head)
+            .unwrap_or_else(|| panic!("no {head:?} in {table_sql}"));
+        let rest = &table_sql[start + head.len()..];
+        let open = rest.find('(').expect("the list opens");
+        let close = rest[open..].find(')').expect("the list closes");
+        rest[open + 1..open + close]
+            .split(',')
+            .map(|word| word.trim().trim_matches('\'').to_owned())
+            .collect()
+    }
+
+    fn job_table_sql() -> String {
+        let conn = Connection::open_in_memory().unwrap();
+        migrate(&conn).unwrap();
+        conn.query_row(include_str!("queries/schema_job_table.sql"), [], |r| {
+            r.get(0)
+        })
+        .unwrap()
+    }
+
+    /// The schema, read back from the database, allows exactly the canonical statuses.
+    #[test]
+    fn the_status_check_lists_exactly_job_status_all() {
+        let listed = check_list(&job_table_sql(), "status");
+        let canonical: Vec<&str> = JobStatus::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(listed, canonical);
+    }
+
+    /// The schema, read back from the database, allows exactly the canonical job types.
+    #[test]
+    fn the_job_type_check_lists_exactly_job_type_all() {
+        let listed = check_list(&job_table_sql(), "job_type");
+        let canonical: Vec<&str> = JobType::ALL.iter().map(|t| t.as_str()).collect();
+        assert_eq!(listed, canonical);
+    }
+
+    /// Both stores apply the same migrations: this store's list is the canonical one.
+    #[test]
+    fn the_migrations_are_the_canonical_list() {
+        let here: Vec<(i64, &str)> = MIGRATIONS.iter().map(|m| (m.0, m.1)).collect();
+        let canonical: Vec<(i64, &str)> = asyncapex_core::rules::MIGRATIONS
+            .iter()
+            .map(|m| (i64::from(m.0), m.1))
+            .collect();
+        assert_eq!(here, canonical);
+    }
+}

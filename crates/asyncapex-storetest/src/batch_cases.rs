@@ -34,7 +34,7 @@ async fn status(store: &dyn Store, id: JobId) -> JobStatus {
 }
 
 /// Holding jobs queue up in submission order; past the cap nothing is added.
-pub async fn holding_jobs_join_the_flex_queue_in_order_up_to_its_cap(store: &dyn Store) {
+pub(crate) async fn holding_jobs_join_the_flex_queue_in_order_up_to_its_cap(store: &dyn Store) {
     let ids = IdGenerator::new(1);
     let mut queued = Vec::new();
     for _ in 0..3 {
@@ -70,7 +70,9 @@ pub async fn holding_jobs_join_the_flex_queue_in_order_up_to_its_cap(store: &dyn
 }
 
 /// Promotion takes the front of the flex queue while fewer than the cap are active.
-pub async fn promote_takes_the_front_of_the_flex_queue_up_to_the_active_cap(store: &dyn Store) {
+pub(crate) async fn promote_takes_the_front_of_the_flex_queue_up_to_the_active_cap(
+    store: &dyn Store,
+) {
     let ids = IdGenerator::new(1);
     let active = batch(&ids, JobStatus::Queued);
     insert(store, vec![active]).await;
@@ -96,7 +98,7 @@ pub async fn promote_takes_the_front_of_the_flex_queue_up_to_the_active_cap(stor
 }
 
 /// The four moves reorder the queue and say whether anything moved.
-pub async fn flex_queue_moves_reorder_and_report_whether_they_moved(store: &dyn Store) {
+pub(crate) async fn flex_queue_moves_reorder_and_report_whether_they_moved(store: &dyn Store) {
     let ids = IdGenerator::new(1);
     let jobs: Vec<NewJob> = (0..4).map(|_| batch(&ids, JobStatus::Holding)).collect();
     let [a, b, c, d] = [jobs[0].id, jobs[1].id, jobs[2].id, jobs[3].id];
@@ -121,7 +123,7 @@ pub async fn flex_queue_moves_reorder_and_report_whether_they_moved(store: &dyn 
 }
 
 /// Only holding jobs can be moved, or moved relative to.
-pub async fn moving_a_job_that_is_not_holding_is_refused(store: &dyn Store) {
+pub(crate) async fn moving_a_job_that_is_not_holding_is_refused(store: &dyn Store) {
     let ids = IdGenerator::new(1);
     let holding = batch(&ids, JobStatus::Holding);
     let queued = batch(&ids, JobStatus::Queued);
@@ -172,7 +174,7 @@ fn chunk_finish(id: JobId, owner: &str, seq: u64, outcome: ChunkOutcome) -> Batc
 }
 
 /// A batch runs Preparing → Processing; chunks end once each, under the lease, with counters.
-pub async fn a_batch_moves_through_its_chunks_under_its_lease(store: &dyn Store) {
+pub(crate) async fn a_batch_moves_through_its_chunks_under_its_lease(store: &dyn Store) {
     let ids = IdGenerator::new(1);
     let b = batch(&ids, JobStatus::Queued);
     insert(store, vec![b.clone()]).await;
@@ -323,7 +325,9 @@ pub async fn a_batch_moves_through_its_chunks_under_its_lease(store: &dyn Store)
 }
 
 /// A restarted start clears the chunks an interrupted one left, only for the lease holder.
-pub async fn chunks_reset_clears_a_restarted_start_for_the_lease_holder_only(store: &dyn Store) {
+pub(crate) async fn chunks_reset_clears_a_restarted_start_for_the_lease_holder_only(
+    store: &dyn Store,
+) {
     let ids = IdGenerator::new(1);
     let b = batch(&ids, JobStatus::Queued);
     insert(store, vec![b.clone()]).await;
@@ -357,7 +361,7 @@ pub async fn chunks_reset_clears_a_restarted_start_for_the_lease_holder_only(sto
 }
 
 /// Error events list newest first, optionally for one job.
-pub async fn error_events_list_newest_first_by_job(store: &dyn Store) {
+pub(crate) async fn error_events_list_newest_first_by_job(store: &dyn Store) {
     let ids = IdGenerator::new(1);
     let [a, b] = [ids.job_id(t0()), ids.job_id(t0())];
     let event = |job_id, phase| NewBatchErrorEvent {

@@ -1,4 +1,5 @@
-//! Conformance cases of the job table. Each takes a fresh, empty store.
+//! Conformance cases of the job table. Each takes a fresh, empty store; each is run only
+//! through the one list in `lib.rs`.
 
 use std::time::Duration;
 
@@ -97,7 +98,7 @@ pub(crate) fn finish(
 }
 
 /// Two registrations never share a node ID; heartbeats and the node list say who is alive.
-pub async fn nodes_register_heartbeat_and_list_their_running_jobs(store: &dyn Store) {
+pub(crate) async fn nodes_register_heartbeat_and_list_their_running_jobs(store: &dyn Store) {
     let mut seen = Vec::new();
     for i in 0..3 {
         let id = store
@@ -148,7 +149,7 @@ pub async fn nodes_register_heartbeat_and_list_their_running_jobs(store: &dyn St
 }
 
 /// What goes in comes back, field by field.
-pub async fn insert_then_get_round_trips_every_field(store: &dyn Store) {
+pub(crate) async fn insert_then_get_round_trips_every_field(store: &dyn Store) {
     let ids = IdGenerator::new(1);
     let parent = ids.job_id(t0());
     let mut j = job(&ids, add(t0(), secs(5)));
@@ -189,7 +190,7 @@ pub async fn insert_then_get_round_trips_every_field(store: &dyn Store) {
 }
 
 /// An ID nobody inserted is simply absent.
-pub async fn get_of_unknown_id_is_none(store: &dyn Store) {
+pub(crate) async fn get_of_unknown_id_is_none(store: &dyn Store) {
     let ids = IdGenerator::new(1);
     assert!(
         store
@@ -201,7 +202,7 @@ pub async fn get_of_unknown_id_is_none(store: &dyn Store) {
 }
 
 /// A batch with one conflicting signature inserts nothing.
-pub async fn insert_many_is_all_or_nothing_on_duplicate_signature(store: &dyn Store) {
+pub(crate) async fn insert_many_is_all_or_nothing_on_duplicate_signature(store: &dyn Store) {
     let ids = IdGenerator::new(1);
     let mut a = job(&ids, t0());
     a.signature = Some("same".into());
@@ -229,7 +230,7 @@ pub async fn insert_many_is_all_or_nothing_on_duplicate_signature(store: &dyn St
 
 /// A bulk insert large enough to be sent in several statements is still one transaction: a
 /// collision in its last job leaves none of them, and the error names the signature.
-pub async fn a_large_bulk_insert_is_all_or_nothing(store: &dyn Store) {
+pub(crate) async fn a_large_bulk_insert_is_all_or_nothing(store: &dyn Store) {
     let ids = IdGenerator::new(1);
     let mut waiting = job(&ids, add(t0(), secs(60)));
     waiting.signature = Some("taken".into());
@@ -266,7 +267,7 @@ pub async fn a_large_bulk_insert_is_all_or_nothing(store: &dyn Store) {
 }
 
 /// Signatures block duplicates only until the first job starts.
-pub async fn duplicate_signature_is_refused_while_waiting_and_accepted_once_started(
+pub(crate) async fn duplicate_signature_is_refused_while_waiting_and_accepted_once_started(
     store: &dyn Store,
 ) {
     let ids = IdGenerator::new(1);
@@ -288,7 +289,7 @@ pub async fn duplicate_signature_is_refused_while_waiting_and_accepted_once_star
 }
 
 /// Claims are ordered by run time and bounded.
-pub async fn claim_takes_due_jobs_oldest_first_up_to_the_limit(store: &dyn Store) {
+pub(crate) async fn claim_takes_due_jobs_oldest_first_up_to_the_limit(store: &dyn Store) {
     let ids = IdGenerator::new(1);
     let late = job(&ids, add(t0(), secs(2)));
     let early = job(&ids, t0());
@@ -305,7 +306,7 @@ pub async fn claim_takes_due_jobs_oldest_first_up_to_the_limit(store: &dyn Store
 }
 
 /// A delayed job is not claimed before its run time.
-pub async fn claim_skips_jobs_not_yet_due(store: &dyn Store) {
+pub(crate) async fn claim_skips_jobs_not_yet_due(store: &dyn Store) {
     let ids = IdGenerator::new(1);
     let delayed = job(&ids, add(t0(), secs(60)));
     insert(store, vec![delayed.clone()]).await;
@@ -317,7 +318,7 @@ pub async fn claim_skips_jobs_not_yet_due(store: &dyn Store) {
 }
 
 /// A claim is a lease: owner, expiry, attempt, start time; and the signature is released.
-pub async fn claim_sets_lease_attempt_start_and_clears_signature(store: &dyn Store) {
+pub(crate) async fn claim_sets_lease_attempt_start_and_clears_signature(store: &dyn Store) {
     let ids = IdGenerator::new(1);
     let mut j = job(&ids, t0());
     j.signature = Some("s".into());
@@ -345,7 +346,7 @@ pub async fn claim_sets_lease_attempt_start_and_clears_signature(store: &dyn Sto
 }
 
 /// Aborting a waiting job takes it out of the queue for good.
-pub async fn aborted_job_is_never_claimed(store: &dyn Store) {
+pub(crate) async fn aborted_job_is_never_claimed(store: &dyn Store) {
     let ids = IdGenerator::new(1);
     let j = job(&ids, t0());
     insert(store, vec![j.clone()]).await;
@@ -368,7 +369,9 @@ pub async fn aborted_job_is_never_claimed(store: &dyn Store) {
 }
 
 /// Completing a job and inserting its children happen together.
-pub async fn finish_completes_a_running_job_and_inserts_children_atomically(store: &dyn Store) {
+pub(crate) async fn finish_completes_a_running_job_and_inserts_children_atomically(
+    store: &dyn Store,
+) {
     let ids = IdGenerator::new(1);
     let parent = job(&ids, t0());
     insert(store, vec![parent.clone()]).await;
@@ -393,7 +396,7 @@ pub async fn finish_completes_a_running_job_and_inserts_children_atomically(stor
 }
 
 /// Only the lease holder can finish a job.
-pub async fn finish_by_another_owner_changes_nothing(store: &dyn Store) {
+pub(crate) async fn finish_by_another_owner_changes_nothing(store: &dyn Store) {
     let ids = IdGenerator::new(1);
     let j = job(&ids, t0());
     insert(store, vec![j.clone()]).await;
@@ -407,7 +410,7 @@ pub async fn finish_by_another_owner_changes_nothing(store: &dyn Store) {
 }
 
 /// A result for a job that was rescued or aborted meanwhile is ignored, children and all.
-pub async fn finish_of_a_job_no_longer_running_changes_nothing_and_inserts_nothing(
+pub(crate) async fn finish_of_a_job_no_longer_running_changes_nothing_and_inserts_nothing(
     store: &dyn Store,
 ) {
     let ids = IdGenerator::new(1);
@@ -446,7 +449,9 @@ pub async fn finish_of_a_job_no_longer_running_changes_nothing_and_inserts_nothi
 }
 
 /// A child that collides on its signature rolls the whole finish back.
-pub async fn finish_with_a_duplicate_child_signature_leaves_the_job_running(store: &dyn Store) {
+pub(crate) async fn finish_with_a_duplicate_child_signature_leaves_the_job_running(
+    store: &dyn Store,
+) {
     let ids = IdGenerator::new(1);
     let mut waiting = job(&ids, add(t0(), secs(500)));
     waiting.signature = Some("taken".into());
@@ -464,7 +469,7 @@ pub async fn finish_with_a_duplicate_child_signature_leaves_the_job_running(stor
 }
 
 /// Completing many jobs at once ends exactly those still running under the owner.
-pub async fn complete_many_ends_only_the_jobs_the_owner_still_runs(store: &dyn Store) {
+pub(crate) async fn complete_many_ends_only_the_jobs_the_owner_still_runs(store: &dyn Store) {
     let ids = IdGenerator::new(1);
     let mine: Vec<NewJob> = (0..5).map(|_| job(&ids, t0())).collect();
     insert(store, mine.clone()).await;
@@ -527,7 +532,7 @@ pub async fn complete_many_ends_only_the_jobs_the_owner_still_runs(store: &dyn S
 }
 
 /// A failure keeps its message in the extended status.
-pub async fn failed_finish_records_the_message(store: &dyn Store) {
+pub(crate) async fn failed_finish_records_the_message(store: &dyn Store) {
     let ids = IdGenerator::new(1);
     let j = job(&ids, t0());
     insert(store, vec![j.clone()]).await;
@@ -551,7 +556,7 @@ pub async fn failed_finish_records_the_message(store: &dyn Store) {
 }
 
 /// Abort says what it did for each kind of job.
-pub async fn abort_reports_waiting_running_finished_and_unknown(store: &dyn Store) {
+pub(crate) async fn abort_reports_waiting_running_finished_and_unknown(store: &dyn Store) {
     let ids = IdGenerator::new(1);
     let running = job(&ids, t0());
     insert(store, vec![running.clone()]).await;
@@ -589,7 +594,9 @@ pub async fn abort_reports_waiting_running_finished_and_unknown(store: &dyn Stor
 }
 
 /// Heartbeats renew only the caller's leases and carry abort requests back.
-pub async fn heartbeat_extends_only_owned_leases_and_reports_abort_requests(store: &dyn Store) {
+pub(crate) async fn heartbeat_extends_only_owned_leases_and_reports_abort_requests(
+    store: &dyn Store,
+) {
     let ids = IdGenerator::new(1);
     let mine = job(&ids, t0());
     let theirs = job(&ids, t0());
@@ -631,7 +638,7 @@ pub async fn heartbeat_extends_only_owned_leases_and_reports_abort_requests(stor
 }
 
 /// Expired leases go back to the queue; live ones stay.
-pub async fn rescue_requeues_expired_leases_and_spares_live_ones(store: &dyn Store) {
+pub(crate) async fn rescue_requeues_expired_leases_and_spares_live_ones(store: &dyn Store) {
     let ids = IdGenerator::new(1);
     let expired = job(&ids, t0());
     insert(store, vec![expired.clone()]).await;
@@ -673,7 +680,7 @@ pub async fn rescue_requeues_expired_leases_and_spares_live_ones(store: &dyn Sto
 }
 
 /// After its last attempt a lost job fails with a reason instead of looping forever.
-pub async fn rescue_fails_a_job_after_its_last_attempt(store: &dyn Store) {
+pub(crate) async fn rescue_fails_a_job_after_its_last_attempt(store: &dyn Store) {
     let ids = IdGenerator::new(1);
     let mut j = job(&ids, t0());
     j.max_attempts = 1;
@@ -695,7 +702,7 @@ pub async fn rescue_fails_a_job_after_its_last_attempt(store: &dyn Store) {
 }
 
 /// A live process's own leases are never rescued from under it.
-pub async fn rescue_spares_the_excluded_owner(store: &dyn Store) {
+pub(crate) async fn rescue_spares_the_excluded_owner(store: &dyn Store) {
     let ids = IdGenerator::new(1);
     let j = job(&ids, t0());
     insert(store, vec![j.clone()]).await;
@@ -712,7 +719,7 @@ pub async fn rescue_spares_the_excluded_owner(store: &dyn Store) {
 }
 
 /// A lost job that had been asked to abort ends aborted, not retried.
-pub async fn rescue_ends_an_abort_requested_job_as_aborted(store: &dyn Store) {
+pub(crate) async fn rescue_ends_an_abort_requested_job_as_aborted(store: &dyn Store) {
     let ids = IdGenerator::new(1);
     let j = job(&ids, t0());
     insert(store, vec![j.clone()]).await;
@@ -736,7 +743,7 @@ pub async fn rescue_ends_an_abort_requested_job_as_aborted(store: &dyn Store) {
 }
 
 /// Shutdown hands jobs back without using up an attempt.
-pub async fn release_requeues_without_counting_the_attempt(store: &dyn Store) {
+pub(crate) async fn release_requeues_without_counting_the_attempt(store: &dyn Store) {
     let ids = IdGenerator::new(1);
     let j = job(&ids, t0());
     insert(store, vec![j.clone()]).await;
@@ -764,7 +771,7 @@ pub async fn release_requeues_without_counting_the_attempt(store: &dyn Store) {
 }
 
 /// Listing filters by status, type, class and parent, newest first, with keyset pages.
-pub async fn list_filters_and_pages_newest_first(store: &dyn Store) {
+pub(crate) async fn list_filters_and_pages_newest_first(store: &dyn Store) {
     let ids = IdGenerator::new(1);
     let mut all = Vec::new();
     for i in 0..5u64 {
@@ -845,7 +852,7 @@ pub async fn list_filters_and_pages_newest_first(store: &dyn Store) {
 }
 
 /// Counts reflect statuses and what is due.
-pub async fn counts_by_status_and_pending(store: &dyn Store) {
+pub(crate) async fn counts_by_status_and_pending(store: &dyn Store) {
     let ids = IdGenerator::new(1);
     let due = job(&ids, t0());
     let later = job(&ids, add(t0(), secs(100)));
@@ -870,7 +877,7 @@ pub async fn counts_by_status_and_pending(store: &dyn Store) {
 }
 
 /// Workers sleep until the earliest queued run time.
-pub async fn next_run_at_is_the_earliest_queued_run_time(store: &dyn Store) {
+pub(crate) async fn next_run_at_is_the_earliest_queued_run_time(store: &dyn Store) {
     assert_eq!(store.job_next_run_at().await.expect("next"), None);
     let ids = IdGenerator::new(1);
     let a = job(&ids, add(t0(), secs(30)));
@@ -888,7 +895,7 @@ pub async fn next_run_at_is_the_earliest_queued_run_time(store: &dyn Store) {
 }
 
 /// The daily cap's count: a window start and a set of job types.
-pub async fn count_created_since_counts_only_the_window_and_the_types(store: &dyn Store) {
+pub(crate) async fn count_created_since_counts_only_the_window_and_the_types(store: &dyn Store) {
     let ids = IdGenerator::new(1);
     let old = job(&ids, t0());
     let mut recent = job(&ids, add(t0(), secs(100)));
@@ -919,7 +926,7 @@ pub async fn count_created_since_counts_only_the_window_and_the_types(store: &dy
 }
 
 /// Dashboard counts: by type and status, per minute, durations and rescues.
-pub async fn job_stats_count_by_type_status_minute_and_duration(store: &dyn Store) {
+pub(crate) async fn job_stats_count_by_type_status_minute_and_duration(store: &dyn Store) {
     let ids = IdGenerator::new(1);
     let ms = |n: u64| add(t0(), Duration::from_millis(n));
     let runs: Vec<NewJob> = (0..3).map(|_| job(&ids, t0())).collect();

@@ -7,106 +7,139 @@
 //! asyncapex_storetest::store_tests!(async { SqliteStore::in_memory().await.unwrap() });
 //! ```
 //!
-//! Every case is a public async function in [`cases`], named after the behaviour it checks.
-//! It covers refusals as well as happy paths: a change to a store that is not covered here is
-//! not done.
+//! It covers refusals as well as happy paths, the status machine (every status-changing
+//! operation applied to a job in every status must move it only as
+//! [`JobStatus::can_become`](asyncapex_core::JobStatus::can_become) allows) and races between
+//! concurrent callers on one store. A change to a store that is not covered here is not done.
+//!
+//! # Adding a case
+//!
+//! A case is a `pub(crate) async fn name(store: &dyn Store)` in one of the `*_cases.rs`
+//! modules, named after the behaviour it checks, and one line `module::name` in the list at
+//! the foot of this file. That list is the only way a case is reached: it generates both the
+//! public [`cases`] module and the [`store_tests!`] macro. A case that is written but not
+//! listed is therefore dead code, which the workspace's `-D warnings` refuses, so it cannot
+//! silently never run.
+//!
+//! [`job_in`] puts a job directly in any status, for cases that need one.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod batch_cases;
+mod factory;
 mod job_cases;
+mod race_cases;
+mod transition_cases;
 mod trigger_cases;
+
+pub use factory::{FACTORY_OWNER, factory_lease_until, job_in};
 
 /// A minimal queued job, for a store crate's own tests.
 pub use job_cases::job as queued_job;
 
-/// Every conformance case, as a public async function named after the behaviour it checks.
-pub mod cases {
-    pub use crate::batch_cases::*;
-    pub use crate::job_cases::*;
-    pub use crate::trigger_cases::*;
+/// Defines, from one list of `module::case` paths, the public [`cases`] wrappers and the
+/// [`store_tests!`] macro that stamps one test per case. `$d` is a literal `$`, so the macro
+/// it defines can have metavariables of its own.
+macro_rules! conformance_suite {
+    ($d:tt $($module:ident :: $name:ident),* $(,)?) => {
+        /// Every conformance case by name, each running the case on the store it is given.
+        /// Generated from the suite's one list, like [`store_tests!`].
+        pub mod cases {
+            /// The name of every case, in list order.
+            pub const NAMES: &[&str] = &[$(stringify!($name)),*];
+
+            $(
+                #[doc = concat!("Runs the conformance case `", stringify!($name), "` on `store`.")]
+                pub async fn $name(store: &dyn asyncapex_core::Store) {
+                    crate::$module::$name(store).await;
+                }
+            )*
+        }
+
+        /// Stamps one `#[tokio::test]` per conformance case, each on a fresh store from
+        /// `$factory`.
+        ///
+        /// `store_tests!(optional: $factory)` takes a factory that yields `Option<S>` instead:
+        /// a test whose factory yields `None` (its database is not configured) returns at
+        /// once, passing. The factory should print why; a store crate that must not skip (in
+        /// CI) panics there instead.
+        #[macro_export]
+        macro_rules! store_tests {
+            (optional: $d factory:expr) => {
+                $(
+                    #[tokio::test]
+                    async fn $name() {
+                        let Some(store) = $d factory.await else {
+                            return;
+                        };
+                        $d crate::cases::$name(&store).await;
+                    }
+                )*
+            };
+            ($d factory:expr) => {
+                $(
+                    #[tokio::test]
+                    async fn $name() {
+                        let store = $d factory.await;
+                        $d crate::cases::$name(&store).await;
+                    }
+                )*
+            };
+        }
+    };
 }
 
-/// Stamps one `#[tokio::test]` per conformance case, each on a fresh store from `$factory`.
-///
-/// `store_tests!(optional: $factory)` takes a factory that yields `Option<S>` instead: a test
-/// whose factory yields `None` (its database is not configured) returns at once, passing. The
-/// factory should print why; a store crate that must not skip (in CI) panics there instead.
-#[macro_export]
-macro_rules! store_tests {
-    (optional: $factory:expr) => {
-        $crate::store_tests!(@list optional $factory);
-    };
-    (@list $mode:ident $factory:expr) => {
-        $crate::store_tests!(@cases $mode $factory;
-            nodes_register_heartbeat_and_list_their_running_jobs,
-            insert_then_get_round_trips_every_field,
-            get_of_unknown_id_is_none,
-            insert_many_is_all_or_nothing_on_duplicate_signature,
-            a_large_bulk_insert_is_all_or_nothing,
-            duplicate_signature_is_refused_while_waiting_and_accepted_once_started,
-            claim_takes_due_jobs_oldest_first_up_to_the_limit,
-            claim_skips_jobs_not_yet_due,
-            claim_sets_lease_attempt_start_and_clears_signature,
-            aborted_job_is_never_claimed,
-            finish_completes_a_running_job_and_inserts_children_atomically,
-            finish_by_another_owner_changes_nothing,
-            finish_of_a_job_no_longer_running_changes_nothing_and_inserts_nothing,
-            finish_with_a_duplicate_child_signature_leaves_the_job_running,
-            complete_many_ends_only_the_jobs_the_owner_still_runs,
-            failed_finish_records_the_message,
-            abort_reports_waiting_running_finished_and_unknown,
-            heartbeat_extends_only_owned_leases_and_reports_abort_requests,
-            rescue_requeues_expired_leases_and_spares_live_ones,
-            rescue_fails_a_job_after_its_last_attempt,
-            rescue_spares_the_excluded_owner,
-            rescue_ends_an_abort_requested_job_as_aborted,
-            release_requeues_without_counting_the_attempt,
-            list_filters_and_pages_newest_first,
-            counts_by_status_and_pending,
-            job_stats_count_by_type_status_minute_and_duration,
-            count_created_since_counts_only_the_window_and_the_types,
-            next_run_at_is_the_earliest_queued_run_time,
-            trigger_insert_then_get_round_trips_every_field,
-            trigger_names_are_unique_among_active_triggers,
-            trigger_insert_refuses_past_the_active_cap,
-            due_lists_only_waiting_triggers_whose_time_has_come,
-            a_fire_time_fires_exactly_once_with_its_job,
-            a_trigger_never_fires_while_its_previous_run_is_active,
-            firing_without_a_next_time_completes_the_trigger,
-            pause_resume_delete_and_fail_move_only_from_their_states,
-            trigger_list_hides_ended_triggers_unless_asked,
-            trigger_next_fire_time_is_the_earliest_waiting_one,
-            holding_jobs_join_the_flex_queue_in_order_up_to_its_cap,
-            promote_takes_the_front_of_the_flex_queue_up_to_the_active_cap,
-            flex_queue_moves_reorder_and_report_whether_they_moved,
-            moving_a_job_that_is_not_holding_is_refused,
-            a_batch_moves_through_its_chunks_under_its_lease,
-            chunks_reset_clears_a_restarted_start_for_the_lease_holder_only,
-            error_events_list_newest_first_by_job
-        );
-    };
-    (@cases required $factory:expr; $($name:ident),* $(,)?) => {
-        $(
-            #[tokio::test]
-            async fn $name() {
-                let store = $factory.await;
-                $crate::cases::$name(&store).await;
-            }
-        )*
-    };
-    (@cases optional $factory:expr; $($name:ident),* $(,)?) => {
-        $(
-            #[tokio::test]
-            async fn $name() {
-                let Some(store) = $factory.await else {
-                    return;
-                };
-                $crate::cases::$name(&store).await;
-            }
-        )*
-    };
-    ($factory:expr) => {
-        $crate::store_tests!(@list required $factory);
-    };
-}
+conformance_suite!($
+    job_cases::nodes_register_heartbeat_and_list_their_running_jobs,
+    job_cases::insert_then_get_round_trips_every_field,
+    job_cases::get_of_unknown_id_is_none,
+    job_cases::insert_many_is_all_or_nothing_on_duplicate_signature,
+    job_cases::a_large_bulk_insert_is_all_or_nothing,
+    job_cases::duplicate_signature_is_refused_while_waiting_and_accepted_once_started,
+    job_cases::claim_takes_due_jobs_oldest_first_up_to_the_limit,
+    job_cases::claim_skips_jobs_not_yet_due,
+    job_cases::claim_sets_lease_attempt_start_and_clears_signature,
+    job_cases::aborted_job_is_never_claimed,
+    job_cases::finish_completes_a_running_job_and_inserts_children_atomically,
+    job_cases::finish_by_another_owner_changes_nothing,
+    job_cases::finish_of_a_job_no_longer_running_changes_nothing_and_inserts_nothing,
+    job_cases::finish_with_a_duplicate_child_signature_leaves_the_job_running,
+    job_cases::complete_many_ends_only_the_jobs_the_owner_still_runs,
+    job_cases::failed_finish_records_the_message,
+    job_cases::abort_reports_waiting_running_finished_and_unknown,
+    job_cases::heartbeat_extends_only_owned_leases_and_reports_abort_requests,
+    job_cases::rescue_requeues_expired_leases_and_spares_live_ones,
+    job_cases::rescue_fails_a_job_after_its_last_attempt,
+    job_cases::rescue_spares_the_excluded_owner,
+    job_cases::rescue_ends_an_abort_requested_job_as_aborted,
+    job_cases::release_requeues_without_counting_the_attempt,
+    job_cases::list_filters_and_pages_newest_first,
+    job_cases::counts_by_status_and_pending,
+    job_cases::job_stats_count_by_type_status_minute_and_duration,
+    job_cases::count_created_since_counts_only_the_window_and_the_types,
+    job_cases::next_run_at_is_the_earliest_queued_run_time,
+    trigger_cases::trigger_insert_then_get_round_trips_every_field,
+    trigger_cases::trigger_names_are_unique_among_active_triggers,
+    trigger_cases::trigger_insert_refuses_past_the_active_cap,
+    trigger_cases::due_lists_only_waiting_triggers_whose_time_has_come,
+    trigger_cases::a_fire_time_fires_exactly_once_with_its_job,
+    trigger_cases::a_trigger_never_fires_while_its_previous_run_is_active,
+    trigger_cases::firing_without_a_next_time_completes_the_trigger,
+    trigger_cases::pause_resume_delete_and_fail_move_only_from_their_states,
+    trigger_cases::trigger_list_hides_ended_triggers_unless_asked,
+    trigger_cases::trigger_next_fire_time_is_the_earliest_waiting_one,
+    batch_cases::holding_jobs_join_the_flex_queue_in_order_up_to_its_cap,
+    batch_cases::promote_takes_the_front_of_the_flex_queue_up_to_the_active_cap,
+    batch_cases::flex_queue_moves_reorder_and_report_whether_they_moved,
+    batch_cases::moving_a_job_that_is_not_holding_is_refused,
+    batch_cases::a_batch_moves_through_its_chunks_under_its_lease,
+    batch_cases::chunks_reset_clears_a_restarted_start_for_the_lease_holder_only,
+    batch_cases::error_events_list_newest_first_by_job,
+    factory::the_factory_puts_a_job_in_every_status,
+    transition_cases::every_status_change_is_one_the_status_machine_allows,
+    transition_cases::rules_decide_the_stores_abort_and_rescue,
+    race_cases::two_owners_claiming_at_once_never_claim_the_same_job,
+    race_cases::a_finish_racing_a_rescue_leaves_exactly_one_ending,
+    race_cases::a_trigger_fired_by_two_callers_at_once_fires_once,
+    race_cases::inserts_racing_past_the_flex_queue_cap_never_exceed_it,
+);

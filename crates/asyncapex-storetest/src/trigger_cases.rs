@@ -75,7 +75,7 @@ async fn due(store: &dyn Store, now: Timestamp) -> Vec<asyncapex_core::CronTrigg
 }
 
 /// What goes in comes back, and a fresh trigger is WAITING.
-pub async fn trigger_insert_then_get_round_trips_every_field(store: &dyn Store) {
+pub(crate) async fn trigger_insert_then_get_round_trips_every_field(store: &dyn Store) {
     let ids = IdGenerator::new(1);
     let t = trigger(&ids, "Nightly \"EMEA\"", add(t0(), secs(60)));
     insert_trigger(store, &t).await;
@@ -116,7 +116,7 @@ pub async fn trigger_insert_then_get_round_trips_every_field(store: &dyn Store) 
 }
 
 /// Two active schedules cannot share a name; a deleted one frees it.
-pub async fn trigger_names_are_unique_among_active_triggers(store: &dyn Store) {
+pub(crate) async fn trigger_names_are_unique_among_active_triggers(store: &dyn Store) {
     let ids = IdGenerator::new(1);
     let first = trigger(&ids, "Nightly", t0());
     insert_trigger(store, &first).await;
@@ -156,7 +156,7 @@ pub async fn trigger_names_are_unique_among_active_triggers(store: &dyn Store) {
 }
 
 /// The cap on active schedules refuses the next one and inserts nothing.
-pub async fn trigger_insert_refuses_past_the_active_cap(store: &dyn Store) {
+pub(crate) async fn trigger_insert_refuses_past_the_active_cap(store: &dyn Store) {
     let ids = IdGenerator::new(1);
     for i in 0..3 {
         store
@@ -193,7 +193,7 @@ pub async fn trigger_insert_refuses_past_the_active_cap(store: &dyn Store) {
 }
 
 /// Only WAITING triggers whose time has come are due.
-pub async fn due_lists_only_waiting_triggers_whose_time_has_come(store: &dyn Store) {
+pub(crate) async fn due_lists_only_waiting_triggers_whose_time_has_come(store: &dyn Store) {
     let ids = IdGenerator::new(1);
     let now_due = trigger(&ids, "a", t0());
     let later = trigger(&ids, "b", add(t0(), secs(60)));
@@ -210,7 +210,7 @@ pub async fn due_lists_only_waiting_triggers_whose_time_has_come(store: &dyn Sto
 }
 
 /// A fire time fires once, whoever tries, and its job is inserted with it.
-pub async fn a_fire_time_fires_exactly_once_with_its_job(store: &dyn Store) {
+pub(crate) async fn a_fire_time_fires_exactly_once_with_its_job(store: &dyn Store) {
     let ids = IdGenerator::new(1);
     let t = trigger(&ids, "once", t0());
     insert_trigger(store, &t).await;
@@ -236,7 +236,7 @@ pub async fn a_fire_time_fires_exactly_once_with_its_job(store: &dyn Store) {
 }
 
 /// Runs of one trigger never overlap: due again while running means BLOCKED, not fired.
-pub async fn a_trigger_never_fires_while_its_previous_run_is_active(store: &dyn Store) {
+pub(crate) async fn a_trigger_never_fires_while_its_previous_run_is_active(store: &dyn Store) {
     let ids = IdGenerator::new(1);
     let t = trigger(&ids, "hourly", t0());
     insert_trigger(store, &t).await;
@@ -279,7 +279,7 @@ pub async fn a_trigger_never_fires_while_its_previous_run_is_active(store: &dyn 
 }
 
 /// The last fire time completes the trigger.
-pub async fn firing_without_a_next_time_completes_the_trigger(store: &dyn Store) {
+pub(crate) async fn firing_without_a_next_time_completes_the_trigger(store: &dyn Store) {
     let ids = IdGenerator::new(1);
     let t = trigger(&ids, "one-off", t0());
     insert_trigger(store, &t).await;
@@ -294,7 +294,7 @@ pub async fn firing_without_a_next_time_completes_the_trigger(store: &dyn Store)
 }
 
 /// Pause, resume, delete and fail each move only from the states they name.
-pub async fn pause_resume_delete_and_fail_move_only_from_their_states(store: &dyn Store) {
+pub(crate) async fn pause_resume_delete_and_fail_move_only_from_their_states(store: &dyn Store) {
     let ids = IdGenerator::new(1);
     let t = trigger(&ids, "steer", add(t0(), secs(60)));
     insert_trigger(store, &t).await;
@@ -360,7 +360,7 @@ pub async fn pause_resume_delete_and_fail_move_only_from_their_states(store: &dy
 }
 
 /// Listing shows active triggers newest first; ended ones on request.
-pub async fn trigger_list_hides_ended_triggers_unless_asked(store: &dyn Store) {
+pub(crate) async fn trigger_list_hides_ended_triggers_unless_asked(store: &dyn Store) {
     let ids = IdGenerator::new(1);
     let a = trigger(&ids, "a", t0());
     let b = trigger(&ids, "b", t0());
@@ -390,7 +390,7 @@ pub async fn trigger_list_hides_ended_triggers_unless_asked(store: &dyn Store) {
 }
 
 /// Schedulers sleep until the earliest waiting fire time.
-pub async fn trigger_next_fire_time_is_the_earliest_waiting_one(store: &dyn Store) {
+pub(crate) async fn trigger_next_fire_time_is_the_earliest_waiting_one(store: &dyn Store) {
     assert_eq!(
         store.cron_trigger_next_fire_time().await.expect("next"),
         None

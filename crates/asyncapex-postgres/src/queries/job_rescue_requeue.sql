@@ -1,12 +1,17 @@
--- An expired lease on a job with attempts left: back to Queued, due now.
--- $1 now, $2 exclude_owner
-UPDATE asyncapex_job
+-- Lost jobs with attempts left: back to Queued, due now. The guard repeats what the rescuer
+-- read (lease, attempt, no abort request), so a job that moved on since is left alone.
+-- $1 now, $2 ids, $3 lease owners, $4 lease expiries, $5 attempts
+UPDATE asyncapex_job j
 SET status = 'Queued',
     run_at = $1::bigint,
     lease_owner = NULL,
     lease_expires_at = NULL
-WHERE status IN ('Preparing', 'Processing')
-  AND lease_expires_at < $1::bigint
-  AND ($2::text IS NULL OR lease_owner <> $2::text)
-  AND attempt < max_attempts
-RETURNING id
+FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[])
+    AS r(id, lease_owner, lease_expires_at, attempt)
+WHERE j.id = r.id
+  AND j.status IN ('Preparing', 'Processing')
+  AND j.lease_owner = r.lease_owner
+  AND j.lease_expires_at = r.lease_expires_at
+  AND j.attempt = r.attempt
+  AND NOT j.abort_requested
+RETURNING j.id

@@ -1,12 +1,13 @@
--- An expired lease on a job that was asked to abort: it ends Aborted.
+-- A lost job that was asked to abort: it ends Aborted. The guard repeats the lease the
+-- rescuer read, so a job that was heartbeated, finished or requeued since is left alone.
 UPDATE asyncapex_job
 SET status = 'Aborted',
-    extended_status = COALESCE(extended_status, 'aborted while running; its worker stopped heartbeating'),
+    extended_status = COALESCE(extended_status, :message),
     completed_at = :now,
     lease_owner = NULL,
     lease_expires_at = NULL
-WHERE status IN ('Preparing', 'Processing')
-  AND lease_expires_at < :now
-  AND (:exclude_owner IS NULL OR lease_owner <> :exclude_owner)
+WHERE id = :id
+  AND status IN ('Preparing', 'Processing')
+  AND lease_owner = :lease_owner
+  AND lease_expires_at = :lease_expires_at
   AND abort_requested = 1
-RETURNING id

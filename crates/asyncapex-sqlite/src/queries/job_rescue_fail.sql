@@ -1,14 +1,14 @@
--- An expired lease on a job that has used all its attempts: it fails.
+-- A lost job that used its last attempt: it fails. The guard repeats what the rescuer read
+-- (lease, attempt, no abort request), so a job that moved on since is left alone.
 UPDATE asyncapex_job
 SET status = 'Failed',
-    extended_status = COALESCE(extended_status,
-        'the worker running it stopped heartbeating (crashed or lost the store) on attempt '
-        || attempt || ' of ' || max_attempts || '; not retried'),
+    extended_status = COALESCE(extended_status, :message),
     completed_at = :now,
     lease_owner = NULL,
     lease_expires_at = NULL
-WHERE status IN ('Preparing', 'Processing')
-  AND lease_expires_at < :now
-  AND (:exclude_owner IS NULL OR lease_owner <> :exclude_owner)
-  AND attempt >= max_attempts
-RETURNING id
+WHERE id = :id
+  AND status IN ('Preparing', 'Processing')
+  AND lease_owner = :lease_owner
+  AND lease_expires_at = :lease_expires_at
+  AND attempt = :attempt
+  AND abort_requested = 0

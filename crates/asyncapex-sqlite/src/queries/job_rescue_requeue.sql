@@ -1,11 +1,14 @@
--- An expired lease on a job with attempts left: back to Queued, due now.
+-- A lost job with attempts left: back to Queued, due now. The guard repeats what the
+-- rescuer read (lease, attempt, no abort request), so a job that moved on since is left
+-- alone.
 UPDATE asyncapex_job
 SET status = 'Queued',
     run_at = :now,
     lease_owner = NULL,
     lease_expires_at = NULL
-WHERE status IN ('Preparing', 'Processing')
-  AND lease_expires_at < :now
-  AND (:exclude_owner IS NULL OR lease_owner <> :exclude_owner)
-  AND attempt < max_attempts
-RETURNING id
+WHERE id = :id
+  AND status IN ('Preparing', 'Processing')
+  AND lease_owner = :lease_owner
+  AND lease_expires_at = :lease_expires_at
+  AND attempt = :attempt
+  AND abort_requested = 0
