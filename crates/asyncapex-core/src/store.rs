@@ -5,9 +5,11 @@
 //! operations, written as a guarded compare-and-set: an operation whose guard no longer holds
 //! (the job was aborted, rescued or finished by someone else) changes nothing and says so.
 //!
-//! Implementations live in their own crates (`asyncapex-sqlite`, later `asyncapex-postgres`) and
-//! must pass the conformance suite in `asyncapex-storetest`. The trait is not meant for
-//! implementation outside this project yet: it will grow as capabilities land.
+//! Implementations live in their own crates (`asyncapex-sqlite`, `asyncapex-postgres`) and
+//! must pass the conformance suite in `asyncapex-storetest`. **Unstable**: the trait is not
+//! meant for implementation outside this project and changes between minor releases; the
+//! `asyncapex` crate re-exports it only under `asyncapex::unstable`. Rules both stores apply
+//! (caps, abort and rescue decisions, migrations) live in [`crate::rules`], not in each store.
 
 use std::fmt::Debug;
 

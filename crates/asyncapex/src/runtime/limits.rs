@@ -110,3 +110,48 @@ pub struct LimitsView {
     /// Wall-clock time since the execution started.
     pub execution_time: TimeUsage,
 }
+
+#[cfg(test)]
+mod tests {
+    use asyncapex_core::{BatchPhase, Limits};
+
+    use super::ContextKind;
+
+    #[test]
+    fn the_table_matches_apex_for_each_context_kind() {
+        let l = Limits::default();
+        let sync = ContextKind::Sync.row(&l);
+        assert_eq!(
+            (sync.queueable_jobs, sync.future_calls, sync.outside_job),
+            (50, 50, true)
+        );
+        let queueable = ContextKind::Queueable.row(&l);
+        assert_eq!((queueable.queueable_jobs, queueable.future_calls), (1, 50));
+        assert!(!queueable.callouts_by_default);
+        let finalizer = ContextKind::Finalizer {
+            parent_failed: true,
+        }
+        .row(&l);
+        assert!(
+            finalizer.callouts_by_default,
+            "finalizers may call out, as in Apex"
+        );
+        assert_eq!(finalizer.execution_time, l.execution_time_sync);
+        let future = ContextKind::Future.row(&l);
+        assert!(!future.may_call_futures && !future.may_submit_batches);
+        let scheduled = ContextKind::Scheduled.row(&l);
+        assert_eq!(
+            scheduled.queueable_jobs, 50,
+            "scheduled jobs run under synchronous limits"
+        );
+        for phase in [BatchPhase::Start, BatchPhase::Execute] {
+            let row = ContextKind::Batch(phase).row(&l);
+            assert!(!row.may_call_futures && !row.may_submit_batches);
+        }
+        assert!(
+            ContextKind::Batch(BatchPhase::Finish)
+                .row(&l)
+                .may_submit_batches
+        );
+    }
+}

@@ -81,3 +81,62 @@ pub enum ParentJobResult {
     /// `execute` returned `Err`, panicked, or broke a limit.
     UnhandledException,
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use asyncapex_core::{Error, JobOutcome, LimitName};
+
+    use super::{Settled, settle};
+    use crate::runtime::context::ExecShared;
+    use crate::runtime::isolation::Ended;
+    use crate::runtime::job_error::JobError;
+
+    fn failed(settled: Settled<()>) -> (String, &'static str) {
+        match settled {
+            Settled::Failed(f) => (f.message, f.exception_type),
+            Settled::Succeeded(()) => panic!("expected a failure, got a success"),
+            Settled::Aborted => panic!("expected a failure, got an abort"),
+        }
+    }
+
+    #[test]
+    fn an_abort_wins_over_everything() {
+        let shared = ExecShared::default();
+        shared.lock().violation = Some(Error::NotAllowed { rule: "x".into() });
+        shared.request_abort();
+        let settled = settle(Ended::<()>::Returned(Ok(())), &shared);
+        assert!(matches!(settled, Settled::Aborted));
+        assert!(matches!(settled.job_outcome(), JobOutcome::Aborted { .. }));
+    }
+
+    #[test]
+    fn a_broken_limit_fails_even_a_returned_ok() {
+        let shared = ExecShared::default();
+        shared.lock().violation = Some(Error::LimitExceeded {
+            limit: LimitName::QueueableJobs,
+            used: 2,
+            max: 1,
+            message: "too many queueable jobs added to the queue: 2".into(),
+        });
+        let (message, kind) = failed(settle(Ended::Returned(Ok(())), &shared));
+        assert_eq!(kind, "LimitException");
+        assert!(message.contains("too many queueable jobs"));
+    }
+
+    #[test]
+    fn errors_panics_and_time_limits_each_name_what_happened() {
+        let shared = ExecShared::default();
+        let (m, k) = failed(settle(
+            Ended::Returned(Err(JobError::new("no owner"))),
+            &shared,
+        ));
+        assert_eq!((m.as_str(), k), ("no owner", "JobError"));
+        let (m, k) = failed(settle(Ended::Panicked("boom".into()), &shared));
+        assert_eq!((m.as_str(), k), ("panicked: boom", "Panic"));
+        let (m, k) = failed(settle(Ended::TimedOut(Duration::from_secs(5)), &shared));
+        assert_eq!(k, "TimeLimit");
+        assert!(m.starts_with("execution time limit exceeded: the job ran longer than 5s"));
+    }
+}

@@ -80,3 +80,68 @@ impl Heartbeat {
         }
     }
 }
+
+#[cfg(all(test, feature = "sqlite"))]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use asyncapex_core::{JobAbortParams, JobRescueParams};
+
+    use super::Heartbeat;
+    use crate::runtime::context::ExecShared;
+    use crate::runtime::running::Running;
+    use crate::services::testkit::Kit;
+
+    #[tokio::test]
+    async fn extends_running_leases_and_relays_abort_requests() {
+        let kit = Kit::new().await;
+        let id = kit.queued().await;
+        assert_eq!(kit.claim("me", Duration::from_secs(30)).await, vec![id]);
+        let shared = Arc::new(ExecShared::default());
+        let heartbeat = Heartbeat {
+            store: kit.store.clone(),
+            clock: kit.clock(),
+            running: Default::default(),
+            node_id: 1,
+            owner: "me".into(),
+            interval: Duration::from_secs(10),
+            lease: Duration::from_secs(30),
+        };
+        heartbeat.running.lock().insert(
+            id,
+            Running {
+                shared: shared.clone(),
+                task: None,
+            },
+        );
+        kit.clock.advance(Duration::from_secs(20));
+        heartbeat.beat().await;
+        kit.clock.advance(Duration::from_secs(20));
+        // 40 s after the claim: only the beat at 20 s keeps the 30 s lease alive.
+        let rescued = kit
+            .store
+            .job_rescue(JobRescueParams {
+                now: kit.clock.now(),
+                exclude_owner: None,
+            })
+            .await
+            .unwrap();
+        assert!(rescued.requeued.is_empty(), "the beat extended the lease");
+        kit.store
+            .job_abort(JobAbortParams {
+                id,
+                now: kit.clock.now(),
+            })
+            .await
+            .unwrap();
+        assert!(!shared.is_abort_requested());
+        heartbeat.beat().await;
+        assert!(
+            shared.is_abort_requested(),
+            "the beat relays another process's abort"
+        );
+    }
+}

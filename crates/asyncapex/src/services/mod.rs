@@ -56,3 +56,88 @@ impl Services {
         }
     }
 }
+
+/// What the services' unit tests share: a fresh in-memory store, a manual clock and job
+/// helpers.
+#[cfg(all(test, feature = "sqlite"))]
+pub(crate) mod testkit {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use asyncapex_core::clock::add;
+    use asyncapex_core::{
+        Clock, IdGenerator, JobClaimParams, JobId, JobInsertManyParams, ManualClock, NewJob, Store,
+    };
+    use asyncapex_sqlite::SqliteStore;
+
+    /// A store, a clock stopped at a fixed instant, and an ID generator.
+    pub(crate) struct Kit {
+        pub(crate) store: Arc<dyn Store>,
+        pub(crate) clock: Arc<ManualClock>,
+        pub(crate) ids: Arc<IdGenerator>,
+    }
+
+    impl Kit {
+        pub(crate) async fn new() -> Kit {
+            Kit {
+                store: Arc::new(SqliteStore::in_memory().await.unwrap()),
+                clock: Arc::new(ManualClock::new(
+                    jiff::Timestamp::from_second(1_800_000_000).unwrap(),
+                )),
+                ids: Arc::new(IdGenerator::new(7)),
+            }
+        }
+
+        pub(crate) fn clock(&self) -> Arc<dyn Clock> {
+            self.clock.clone()
+        }
+
+        /// Inserts jobs as they are.
+        pub(crate) async fn insert(&self, jobs: Vec<NewJob>) {
+            self.store
+                .job_insert_many(JobInsertManyParams {
+                    jobs,
+                    max_holding: 100,
+                })
+                .await
+                .unwrap();
+        }
+
+        /// Inserts a queued queueable due now; returns its ID.
+        pub(crate) async fn queued(&self) -> JobId {
+            let now = self.clock.now();
+            let id = self.ids.job_id(now);
+            self.insert(vec![
+                NewJob::queueable(id, "Probe", "{}".into(), now).max_attempts(3),
+            ])
+            .await;
+            id
+        }
+
+        /// Claims everything due for `owner` under a lease of `lease`.
+        pub(crate) async fn claim(&self, owner: &str, lease: Duration) -> Vec<JobId> {
+            let now = self.clock.now();
+            self.store
+                .job_claim(JobClaimParams {
+                    owner: owner.into(),
+                    now,
+                    lease_until: add(now, lease),
+                    limit: 100,
+                })
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|j| j.id)
+                .collect()
+        }
+    }
+
+    /// Whether `notify` holds a wake-up (one sent while nobody waited).
+    pub(crate) async fn was_woken(notify: &tokio::sync::Notify) -> bool {
+        tokio::time::timeout(Duration::from_millis(1), notify.notified())
+            .await
+            .is_ok()
+    }
+}

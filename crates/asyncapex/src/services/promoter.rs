@@ -77,3 +77,52 @@ impl Promoter {
         }
     }
 }
+
+#[cfg(all(test, feature = "sqlite"))]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::time::Duration;
+
+    use asyncapex_core::batch::BatchScope;
+    use asyncapex_core::{JobStatus, NewJob};
+
+    use super::Promoter;
+    use crate::services::testkit::{Kit, was_woken};
+
+    #[tokio::test]
+    async fn promotes_up_to_the_active_cap_in_flex_queue_order_and_wakes_the_executor() {
+        let kit = Kit::new().await;
+        let now = kit.clock.now();
+        let ids: Vec<_> = (0..3).map(|_| kit.ids.job_id(now)).collect();
+        kit.insert(
+            ids.iter()
+                .map(|id| NewJob::batch(*id, "Reindex", "{}".into(), BatchScope::DEFAULT, now))
+                .collect(),
+        )
+        .await;
+        let promoter = Promoter {
+            store: kit.store.clone(),
+            clock: kit.clock(),
+            wakers: Default::default(),
+            max_active: 2,
+            poll_interval: Duration::from_secs(1),
+        };
+        assert!(!was_woken(&promoter.wakers.work).await);
+        assert_eq!(promoter.promote().await, 2);
+        assert!(was_woken(&promoter.wakers.work).await);
+        let status = |i: usize| {
+            let store = kit.store.clone();
+            let id = ids[i];
+            async move { store.job_get(id).await.unwrap().unwrap().status }
+        };
+        assert_eq!(status(0).await, JobStatus::Queued);
+        assert_eq!(status(1).await, JobStatus::Queued);
+        assert_eq!(status(2).await, JobStatus::Holding);
+        assert_eq!(promoter.promote().await, 0, "the cap is full");
+        assert!(
+            !was_woken(&promoter.wakers.work).await,
+            "nothing moved, nobody woken"
+        );
+    }
+}

@@ -66,3 +66,55 @@ impl Rescuer {
         }
     }
 }
+
+#[cfg(all(test, feature = "sqlite"))]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::time::Duration;
+
+    use asyncapex_core::JobStatus;
+
+    use super::Rescuer;
+    use crate::services::testkit::{Kit, was_woken};
+
+    fn rescuer(kit: &Kit) -> Rescuer {
+        Rescuer {
+            store: kit.store.clone(),
+            clock: kit.clock(),
+            wakers: Default::default(),
+            events: Default::default(),
+            owner: "me".into(),
+            interval: Duration::from_secs(15),
+        }
+    }
+
+    #[tokio::test]
+    async fn requeues_an_expired_lease_of_another_owner_and_wakes_the_executor() {
+        let kit = Kit::new().await;
+        let id = kit.queued().await;
+        assert_eq!(
+            kit.claim("dead-worker", Duration::from_secs(30)).await,
+            vec![id]
+        );
+        let rescuer = rescuer(&kit);
+        let early = rescuer.rescue().await.unwrap();
+        assert!(early.requeued.is_empty(), "a live lease is never rescued");
+        kit.clock.advance(Duration::from_secs(31));
+        let out = rescuer.rescue().await.unwrap();
+        assert_eq!(out.requeued, vec![id]);
+        assert!(was_woken(&rescuer.wakers.work).await);
+        let job = kit.store.job_get(id).await.unwrap().unwrap();
+        assert_eq!(job.status, JobStatus::Queued);
+    }
+
+    #[tokio::test]
+    async fn spares_its_own_owner_whose_leases_the_heartbeat_keeps() {
+        let kit = Kit::new().await;
+        let id = kit.queued().await;
+        assert_eq!(kit.claim("me", Duration::from_secs(30)).await, vec![id]);
+        kit.clock.advance(Duration::from_secs(60));
+        let out = rescuer(&kit).rescue().await.unwrap();
+        assert!(out.requeued.is_empty() && out.failed.is_empty());
+    }
+}

@@ -161,3 +161,78 @@ fn evaluate(trigger: &CronTriggerRecord) -> Result<(CronExpr, TimeZone, DstPolic
         .map_err(|e| e.to_string())?;
     Ok((expr, tz, policy))
 }
+
+#[cfg(all(test, feature = "sqlite"))]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::time::Duration;
+
+    use asyncapex_core::clock::add;
+    use asyncapex_core::{CronTriggerInsertParams, JobListParams, JobType, NewCronTrigger};
+
+    use super::Scheduler;
+    use crate::runtime::daily::DailyCap;
+    use crate::runtime::signals::Shutdown;
+    use crate::services::Service;
+    use crate::services::testkit::Kit;
+
+    #[tokio::test]
+    async fn fires_a_due_trigger_once_when_the_clock_reaches_it() {
+        let kit = Kit::new().await;
+        let now = kit.clock.now();
+        let trigger = kit.ids.cron_trigger_id(now);
+        kit.store
+            .cron_trigger_insert(CronTriggerInsertParams {
+                trigger: NewCronTrigger {
+                    id: trigger,
+                    name: "Nightly".into(),
+                    job_type: JobType::ScheduledApex,
+                    class_name: "Cleanup".into(),
+                    payload: "{}".into(),
+                    cron_expression: "0 0 2 * * ?".into(),
+                    time_zone: "UTC".into(),
+                    dst_policy: "quartz".into(),
+                    next_fire_time: add(now, Duration::from_secs(3600)),
+                    start_time: now,
+                    batch_scope: None,
+                },
+                max_active: 100,
+            })
+            .await
+            .unwrap();
+        let scheduler = Scheduler {
+            store: kit.store.clone(),
+            clock: kit.clock(),
+            ids: kit.ids.clone(),
+            wakers: Default::default(),
+            daily: std::sync::Arc::new(DailyCap::new(None)),
+            max_attempts: 3,
+            max_stack_depth: None,
+            poll_interval: Duration::from_secs(3600),
+        };
+        let wakers = scheduler.wakers.clone();
+        let shutdown = Shutdown::default();
+        let running = tokio::spawn(scheduler.run(shutdown.stop()));
+        let fired = |store: std::sync::Arc<dyn asyncapex_core::Store>| async move {
+            store
+                .job_list(JobListParams::default())
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|j| j.cron_trigger_id == Some(trigger))
+                .count()
+        };
+        tokio::task::yield_now().await;
+        assert_eq!(fired(kit.store.clone()).await, 0, "not due yet");
+        kit.clock.advance(Duration::from_secs(3600));
+        // The scheduler wakes the executor once it has written the fired job.
+        tokio::time::timeout(Duration::from_secs(10), wakers.work.notified())
+            .await
+            .expect("the scheduler fired within 10 s of the clock move");
+        assert_eq!(fired(kit.store.clone()).await, 1);
+        shutdown.signal();
+        running.await.unwrap();
+        assert_eq!(fired(kit.store.clone()).await, 1, "fired once");
+    }
+}
