@@ -144,23 +144,32 @@ impl Engine {
                     "the cron expression {cron:?} never fires after {now} in {zone_name}"
                 ),
             })?;
-        let id = self.rt.ids.cron_trigger_id(now);
+        self.insert_trigger(NewCronTrigger {
+            id: self.rt.ids.cron_trigger_id(now),
+            name: name.into_string(),
+            job_type: JobType::ScheduledApex,
+            class_name: class.to_owned(),
+            payload,
+            cron_expression: expr.as_str().to_owned(),
+            time_zone: zone_name,
+            dst_policy: dst_policy_name(options.dst_policy).to_owned(),
+            next_fire_time: first,
+            start_time: now,
+            batch_scope: None,
+        })
+        .await
+    }
+
+    /// Inserts a trigger under the schedule cap and wakes the scheduler.
+    pub(super) async fn insert_trigger(
+        &self,
+        trigger: NewCronTrigger,
+    ) -> Result<CronTriggerId, Error> {
+        let id = trigger.id;
         self.rt
             .store
             .cron_trigger_insert(CronTriggerInsertParams {
-                trigger: NewCronTrigger {
-                    id,
-                    name: name.into_string(),
-                    job_type: JobType::ScheduledApex,
-                    class_name: class.to_owned(),
-                    payload,
-                    cron_expression: expr.as_str().to_owned(),
-                    time_zone: zone_name,
-                    dst_policy: dst_policy_name(options.dst_policy).to_owned(),
-                    next_fire_time: first,
-                    start_time: now,
-                    batch_scope: None,
-                },
+                trigger,
                 max_active: self.rt.config.limits.scheduled_jobs,
             })
             .await?;

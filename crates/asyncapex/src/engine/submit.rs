@@ -5,7 +5,7 @@ use std::time::Duration;
 use asyncapex_core::batch::BatchScope;
 use asyncapex_core::cron_trigger::ScheduleName;
 use asyncapex_core::{
-    CronTriggerId, CronTriggerInsertParams, Error, JobId, JobType, NewCronTrigger, NewJob,
+    CronTriggerId, Error, JobId, JobType, NewCronTrigger, NewJob,
 };
 
 use super::Engine;
@@ -186,29 +186,21 @@ impl Engine {
             at_utc.month(),
             at_utc.year()
         );
-        let id = self.rt.ids.cron_trigger_id(now);
-        self.rt
-            .store
-            .cron_trigger_insert(CronTriggerInsertParams {
-                trigger: NewCronTrigger {
-                    id,
-                    name: name.into_string(),
-                    job_type: JobType::BatchApex,
-                    class_name: class.to_owned(),
-                    payload,
-                    cron_expression: expression,
-                    time_zone: "UTC".into(),
-                    dst_policy: "quartz".into(),
-                    // Whole seconds, as the expression shows it.
-                    next_fire_time: jiff::Timestamp::from_second(at.as_second()).unwrap_or(at),
-                    start_time: now,
-                    batch_scope: Some(scope.get()),
-                },
-                max_active: self.rt.config.limits.scheduled_jobs,
-            })
-            .await?;
-        self.rt.wakers.scheduler.notify_one();
-        Ok(id)
+        self.insert_trigger(NewCronTrigger {
+            id: self.rt.ids.cron_trigger_id(now),
+            name: name.into_string(),
+            job_type: JobType::BatchApex,
+            class_name: class.to_owned(),
+            payload,
+            cron_expression: expression,
+            time_zone: "UTC".into(),
+            dst_policy: "quartz".into(),
+            // Whole seconds, as the expression shows it.
+            next_fire_time: jiff::Timestamp::from_second(at.as_second()).unwrap_or(at),
+            start_time: now,
+            batch_scope: Some(scope.get()),
+        })
+        .await
     }
 
     /// Checks a class name and a JSON payload submitted by name (the HTTP API): the payload is
