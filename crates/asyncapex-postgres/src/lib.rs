@@ -36,6 +36,7 @@ mod jobs;
 mod listener;
 mod migrate;
 mod query_source;
+mod retention;
 
 /// The PostgreSQL client, re-exported for transactional enqueue (`job_insert_in`).
 pub use tokio_postgres;
@@ -50,9 +51,10 @@ use asyncapex_core::{
     CronTriggerFireParams, CronTriggerId, CronTriggerInsertParams, CronTriggerListParams,
     CronTriggerRecord, CronTriggerResumeParams, Error, HeartbeatAck, JobAbortParams,
     JobClaimParams, JobCompleteManyParams, JobCountCreatedSinceParams, JobFinishParams,
-    JobHeartbeatParams, JobId, JobInsertManyParams, JobListParams, JobRecord, JobReleaseParams,
-    JobRescueParams, JobStats, JobStatsParams, JobStatus, NewJob, NodeHeartbeatParams,
-    NodeListParams, NodeRecord, NodeRegisterParams, RescueOutcome, Result, Store, StoreErrorKind,
+    JobHeartbeatParams, JobId, JobInsertManyParams, JobListParams, JobPurgeParams, JobRecord,
+    JobReleaseParams, JobRescueParams, JobStats, JobStatsParams, JobStatus, NewJob,
+    NodeHeartbeatParams, NodeListParams, NodeRecord, NodeRegisterParams, RescueOutcome, Result,
+    Store, StoreErrorKind,
 };
 use asyncapex_core::{
     BatchChunkFinishParams, BatchChunkListParams, BatchChunkRecord, BatchChunksInsertParams,
@@ -552,6 +554,15 @@ impl Store for PostgresStore {
 
     async fn job_count_created_since(&self, params: JobCountCreatedSinceParams) -> Result<u64> {
         autocommit!(self, retry: true, |c| jobs::count_created_since(&c, &params).await?)
+    }
+
+    async fn job_purge(&self, params: JobPurgeParams) -> Result<u64> {
+        // Deleting what is already deleted deletes nothing: safe to retry.
+        autocommit!(self, retry: true, |c| retention::purge(&c, &params).await?)
+    }
+
+    async fn job_purge_count(&self, params: JobPurgeParams) -> Result<u64> {
+        autocommit!(self, retry: true, |c| retention::purge_count(&c, &params).await?)
     }
 
     async fn job_count_pending(&self, now: Timestamp) -> Result<u64> {
