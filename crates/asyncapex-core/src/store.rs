@@ -232,6 +232,12 @@ pub trait Store: QuerySource + Send + Sync + Debug + 'static {
     /// holds the job.
     async fn batch_chunks_reset(&self, params: BatchChunksResetParams) -> Result<bool>;
 
+    /// Deletes a running batch job's `Completed` chunks, if `owner` holds the job: once every
+    /// chunk has run, their items are no longer needed (a crash after this resumes at the
+    /// first `Pending` chunk, of which there are none). `Failed` chunks stay for operators.
+    /// Returns how many chunks it deleted, or `None` when `owner` does not hold the job.
+    async fn batch_chunks_release(&self, params: BatchChunksResetParams) -> Result<Option<u64>>;
+
     /// `Preparing` → `Processing`: `start` is done, its chunks stored; records the chunk count
     /// and the state chunks start from. Guarded by the lease.
     async fn batch_start_complete(&self, params: BatchStartCompleteParams) -> Result<bool>;

@@ -643,6 +643,10 @@ impl Store for PostgresStore {
         in_transaction!(self, |tx| batches::chunks_reset(&tx, &params).await?)
     }
 
+    async fn batch_chunks_release(&self, params: BatchChunksResetParams) -> Result<Option<u64>> {
+        in_transaction!(self, |tx| batches::chunks_release(&tx, &params).await?)
+    }
+
     async fn batch_start_complete(&self, params: BatchStartCompleteParams) -> Result<bool> {
         in_transaction!(self, |tx| batches::start_complete(&tx, &params).await?)
     }

@@ -501,6 +501,12 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn batch_chunks_release(&self, params: BatchChunksResetParams) -> Result<Option<u64>> {
+        self.conn
+            .call(move |conn| batches::chunks_release(conn, &params))
+            .await
+    }
+
     async fn batch_start_complete(&self, params: BatchStartCompleteParams) -> Result<bool> {
         self.conn
             .call_waking(move |conn| batches::start_complete(conn, &params))

@@ -198,7 +198,8 @@ pub(crate) async fn purge_is_bounded_oldest_first_and_filtered(store: &dyn Store
     assert!(exists(store, failed).await, "failures were not asked for");
 }
 
-/// A purged batch takes its stored chunks and its error events with it.
+/// A running batch's completed chunks are released by its lease holder (failed ones stay),
+/// and a purged batch takes its remaining chunks and its error events with it.
 pub(crate) async fn purge_takes_a_batchs_chunks_and_error_events(store: &dyn Store) {
     let ids = IdGenerator::new(23);
     let b = NewJob::batch(
@@ -257,6 +258,73 @@ pub(crate) async fn purge_takes_a_batchs_chunks_and_error_events(store: &dyn Sto
         }])
         .await
         .expect("event");
+    assert_eq!(
+        store
+            .batch_chunks_release(asyncapex_core::BatchChunksResetParams {
+                job_id: b.id,
+                owner: "thief".into(),
+            })
+            .await
+            .expect("foreign release"),
+        None,
+        "only the lease holder releases chunks"
+    );
+    for seq in [0, 2] {
+        assert!(
+            store
+                .batch_chunk_finish(asyncapex_core::BatchChunkFinishParams {
+                    job_id: b.id,
+                    owner: "w".into(),
+                    seq,
+                    outcome: asyncapex_core::ChunkOutcome::Completed,
+                    now: t0(),
+                    state: None,
+                    insert: Vec::new(),
+                    error_event: None,
+                })
+                .await
+                .expect("chunk")
+        );
+    }
+    assert!(
+        store
+            .batch_chunk_finish(asyncapex_core::BatchChunkFinishParams {
+                job_id: b.id,
+                owner: "w".into(),
+                seq: 1,
+                outcome: asyncapex_core::ChunkOutcome::Failed {
+                    message: "chunk 1 failed".into()
+                },
+                now: t0(),
+                state: None,
+                insert: Vec::new(),
+                error_event: None,
+            })
+            .await
+            .expect("chunk")
+    );
+    let released = store
+        .batch_chunks_release(asyncapex_core::BatchChunksResetParams {
+            job_id: b.id,
+            owner: "w".into(),
+        })
+        .await
+        .expect("release");
+    assert_eq!(released, Some(2), "the two completed chunks go");
+    let left = store
+        .batch_chunk_list(BatchChunkListParams {
+            job_id: b.id,
+            status: None,
+            from_seq: 0,
+            limit: 10,
+        })
+        .await
+        .expect("chunks");
+    assert_eq!(
+        left.iter().map(|c| c.seq).collect::<Vec<_>>(),
+        vec![1],
+        "the failed chunk stays"
+    );
     let ended = add(t0(), Duration::from_secs(5));
     assert!(
         store

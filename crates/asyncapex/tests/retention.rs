@@ -103,3 +103,64 @@ async fn the_cleaner_deletes_records_past_retention_and_keeps_failures_longer() 
     assert!(!gone(&engine, failed).await, "failures are kept 30 days");
     engine.shutdown(Duration::from_secs(5)).await.unwrap();
 }
+
+#[derive(Serialize, Deserialize)]
+struct Tens {
+    fail_chunk_with: u64,
+}
+
+impl asyncapex::Batchable for Tens {
+    type Item = u64;
+
+    async fn start(
+        &mut self,
+        _ctx: &mut asyncapex::BatchContext,
+    ) -> Result<asyncapex::WorkSet<u64>, JobError> {
+        Ok(asyncapex::WorkSet::iter(0..10))
+    }
+
+    async fn execute(
+        &mut self,
+        _ctx: &mut asyncapex::BatchContext,
+        scope: Vec<u64>,
+    ) -> Result<(), JobError> {
+        if scope.contains(&self.fail_chunk_with) {
+            return Err(JobError::new("this chunk fails"));
+        }
+        Ok(())
+    }
+
+    async fn finish(&mut self, _ctx: &mut asyncapex::BatchContext) -> Result<(), JobError> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_finished_batch_keeps_only_its_failed_chunks() {
+    let engine = Engine::builder()
+        .in_memory()
+        .register_batch::<Tens>()
+        .start()
+        .await
+        .unwrap();
+    let id = engine
+        .execute_batch(Tens { fail_chunk_with: 4 }, 2)
+        .await
+        .unwrap();
+    let done = engine.wait_for(id, WAIT).await.unwrap();
+    assert_eq!(done.status, JobStatus::Completed);
+    assert_eq!(
+        (
+            done.items_processed,
+            done.total_items,
+            done.number_of_errors
+        ),
+        (5, 5, 1)
+    );
+    let chunks = engine.batch_chunks(id, None, 100).await.unwrap();
+    assert_eq!(
+        chunks.iter().map(|c| c.seq).collect::<Vec<_>>(),
+        vec![2],
+        "the four completed chunks were released when the batch ended; the failed one stays"
+    );
+}
