@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 /// Benchmarks.
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
-    /// The peer-benchmark harness's adapter (`../shared/peerbench`): reads commands on stdin
+    /// The adapter for the side-by-side peer benchmark (BENCHMARKS.md): reads commands on stdin
     /// (`reset`, `enqueue_loop N`, `enqueue_bulk N`, `enqueue_one I`, `count_done`,
     /// `count_queued`, `prefill N`, `quit`) and answers one line each.
     Adapter,
@@ -159,15 +159,16 @@ async fn batch(
         "peak_rss_kib": peak,
         "rss_before_kib": rss_before,
     });
-    println!("{line}");
-    println!(
+    crate::output::outln!("{line}").map_err(|e| e.to_string())?;
+    crate::output::outln!(
         "batch of {items} items at scope {scope}{}: {seconds:.2} s, {:.0} items/s, {:.0} chunks/s, peak RSS {} MiB",
         if stateful { " (stateful)" } else { "" },
         items as f64 / seconds,
         chunks as f64 / seconds,
         peak.map(|k| format!("{:.1}", k as f64 / 1024.0))
             .unwrap_or_else(|| "unknown".into())
-    );
+    )
+    .map_err(|e| e.to_string())?;
     engine
         .shutdown(Duration::from_secs(5))
         .await

@@ -12,19 +12,28 @@ mod bench;
 mod cron;
 mod database;
 mod demo;
+mod error;
 mod flex_queue;
 mod jobs;
+mod json;
 mod limits;
 mod nodes;
+mod output;
 mod progress;
 mod schedules;
 mod serve;
 mod table;
 
+pub use error::CliError;
+
 use std::ffi::OsString;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+/// The database the commands use when neither `--database` nor `ASYNCAPEX_DATABASE_URL` names
+/// one.
+pub const DEFAULT_DATABASE: &str = "./asyncapex.db";
 
 /// Salesforce Apex's asynchronous execution models, rebuilt in Rust.
 #[derive(Debug, Parser)]
@@ -35,7 +44,7 @@ pub struct Cli {
         long,
         global = true,
         env = "ASYNCAPEX_DATABASE_URL",
-        default_value = "./asyncapex.db"
+        default_value = DEFAULT_DATABASE
     )]
     pub database: String,
 
@@ -58,14 +67,7 @@ pub enum Command {
     Schedules(schedules::SchedulesCommand),
     /// The worker processes sharing this store (alive ones, and dead ones still holding jobs)
     /// with their running jobs.
-    Nodes {
-        /// Also list dead nodes with no jobs.
-        #[arg(long)]
-        all: bool,
-        /// Print JSON instead of a table.
-        #[arg(long)]
-        json: bool,
-    },
+    Nodes(nodes::NodesArgs),
     /// See and reorder holding batch jobs (Apex's "Apex Flex Queue").
     #[command(subcommand)]
     FlexQueue(flex_queue::FlexQueueCommand),
@@ -75,9 +77,8 @@ pub enum Command {
     /// Benchmark programs that print figures.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
-    /// Evaluate and explain cron expressions.
-    #[command(subcommand)]
-    Cron(cron::CronCommand),
+    /// Evaluate and explain cron expressions (no database).
+    Cron(cron::CronArgs),
     /// Serve the dashboard, the JSON API and Prometheus metrics over the store (runs no jobs).
     Serve(serve::ServeArgs),
     /// Show the governor limits and the store's daily async execution count.
@@ -88,8 +89,9 @@ pub enum Command {
     },
 }
 
-/// Parses `args` and runs the command; returns the process exit code (0 on success, 1 when
-/// the command failed, 2 for bad usage).
+/// Parses `args` and runs the command; returns the process exit code: 0 when it did what
+/// was asked (or its reader closed the pipe), 1 when it could not, 2 for a wrong command line
+/// (see [`CliError`]).
 pub fn run<I, T>(args: I) -> ExitCode
 where
     I: IntoIterator<Item = T>,
@@ -122,24 +124,25 @@ where
     };
     match runtime.block_on(execute(cli)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("error: {message}");
-            ExitCode::FAILURE
+        Err(CliError::BrokenPipe) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
         }
     }
 }
 
-async fn execute(cli: Cli) -> Result<(), String> {
+async fn execute(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Jobs(cmd) => jobs::run(&cli.database, cmd).await,
         Command::Demo(args) => demo::run(&cli.database, args).await,
         Command::Serve(args) => serve::run(&cli.database, args, false).await,
         Command::Limits { json } => limits::run(&cli.database, json).await,
         Command::Schedules(cmd) => schedules::run(&cli.database, cmd).await,
-        Command::Cron(cmd) => cron::run(cmd),
+        Command::Cron(args) => cron::run(args.command),
         Command::FlexQueue(cmd) => flex_queue::run(&cli.database, cmd).await,
-        Command::Nodes { all, json } => nodes::run(&cli.database, all, json).await,
+        Command::Nodes(args) => nodes::run(&cli.database, args).await,
         Command::BatchErrors(cmd) => batch_errors::run(&cli.database, cmd).await,
-        Command::Bench(cmd) => bench::run(&cli.database, cmd).await,
+        Command::Bench(cmd) => Ok(bench::run(&cli.database, cmd).await?),
     }
 }
