@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use asyncapex::store::Store;
 use asyncapex::{JobId, JobRecord};
-use indicatif::{ProgressBar, ProgressState, ProgressStyle};
+use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::error::CliError;
 use crate::output::outln;
@@ -25,15 +25,10 @@ pub(crate) async fn watch(
     let waiting = ProgressStyle::with_template("{spinner} {msg}")
         .map_err(|e| e.to_string())?
         .tick_chars("-\\|/ ");
-    let running = ProgressStyle::with_template("{msg} [{wide_bar}] {pos}/{len} · {rate}")
+    // The rate goes in the prefix, measured here: indicatif's own estimate starts wild when
+    // the first poll finds many chunks already done.
+    let running = ProgressStyle::with_template("{msg} [{wide_bar}] {pos}/{len} · {prefix}")
         .map_err(|e| e.to_string())?
-        .with_key(
-            "rate",
-            |state: &ProgressState, w: &mut dyn std::fmt::Write| {
-                // Whole chunks per second: the decimals of an estimate are noise.
-                let _ = write!(w, "{:.0} chunks/s", state.per_sec());
-            },
-        )
         .progress_chars("=> ");
     bar.set_style(waiting);
     bar.enable_steady_tick(Duration::from_millis(120));
@@ -51,7 +46,8 @@ async fn draw(
     bar: &ProgressBar,
     running: ProgressStyle,
 ) -> Result<JobRecord, CliError> {
-    let mut measuring = false;
+    // When and at which position the bar started measuring.
+    let mut measuring: Option<(std::time::Instant, u64)> = None;
     let mut first_error: Option<String> = None;
     loop {
         let job = store
@@ -59,15 +55,26 @@ async fn draw(
             .await
             .map_err(|e| e.to_string())?
             .ok_or_else(|| CliError::Failed(format!("no job with ID {id}")))?;
-        if job.total_items > 0 && !measuring {
-            measuring = true;
+        if job.total_items > 0 && measuring.is_none() {
+            measuring = Some((std::time::Instant::now(), job.items_processed));
             bar.disable_steady_tick();
             bar.set_style(running.clone());
-            bar.reset_eta();
         }
         bar.set_length(job.total_items);
         bar.set_position(job.items_processed);
-        bar.set_message(if measuring {
+        if let Some((since, from)) = measuring {
+            let seconds = since.elapsed().as_secs_f64();
+            // Whole chunks per second, once there is half a second to measure over.
+            bar.set_prefix(if seconds >= 0.5 {
+                format!(
+                    "{:.0} chunks/s",
+                    job.items_processed.saturating_sub(from) as f64 / seconds
+                )
+            } else {
+                "… chunks/s".to_owned()
+            });
+        }
+        bar.set_message(if measuring.is_some() {
             format!("{}, {} failed", job.status, job.number_of_errors)
         } else {
             format!("{}: no chunks yet", job.status)

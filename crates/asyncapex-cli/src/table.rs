@@ -8,7 +8,7 @@
 use comfy_table::{ColumnConstraint, ContentArrangement, Table, presets};
 
 /// The narrowest a wrapping column is made before optional columns are left out.
-const MIN_WRAP: usize = 12;
+const MIN_WRAP: usize = 16;
 
 /// Space between two columns.
 const GAP: usize = 2;
