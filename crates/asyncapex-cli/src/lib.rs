@@ -8,6 +8,7 @@
 //! ```
 
 mod batch_errors;
+#[cfg(feature = "bench")]
 mod bench;
 mod cron;
 mod database;
@@ -74,7 +75,8 @@ pub enum Command {
     /// Stored batch error events (Apex's BatchApexErrorEvent).
     #[command(subcommand)]
     BatchErrors(batch_errors::BatchErrorsCommand),
-    /// Benchmark programs that print figures.
+    /// Benchmark programs that print figures (built with the `bench` feature).
+    #[cfg(feature = "bench")]
     #[command(subcommand)]
     Bench(bench::BenchCommand),
     /// Evaluate and explain cron expressions (no database).
@@ -143,6 +145,7 @@ async fn execute(cli: Cli) -> Result<(), CliError> {
         Command::FlexQueue(cmd) => flex_queue::run(&cli.database, cmd).await,
         Command::Nodes(args) => nodes::run(&cli.database, args).await,
         Command::BatchErrors(cmd) => batch_errors::run(&cli.database, cmd).await,
+        #[cfg(feature = "bench")]
         Command::Bench(cmd) => Ok(bench::run(&cli.database, cmd).await?),
     }
 }
