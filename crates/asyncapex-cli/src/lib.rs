@@ -27,6 +27,13 @@ mod table;
 
 pub use error::CliError;
 
+/// The code blocks of `docs/guide.md` (moved there from the README), compiled as doctests so
+/// they cannot drift from the API. Here because this crate depends on the engine with every
+/// store; the engine's own `ReadmeDoctests` could take them instead.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/guide.md")]
+pub struct GuideDoctests;
+
 use std::ffi::OsString;
 use std::process::ExitCode;
 
