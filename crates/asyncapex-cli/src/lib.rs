@@ -45,7 +45,15 @@ pub const DEFAULT_DATABASE: &str = "./asyncapex.db";
 
 /// Salesforce Apex's asynchronous execution models, rebuilt in Rust.
 #[derive(Debug, Parser)]
-#[command(name = "asyncapex", version, about, long_about = None)]
+#[command(
+    name = "asyncapex",
+    version,
+    about,
+    long_about = None,
+    after_help = "Exit codes: 0 done (also when the reader closes the pipe early), 1 the command \
+                  could not be done (no database, unknown ID, a watched job that failed, a cron \
+                  expression that never fires), 2 the command line is wrong."
+)]
 pub struct Cli {
     /// The store: a path to an SQLite file (or `sqlite://PATH`), or a `postgres://…` URL.
     #[arg(

@@ -268,6 +268,18 @@ fn nouns_have_list_and_global_flags_stay_out_of_cron() {
     let dir = demo_dir();
     let nodes = asyncapex(dir, &["nodes", "list", "--all"]);
     assert!(nodes.status.success(), "{}", stderr(&nodes));
+    let bare = asyncapex(dir, &["nodes", "--all"]);
+    // The same nodes (their alive/dead state may change between the two calls).
+    let ids = |o: &Output| -> Vec<String> {
+        stdout(o)
+            .lines()
+            .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+            .collect()
+    };
+    assert!(bare.status.success(), "{}", stderr(&bare));
+    assert_eq!(ids(&bare), ids(&nodes), "`nodes` alone still lists");
+    let help = asyncapex(dir, &["--help"]);
+    assert!(stdout(&help).contains("Exit codes: 0"), "{}", stdout(&help));
     let cron = asyncapex(dir, &["cron", "next", "--help"]);
     assert!(!stdout(&cron).contains("--database"), "{}", stdout(&cron));
     let bench = asyncapex(dir, &["bench", "adapter", "--help"]);
