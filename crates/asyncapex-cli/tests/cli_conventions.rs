@@ -235,6 +235,7 @@ fn tables_fit_an_80_column_terminal() {
         &["jobs", "list"][..],
         &["schedules", "list", "--all"],
         &["batch-errors", "list"],
+        &["flex-queue", "list"],
         &["nodes", "list", "--all"],
         &["limits"],
     ] {
