@@ -16,7 +16,7 @@ use std::io::Write;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
-use asyncapex::{Engine, JobError, JobListParams, Queueable, QueueableContext};
+use asyncapex::{Engine, JobError, Queueable, QueueableContext};
 use serde::{Deserialize, Serialize};
 
 static LOG: OnceLock<Mutex<std::fs::File>> = OnceLock::new();
@@ -124,21 +124,14 @@ async fn main() {
         }
         "status" => {
             let engine = engine(database, 0).await;
-            let mut counts = std::collections::BTreeMap::<String, u64>::new();
-            let mut params = JobListParams {
-                limit: 1000,
-                ..Default::default()
-            };
-            loop {
-                let page = engine.jobs(params.clone()).await.expect("list");
-                for job in &page {
-                    *counts.entry(job.status.to_string()).or_default() += 1;
-                }
-                match page.last() {
-                    Some(last) if page.len() == 1000 => params.before = Some(last.id),
-                    _ => break,
-                }
-            }
+            let counts: std::collections::BTreeMap<String, u64> = engine
+                .store()
+                .job_count_by_status()
+                .await
+                .expect("count")
+                .into_iter()
+                .map(|(status, n)| (status.to_string(), n))
+                .collect();
             println!("{}", serde_json::to_string(&counts).unwrap());
         }
         _ => panic!("{usage}"),

@@ -28,6 +28,10 @@ async fn stores(url: &str, schema: &str, n: usize) -> Vec<PostgresStore> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(
+    not(asyncapex_postgres_tests),
+    ignore = "needs ASYNCAPEX_TEST_POSTGRES_URL (a PostgreSQL database)"
+)]
 async fn processes_starting_at_once_migrate_the_schema_once() {
     let Some(url) = common::url() else { return };
     let schema = common::fresh_schema();
@@ -60,6 +64,10 @@ async fn processes_starting_at_once_migrate_the_schema_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(
+    not(asyncapex_postgres_tests),
+    ignore = "needs ASYNCAPEX_TEST_POSTGRES_URL (a PostgreSQL database)"
+)]
 async fn a_signature_raced_from_two_processes_is_inserted_once() {
     let Some(url) = common::url() else { return };
     let schema = common::fresh_schema();
@@ -94,6 +102,10 @@ async fn a_signature_raced_from_two_processes_is_inserted_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(
+    not(asyncapex_postgres_tests),
+    ignore = "needs ASYNCAPEX_TEST_POSTGRES_URL (a PostgreSQL database)"
+)]
 async fn a_fire_time_raced_from_two_processes_fires_once() {
     let Some(url) = common::url() else { return };
     let schema = common::fresh_schema();
@@ -177,6 +189,10 @@ async fn a_fire_time_raced_from_two_processes_fires_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(
+    not(asyncapex_postgres_tests),
+    ignore = "needs ASYNCAPEX_TEST_POSTGRES_URL (a PostgreSQL database)"
+)]
 async fn the_flex_queue_caps_hold_across_processes() {
     let Some(url) = common::url() else { return };
     let schema = common::fresh_schema();
@@ -240,6 +256,10 @@ async fn the_flex_queue_caps_hold_across_processes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(
+    not(asyncapex_postgres_tests),
+    ignore = "needs ASYNCAPEX_TEST_POSTGRES_URL (a PostgreSQL database)"
+)]
 async fn concurrent_claims_never_hand_out_a_job_twice() {
     let Some(url) = common::url() else { return };
     let schema = common::fresh_schema();

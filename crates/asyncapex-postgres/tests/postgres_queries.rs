@@ -35,6 +35,10 @@ async fn pages(store: &PostgresStore, query: &str, key: &str, limit: u32) -> Vec
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(asyncapex_postgres_tests),
+    ignore = "needs ASYNCAPEX_TEST_POSTGRES_URL (a PostgreSQL database)"
+)]
 async fn query_pages_follow_integer_keys_and_map_column_types() {
     let Some(url) = common::url() else { return };
     let schema = common::fresh_schema();
@@ -81,6 +85,10 @@ async fn query_pages_follow_integer_keys_and_map_column_types() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(asyncapex_postgres_tests),
+    ignore = "needs ASYNCAPEX_TEST_POSTGRES_URL (a PostgreSQL database)"
+)]
 async fn query_pages_follow_text_keys() {
     let Some(url) = common::url() else { return };
     let schema = common::fresh_schema();
@@ -127,6 +135,10 @@ async fn query_pages_follow_text_keys() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(asyncapex_postgres_tests),
+    ignore = "needs ASYNCAPEX_TEST_POSTGRES_URL (a PostgreSQL database)"
+)]
 async fn jobs_enqueued_in_the_application_transaction_exist_only_if_it_commits() {
     let Some(url) = common::url() else { return };
     let schema = common::fresh_schema();

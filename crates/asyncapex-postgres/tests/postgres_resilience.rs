@@ -35,6 +35,10 @@ async fn terminate(url: &str, application_name: &str, like: &str) -> i64 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(asyncapex_postgres_tests),
+    ignore = "needs ASYNCAPEX_TEST_POSTGRES_URL (a PostgreSQL database)"
+)]
 async fn an_insert_in_one_process_wakes_another() {
     let Some(url) = common::url() else { return };
     let schema = common::fresh_schema();
@@ -58,6 +62,10 @@ async fn an_insert_in_one_process_wakes_another() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(asyncapex_postgres_tests),
+    ignore = "needs ASYNCAPEX_TEST_POSTGRES_URL (a PostgreSQL database)"
+)]
 async fn the_listener_reconnects_after_its_backend_is_terminated() {
     let Some(url) = common::url() else { return };
     let schema = common::fresh_schema();
@@ -90,6 +98,10 @@ async fn the_listener_reconnects_after_its_backend_is_terminated() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(asyncapex_postgres_tests),
+    ignore = "needs ASYNCAPEX_TEST_POSTGRES_URL (a PostgreSQL database)"
+)]
 async fn the_pool_replaces_connections_the_server_terminated() {
     let Some(url) = common::url() else { return };
     let schema = common::fresh_schema();
@@ -119,6 +131,10 @@ async fn the_pool_replaces_connections_the_server_terminated() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(asyncapex_postgres_tests),
+    ignore = "needs ASYNCAPEX_TEST_POSTGRES_URL (a PostgreSQL database)"
+)]
 async fn an_unreachable_server_is_reported_as_unavailable() {
     let err = PostgresStore::connect_with(
         "postgres://postgres@127.0.0.1:1/none",
@@ -142,6 +158,10 @@ async fn an_unreachable_server_is_reported_as_unavailable() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(asyncapex_postgres_tests),
+    ignore = "needs ASYNCAPEX_TEST_POSTGRES_URL (a PostgreSQL database)"
+)]
 async fn a_bad_schema_name_is_refused() {
     let err = PostgresStore::connect_with(
         "postgres://postgres@127.0.0.1:1/none",
@@ -156,6 +176,10 @@ async fn a_bad_schema_name_is_refused() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(asyncapex_postgres_tests),
+    ignore = "needs ASYNCAPEX_TEST_POSTGRES_URL (a PostgreSQL database)"
+)]
 async fn a_schema_from_a_newer_version_is_refused() {
     let Some(url) = common::url() else { return };
     let schema = common::fresh_schema();

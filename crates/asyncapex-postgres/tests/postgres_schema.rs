@@ -37,6 +37,10 @@ async fn job_check(constraint: &str) -> Option<String> {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(asyncapex_postgres_tests),
+    ignore = "needs ASYNCAPEX_TEST_POSTGRES_URL (a PostgreSQL database)"
+)]
 async fn the_status_check_lists_exactly_job_status_all() {
     let Some(definition) = job_check("asyncapex_job_status_check").await else {
         return;
@@ -46,6 +50,10 @@ async fn the_status_check_lists_exactly_job_status_all() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(asyncapex_postgres_tests),
+    ignore = "needs ASYNCAPEX_TEST_POSTGRES_URL (a PostgreSQL database)"
+)]
 async fn the_job_type_check_lists_exactly_job_type_all() {
     let Some(definition) = job_check("asyncapex_job_job_type_check").await else {
         return;

@@ -64,8 +64,25 @@ macro_rules! conformance_suite {
         /// a test whose factory yields `None` (its database is not configured) returns at
         /// once, passing. The factory should print why; a store crate that must not skip (in
         /// CI) panics there instead.
+        ///
+        /// `store_tests!(optional: $factory, unless_cfg: $cfg)` also marks each test
+        /// `ignore`d unless `cfg($cfg)` is set (a store crate's build script sets it when its
+        /// database is configured), so a test summary counts skipped cases as ignored, not
+        /// passed.
         #[macro_export]
         macro_rules! store_tests {
+            (optional: $d factory:expr, unless_cfg: $d cfg:meta) => {
+                $(
+                    #[tokio::test]
+                    #[cfg_attr(not($d cfg), ignore = "the store's database is not configured")]
+                    async fn $name() {
+                        let Some(store) = $d factory.await else {
+                            return;
+                        };
+                        $d crate::cases::$name(&store).await;
+                    }
+                )*
+            };
             (optional: $d factory:expr) => {
                 $(
                     #[tokio::test]

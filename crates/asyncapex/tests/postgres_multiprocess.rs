@@ -206,6 +206,10 @@ async fn drop_schema(url: &str, schema: &str) {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(asyncapex_postgres_tests),
+    ignore = "needs ASYNCAPEX_TEST_POSTGRES_URL (a PostgreSQL database)"
+)]
 async fn three_processes_drain_20000_jobs_each_exactly_once() {
     let Some(url) = database_url() else { return };
     let schema = fresh_schema();
@@ -238,6 +242,10 @@ async fn three_processes_drain_20000_jobs_each_exactly_once() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(asyncapex_postgres_tests),
+    ignore = "needs ASYNCAPEX_TEST_POSTGRES_URL (a PostgreSQL database)"
+)]
 async fn a_cron_trigger_every_second_fires_once_per_second_across_three_processes() {
     let Some(url) = database_url() else { return };
     let schema = fresh_schema();
@@ -282,6 +290,10 @@ async fn a_cron_trigger_every_second_fires_once_per_second_across_three_processe
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(asyncapex_postgres_tests),
+    ignore = "needs ASYNCAPEX_TEST_POSTGRES_URL (a PostgreSQL database)"
+)]
 async fn killing_one_process_mid_run_loses_nothing() {
     let Some(url) = database_url() else { return };
     let schema = fresh_schema();
@@ -335,6 +347,10 @@ async fn killing_one_process_mid_run_loses_nothing() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(asyncapex_postgres_tests),
+    ignore = "needs ASYNCAPEX_TEST_POSTGRES_URL (a PostgreSQL database)"
+)]
 async fn dropped_database_connections_mid_run_still_complete_every_job() {
     let Some(url) = database_url() else { return };
     let schema = fresh_schema();
@@ -382,6 +398,10 @@ async fn dropped_database_connections_mid_run_still_complete_every_job() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(asyncapex_postgres_tests),
+    ignore = "needs ASYNCAPEX_TEST_POSTGRES_URL (a PostgreSQL database)"
+)]
 async fn jobs_enqueued_in_an_application_transaction_exist_only_if_it_commits() {
     let Some(url) = database_url() else { return };
     let schema = fresh_schema();
