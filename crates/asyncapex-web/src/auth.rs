@@ -191,13 +191,19 @@ pub(crate) struct LoginForm {
     next: String,
 }
 
-/// Where to go after signing in: a local path only (never another site).
-fn local_path(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
-        next
-    } else {
-        "/"
-    }
+/// `candidate` if it is a path on this site, to redirect to after a form post; `None` for
+/// anything that could lead elsewhere or cannot be a header value.
+///
+/// Only visible ASCII is allowed: browsers strip tabs and line breaks from a `Location`
+/// before following it (so `/\t/evil.example` becomes `//evil.example`, another site), a
+/// line break cannot be a header value at all, and a backslash is read as a slash. Then the
+/// path must start with one `/` and not two (`//host` is another site).
+pub(crate) fn local_path(candidate: &str) -> Option<&str> {
+    let visible = candidate
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && b != b'\\');
+    let local = candidate.starts_with('/') && !candidate.starts_with("//");
+    (visible && local).then_some(candidate)
 }
 
 #[derive(Debug, Deserialize)]
@@ -213,7 +219,7 @@ pub(crate) async fn login_page(
     crate::error::ApiQuery(query): crate::error::ApiQuery<LoginQuery>,
 ) -> Response {
     let ctx = Ctx::new(&state, signed_in(&state, &headers));
-    login_form(&ctx, local_path(&query.next), None).into_response()
+    login_form(&ctx, local_path(&query.next).unwrap_or("/"), None).into_response()
 }
 
 fn login_form(ctx: &Ctx, next: &str, error: Option<&str>) -> maud::Markup {
@@ -242,7 +248,7 @@ pub(crate) async fn login(
     State(state): State<WebState>,
     ApiForm(form): ApiForm<LoginForm>,
 ) -> Response {
-    let next = local_path(&form.next);
+    let next = local_path(&form.next).unwrap_or("/");
     if !state.auth().accepts(form.token.trim()) {
         let ctx = Ctx::new(&state, false);
         return (

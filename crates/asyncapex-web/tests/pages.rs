@@ -282,3 +282,67 @@ async fn the_router_mounts_under_a_prefix_with_its_links() {
             .contains("Path=/ops")
     );
 }
+
+#[tokio::test]
+async fn a_line_break_in_next_signs_in_and_goes_home_instead_of_failing() {
+    let f = fixture().await;
+    for next in ["/jobs%0d%0aSet-Cookie:%20x=y", "/jobs%0a", "/jobs%00"] {
+        let r = form(
+            &f.app,
+            "/login",
+            &format!("token={TOKEN}&next={next}"),
+            None,
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "next={next}: {}", r.body);
+        assert_eq!(r.headers["location"], "/", "next={next}");
+        assert!(r.headers.contains_key("set-cookie"), "next={next}");
+    }
+}
+
+#[tokio::test]
+async fn a_control_character_or_space_in_next_or_return_to_never_leads_off_site() {
+    let f = fixture().await;
+    // Browsers strip tabs and line breaks from a Location, so `/\t/evil.example` would be
+    // followed to `//evil.example`, another site.
+    for next in [
+        "/%09/evil.example",
+        "/%0a/evil.example",
+        "/%0d/evil.example",
+        "%09//evil.example",
+        "/%20/evil.example",
+        "/\u{00a0}/evil.example",
+    ] {
+        let r = form(
+            &f.app,
+            "/login",
+            &format!("token={TOKEN}&next={next}"),
+            None,
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "next={next}");
+        assert_eq!(r.headers["location"], "/", "next={next}");
+        let r = form(
+            &f.app,
+            &format!("/jobs/{}/abort", f.queued),
+            &format!("return_to={next}"),
+            Some(COOKIE),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "return_to={next}");
+        assert_eq!(
+            r.headers["location"],
+            format!("/jobs/{}", f.queued),
+            "return_to={next}"
+        );
+    }
+    // A plain local path with a query still works.
+    let r = form(
+        &f.app,
+        "/login",
+        &format!("token={TOKEN}&next=%2Fjobs%3Fstatus%3DQueued"),
+        None,
+    )
+    .await;
+    assert_eq!(r.headers["location"], "/jobs?status=Queued");
+}
