@@ -9,6 +9,9 @@
 //!   form (`/login`), which sets `asyncapex_session` — `HttpOnly` (no script can read it) and
 //!   `SameSite=Strict` (no other site can make the browser send it, which is what stops
 //!   cross-site form posts). The page forms then post with that cookie. "Sign out" clears it.
+//!   A change that does not carry the bearer token must also come from this site's own
+//!   pages, by `Sec-Fetch-Site` or `Origin` (a 403 otherwise), so no other site can post on
+//!   the operator's behalf even where `SameSite` is not honoured.
 //!
 //! The token is compared in constant time. Without a configured token, [`Auth::generated`]
 //! makes a random one to print at start-up; serving on a non-loopback address requires a
@@ -159,8 +162,20 @@ pub(crate) async fn require_token(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
     );
+    if reads {
+        return next.run(request).await;
+    }
+    // A bearer token is never sent by a browser on its own, so a request carrying it was
+    // made on purpose; a cookie is, so a cookie-carried change must come from our own pages.
+    let by_bearer = bearer(request.headers()).is_some_and(|t| state.auth().accepts(t));
+    if !by_bearer && let Err(refusal) = same_origin(request.headers()) {
+        return refusal.into_response();
+    }
     let path = request.uri().path();
-    if reads || path == "/login" || path == "/logout" || state.auth().authorizes(request.headers())
+    if by_bearer
+        || path == "/login"
+        || path == "/logout"
+        || state.auth().authorizes(request.headers())
     {
         return next.run(request).await;
     }
@@ -181,6 +196,39 @@ pub(crate) async fn require_token(
         },
     );
     (StatusCode::UNAUTHORIZED, body).into_response()
+}
+
+/// Refuses a browser request that another site made: `SameSite=Strict` stops the cookie
+/// going along in today's browsers, and this is the second lock, for browsers or proxies that
+/// get cookies wrong and for sign-in and sign-out, which need no cookie.
+///
+/// `Sec-Fetch-Site` decides when the browser sends it (every current one does): only
+/// `same-origin` and `none` (typed by the user) pass. Without it, an `Origin` must name the
+/// `Host` the request was sent to. Without either, the client is not a browser that could be
+/// tricked (or one too old to say), and the request passes. This is the check Go's
+/// `net/http.CrossOriginProtection` makes.
+fn same_origin(headers: &HeaderMap) -> Result<(), WebError> {
+    const REFUSED: &str =
+        "this change was requested by another site: post it from this dashboard's own pages";
+    let text = |name| headers.get(name).map(|v| v.to_str().unwrap_or(""));
+    if let Some(site) = text(header::HeaderName::from_static("sec-fetch-site")) {
+        return match site {
+            "same-origin" | "none" => Ok(()),
+            _ => Err(WebError::Forbidden(REFUSED)),
+        };
+    }
+    let Some(origin) = text(header::ORIGIN) else {
+        return Ok(());
+    };
+    // `scheme://host[:port]`: compare the authority with the Host header.
+    let authority = origin
+        .split_once("://")
+        .map(|(_, rest)| rest)
+        .filter(|rest| !rest.is_empty() && !rest.contains('/'));
+    match (authority, text(header::HOST)) {
+        (Some(a), Some(host)) if a.eq_ignore_ascii_case(host) => Ok(()),
+        _ => Err(WebError::Forbidden(REFUSED)),
+    }
 }
 
 /// The sign-in form's fields.

@@ -346,3 +346,65 @@ async fn a_control_character_or_space_in_next_or_return_to_never_leads_off_site(
     .await;
     assert_eq!(r.headers["location"], "/jobs?status=Queued");
 }
+
+/// A page form post with the session cookie and the given extra headers.
+async fn cookie_post(app: &axum::Router, path: &str, headers: &[(&str, &str)]) -> support::Reply {
+    let mut request = axum::http::Request::post(path)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", COOKIE)
+        .header("host", "127.0.0.1:7070");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    support::send(app, request.body(axum::body::Body::empty()).unwrap()).await
+}
+
+#[tokio::test]
+async fn a_cookie_post_from_another_site_is_refused() {
+    let f = fixture().await;
+    let pause = format!("/schedules/{}/pause", f.schedule);
+    for headers in [
+        &[("sec-fetch-site", "cross-site")][..],
+        &[("sec-fetch-site", "same-site")][..],
+        &[("origin", "https://evil.example")][..],
+        &[("origin", "null")][..],
+        // Sec-Fetch-Site decides when present, whatever Origin says.
+        &[
+            ("sec-fetch-site", "cross-site"),
+            ("origin", "http://127.0.0.1:7070"),
+        ][..],
+    ] {
+        let r = cookie_post(&f.app, &pause, headers).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{headers:?}: {}", r.body);
+        assert!(r.body.contains("another site"), "{}", r.body);
+    }
+    assert!(get(&f.app, "/schedules").await.body.contains("WAITING"));
+    // Sign-in and sign-out are covered too: no other site may sign the browser in or out.
+    let r = cookie_post(&f.app, "/logout", &[("sec-fetch-site", "cross-site")]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    // The same site's own forms pass, with either header or (older browsers) neither.
+    for headers in [
+        &[("sec-fetch-site", "same-origin")][..],
+        &[("origin", "http://127.0.0.1:7070")][..],
+        &[][..],
+    ] {
+        let r = cookie_post(&f.app, &pause, headers).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{headers:?}: {}", r.body);
+    }
+    // An API client with the bearer token is not a browser: no cross-site check.
+    let r = send_bearer_cross_site(&f.app, &format!("/api/schedules/{}/resume", f.schedule)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+}
+
+async fn send_bearer_cross_site(app: &axum::Router, path: &str) -> support::Reply {
+    support::send(
+        app,
+        axum::http::Request::post(path)
+            .header("authorization", format!("Bearer {TOKEN}"))
+            .header("origin", "https://evil.example")
+            .body(axum::body::Body::empty())
+            .unwrap(),
+    )
+    .await
+}
