@@ -74,8 +74,28 @@ pub struct EnqueueRequest {
     /// The job's state: a JSON object.
     #[schema(value_type = Object)]
     pub payload: serde_json::Value,
-    /// Seconds before it may start (Apex's minimum queueable delay).
+    /// Seconds before it may start (Apex's minimum queueable delay), 0 to 31,536,000 (one
+    /// year; Apex itself allows up to 600).
+    #[schema(minimum = 0, maximum = 31_536_000)]
     pub delay_seconds: Option<u64>,
+}
+
+/// The longest delay the API takes: a year. The engine would take any, but an instant must
+/// stay one a store can read back ([`asyncapex::clock::MAX_STORABLE`]), and no operator means
+/// a delay of more than a year.
+pub const MAX_DELAY_SECONDS: u64 = 31_536_000;
+
+/// The delay of an enqueue request, checked against [`MAX_DELAY_SECONDS`].
+fn delay(seconds: u64) -> WebResult<Duration> {
+    if seconds > MAX_DELAY_SECONDS {
+        return Err(asyncapex::Error::InvalidInput {
+            what: "delay_seconds",
+            input: seconds.to_string(),
+            rule: "a delay is 0 to 31536000 seconds (one year)",
+        }
+        .into());
+    }
+    Ok(Duration::from_secs(seconds))
 }
 
 /// Submits a batch by class name with a JSON payload (Apex's `Database.executeBatch`).
@@ -112,7 +132,7 @@ pub async fn enqueue_job(
 ) -> WebResult<(StatusCode, Json<Created>)> {
     let mut options = EnqueueOptions::default();
     if let Some(s) = request.delay_seconds {
-        options = options.delay(Duration::from_secs(s));
+        options = options.delay(delay(s)?);
     }
     let id = state
         .engine()

@@ -826,3 +826,39 @@ async fn serving_on_a_non_loopback_address_without_a_configured_token_is_refused
     assert!(Auth::new("has;semicolon").is_err());
     assert!(Auth::new("has space in it").is_err());
 }
+
+#[tokio::test]
+async fn a_delay_past_the_documented_maximum_is_a_400_and_the_list_keeps_working() {
+    let f = fixture().await;
+    // The delay of issue 13: it stored a run_at the store could not read back, and every
+    // listing with that row on it failed from then on.
+    for delay in [115_200_858_273_512_u64, 31_536_001, u64::MAX] {
+        let r = post(
+            &f.app,
+            "/api/jobs",
+            Some(json!({ "class_name": "Step", "payload": { "remaining": 0 }, "delay_seconds": delay })),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{delay}: {}", r.body);
+        assert_eq!(r.code(), "invalid_input", "{}", r.body);
+        assert!(
+            r.body.contains("delay_seconds") && r.body.contains("31536000"),
+            "{}",
+            r.body
+        );
+    }
+    let r = post(
+        &f.app,
+        "/api/jobs",
+        Some(json!({ "class_name": "Step", "payload": { "remaining": 0 }, "delay_seconds": 31_536_000 })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(get(&f.app, "/api/jobs").await.status, StatusCode::OK);
+
+    // The document states the bounds the server enforces.
+    let doc = get(&f.app, "/api/openapi.json").await.json();
+    let delay = &doc["components"]["schemas"]["EnqueueRequest"]["properties"]["delay_seconds"];
+    assert_eq!(delay["minimum"], 0, "{delay}");
+    assert_eq!(delay["maximum"], 31_536_000, "{delay}");
+}
