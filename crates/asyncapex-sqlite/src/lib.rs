@@ -15,6 +15,7 @@
 mod batches;
 mod connection;
 mod cron_triggers;
+mod decode;
 mod errors;
 mod jobs;
 mod migrate;
