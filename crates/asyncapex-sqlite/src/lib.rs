@@ -110,7 +110,8 @@ impl SqliteStore {
     ///
     /// # Errors
     /// As [`open`](SqliteStore::open); also [`StoreErrorKind::Unavailable`] when the file does
-    /// not exist and `options.create` is false.
+    /// not exist, or is empty, and `options.create` is false; [`StoreErrorKind::Corrupt`] for an
+    /// SQLite database that is not an asyncapex one, which is left untouched.
     pub async fn open_with(path: impl AsRef<Path>, options: SqliteOptions) -> Result<SqliteStore> {
         let path = path.as_ref().to_path_buf();
         if !options.create && !path.exists() {
@@ -134,6 +135,18 @@ impl SqliteStore {
                     format!("cannot open {}: {e}", opened_path.display()),
                 )
             })?;
+            // Before any write (even the WAL switch): refuse a foreign database untouched,
+            // and an empty file when the caller must not create a database.
+            let found = migrate::inspect(&conn).map_err(|e| describe(e, &opened_path))?;
+            if found == migrate::Found::Empty && !options.create {
+                return Err(Error::store(
+                    StoreErrorKind::Unavailable,
+                    format!(
+                        "{} is empty: it holds no asyncapex database, and this command does not create one",
+                        opened_path.display()
+                    ),
+                ));
+            }
             configure(&conn, &options).map_err(|e| describe(e, &opened_path))?;
             migrate::migrate(&conn).map_err(|e| describe(e, &opened_path))?;
             Ok(conn)

@@ -30,6 +30,43 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
 ];
 
+/// What a file held when it was opened, before anything was written to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Found {
+    /// No schema at all: a new or empty file.
+    Empty,
+    /// An asyncapex database (it has our migration table).
+    Ours,
+}
+
+/// Looks at the schema of a just-opened file without writing anything, and refuses a file
+/// that is an SQLite database but not ours: migrating it (or even switching it to WAL, which
+/// rewrites two header bytes) would change someone else's data.
+///
+/// # Errors
+/// [`StoreErrorKind::Corrupt`] for a foreign database, naming a few of its tables, in one line;
+/// [`StoreErrorKind::Corrupt`] too when the file is not an SQLite database at all.
+pub(crate) fn inspect(conn: &Connection) -> Result<Found> {
+    let (objects, ours, some_tables): (i64, bool, Option<String>) = conn
+        .query_row(include_str!("queries/schema_inspect.sql"), [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .map_err(from_sqlite)?;
+    match (objects, ours) {
+        (0, _) => Ok(Found::Empty),
+        (_, true) => Ok(Found::Ours),
+        (_, false) => Err(Error::store(
+            StoreErrorKind::Corrupt,
+            format!(
+                "an SQLite database but not an asyncapex database (it has no asyncapex_migration table; tables: {}); refusing to change it",
+                some_tables
+                    .as_deref()
+                    .unwrap_or("none, only indexes or views")
+            ),
+        )),
+    }
+}
+
 /// Brings the schema to the newest version this build knows.
 ///
 /// # Errors
