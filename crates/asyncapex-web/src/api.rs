@@ -69,7 +69,8 @@ pub async fn job_detail(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EnqueueRequest {
-    /// The registered class name.
+    /// The registered class name: 1 to 255 bytes of UTF-8.
+    #[schema(min_length = 1, max_length = 255)]
     pub class_name: String,
     /// The job's state: a JSON object.
     #[schema(value_type = Object)]
@@ -77,6 +78,7 @@ pub struct EnqueueRequest {
     /// Seconds before it may start (Apex's minimum queueable delay), 0 to 31,536,000 (one
     /// year; Apex itself allows up to 600).
     #[schema(minimum = 0, maximum = 31_536_000)]
+    #[serde(default, deserialize_with = "integral")]
     pub delay_seconds: Option<u64>,
 }
 
@@ -98,16 +100,47 @@ fn delay(seconds: u64) -> WebResult<Duration> {
     Ok(Duration::from_secs(seconds))
 }
 
+/// An optional whole number, also when written with a zero fraction (`96.0`): JSON Schema's
+/// `integer`, which the document promises, includes such numbers, and serde's integers do not.
+fn integral<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<u64>,
+{
+    use serde::de::Error as _;
+    let Some(number) = Option::<serde_json::Number>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    let whole = match (number.as_u64(), number.as_f64()) {
+        (Some(n), _) => n,
+        // 2^64 as a float is out of range; below it, a float with no fraction is exact.
+        (None, Some(f)) if f.fract() == 0.0 && (0.0..18_446_744_073_709_551_616.0).contains(&f) => {
+            f as u64
+        }
+        _ => {
+            return Err(D::Error::custom(format!(
+                "{number} is not a whole number of 0 or more"
+            )));
+        }
+    };
+    T::try_from(whole)
+        .map(Some)
+        .map_err(|_| D::Error::custom(format!("{number} is too large")))
+}
+
 /// Submits a batch by class name with a JSON payload (Apex's `Database.executeBatch`).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchRequest {
-    /// The registered batch class name.
+    /// The registered batch class name: 1 to 255 bytes of UTF-8.
+    #[schema(min_length = 1, max_length = 255)]
     pub class_name: String,
     /// The batch's state: a JSON object.
     #[schema(value_type = Object)]
     pub payload: serde_json::Value,
     /// Items per `execute`, 1–2000 (default 200).
+    #[schema(minimum = 1, maximum = 2000)]
+    #[serde(default, deserialize_with = "integral")]
     pub scope: Option<u32>,
 }
 
@@ -227,18 +260,20 @@ pub async fn schedule(
     State(state): State<WebState>,
     ApiPath(id): ApiPath<String>,
 ) -> WebResult<Json<ScheduleView>> {
-    Ok(Json(ScheduleView::load(&state, &id).await?))
+    Ok(Json(ScheduleView::load_live(&state, &id).await?))
 }
 
 /// Schedules a registered schedulable by class name (Apex's `System.schedule`).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleRequest {
-    /// The job name, unique among active schedules.
+    /// The job name, unique among active schedules: 1 to 255 bytes of UTF-8.
+    #[schema(min_length = 1, max_length = 255)]
     pub name: String,
     /// A Quartz cron expression (`seconds minutes hours day-of-month month day-of-week [year]`).
     pub cron_expression: String,
-    /// The registered schedulable class.
+    /// The registered schedulable class: 1 to 255 bytes of UTF-8.
+    #[schema(min_length = 1, max_length = 255)]
     pub class_name: String,
     /// The job's state: a JSON object (default `{}`).
     #[schema(value_type = Option<Object>)]
@@ -298,6 +333,9 @@ pub(crate) async fn change_schedule(
 ) -> WebResult<ScheduleChange> {
     let id: asyncapex::CronTriggerId = id.parse()?;
     let key = id.to_string();
+    // A deleted schedule is gone (404), not a schedule that pausing leaves unchanged. The
+    // engine's pause and resume answer "unchanged" for it, so the check is made here.
+    ScheduleView::load_live(state, &key).await?;
     let engine = state.engine();
     let changed = match action {
         ScheduleAction::Pause => engine.pause_schedule(&key).await?,
