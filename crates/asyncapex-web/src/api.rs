@@ -69,8 +69,12 @@ pub async fn job_detail(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EnqueueRequest {
-    /// The registered class name: 1 to 255 bytes of UTF-8.
-    #[schema(min_length = 1, max_length = 255)]
+    /// The registered class name: 1 to 63 characters, not only whitespace.
+    #[schema(
+        min_length = 1,
+        max_length = 63,
+        pattern = "[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+    )]
     pub class_name: String,
     /// The job's state: a JSON object.
     #[schema(value_type = Object)]
@@ -80,6 +84,27 @@ pub struct EnqueueRequest {
     #[schema(minimum = 0, maximum = 31_536_000)]
     #[serde(default, deserialize_with = "integral")]
     pub delay_seconds: Option<u64>,
+}
+
+/// The most characters a class or schedule name may have over the API.
+///
+/// The engine's rule is 1 to 255 bytes once trimmed, which JSON Schema cannot state (its
+/// lengths count characters, and it cannot trim). 63 characters are at most 252 bytes, so
+/// every name the document allows the engine takes, and the API refuses the rest itself;
+/// Apex's own class names have at most 40 characters.
+pub const MAX_NAME_CHARS: usize = 63;
+
+/// Refuses a name the document does not allow: blank, or longer than [`MAX_NAME_CHARS`].
+fn check_name(what: &'static str, name: &str) -> WebResult<()> {
+    if name.trim().is_empty() || name.chars().count() > MAX_NAME_CHARS {
+        return Err(asyncapex::Error::InvalidInput {
+            what,
+            input: name.chars().take(70).collect(),
+            rule: "a name over the API has 1 to 63 characters and is not only whitespace",
+        }
+        .into());
+    }
+    Ok(())
 }
 
 /// The longest delay the API takes: a year. The engine would take any, but an instant must
@@ -132,8 +157,12 @@ where
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchRequest {
-    /// The registered batch class name: 1 to 255 bytes of UTF-8.
-    #[schema(min_length = 1, max_length = 255)]
+    /// The registered batch class name: 1 to 63 characters, not only whitespace.
+    #[schema(
+        min_length = 1,
+        max_length = 63,
+        pattern = "[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+    )]
     pub class_name: String,
     /// The batch's state: a JSON object.
     #[schema(value_type = Object)]
@@ -163,6 +192,7 @@ pub async fn enqueue_job(
     State(state): State<WebState>,
     ApiJson(request): ApiJson<EnqueueRequest>,
 ) -> WebResult<(StatusCode, Json<Created>)> {
+    check_name("class_name", &request.class_name)?;
     let mut options = EnqueueOptions::default();
     if let Some(s) = request.delay_seconds {
         options = options.delay(delay(s)?);
@@ -184,6 +214,7 @@ pub async fn execute_batch(
     State(state): State<WebState>,
     ApiJson(request): ApiJson<BatchRequest>,
 ) -> WebResult<(StatusCode, Json<Created>)> {
+    check_name("class_name", &request.class_name)?;
     let id = state
         .engine()
         .execute_batch_json(
@@ -267,13 +298,21 @@ pub async fn schedule(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleRequest {
-    /// The job name, unique among active schedules: 1 to 255 bytes of UTF-8.
-    #[schema(min_length = 1, max_length = 255)]
+    /// The job name, unique among active schedules: 1 to 63 characters, not only whitespace.
+    #[schema(
+        min_length = 1,
+        max_length = 63,
+        pattern = "[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+    )]
     pub name: String,
     /// A Quartz cron expression (`seconds minutes hours day-of-month month day-of-week [year]`).
     pub cron_expression: String,
-    /// The registered schedulable class: 1 to 255 bytes of UTF-8.
-    #[schema(min_length = 1, max_length = 255)]
+    /// The registered schedulable class: 1 to 63 characters, not only whitespace.
+    #[schema(
+        min_length = 1,
+        max_length = 63,
+        pattern = "[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+    )]
     pub class_name: String,
     /// The job's state: a JSON object (default `{}`).
     #[schema(value_type = Option<Object>)]
@@ -291,6 +330,8 @@ pub async fn create_schedule(
     State(state): State<WebState>,
     ApiJson(request): ApiJson<ScheduleRequest>,
 ) -> WebResult<(StatusCode, Json<ScheduleView>)> {
+    check_name("name", &request.name)?;
+    check_name("class_name", &request.class_name)?;
     let mut options = asyncapex::ScheduleOptions::default();
     if let Some(zone) = request.time_zone {
         options = options.time_zone(zone);

@@ -998,3 +998,41 @@ async fn the_move_request_schema_requires_other_exactly_for_before_and_after() {
         .unwrap();
     assert_eq!(needs_other["required"], json!(["to", "other"]));
 }
+
+#[tokio::test]
+async fn names_the_document_refuses_are_refused_and_names_it_allows_are_taken() {
+    let f = fixture().await;
+    // Longer than the document's 63 characters, though only whitespace makes it so: the
+    // engine would trim and take it, which the document does not promise.
+    let padded = format!("Step{}", "\u{c}".repeat(70));
+    let blank = "   ".to_owned();
+    for class in [padded, blank] {
+        let r = post(
+            &f.app,
+            "/api/jobs",
+            Some(json!({ "class_name": class, "payload": { "remaining": 0 } })),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{class:?}: {}", r.body);
+        let r = post(
+            &f.app,
+            "/api/schedules",
+            Some(json!({ "name": class, "cron_expression": "0 0 2 * * ?", "class_name": "Tick" })),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{class:?}: {}", r.body);
+    }
+    // 63 four-byte characters: the most the document allows, and the engine takes it.
+    let widest = "\u{1F600}".repeat(63);
+    let r = post(
+        &f.app,
+        "/api/schedules",
+        Some(json!({ "name": widest, "cron_expression": "0 0 2 * * ?", "class_name": "Tick" })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let doc = get(&f.app, "/api/openapi.json").await.json();
+    let class = &doc["components"]["schemas"]["EnqueueRequest"]["properties"]["class_name"];
+    assert_eq!(class["maxLength"], 63, "{class}");
+    assert!(class["pattern"].is_string(), "{class}");
+}
