@@ -86,3 +86,55 @@ async fn a_flex_queue_with_one_undecodable_row_returns_the_others() {
         .collect();
     assert_eq!(holding, vec![jobs[1].id, jobs[2].id]);
 }
+
+#[tokio::test]
+async fn a_schedule_list_with_one_undecodable_row_returns_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad-trigger.db");
+    let ids = IdGenerator::new(1);
+    let now = jiff::Timestamp::now();
+    let store = SqliteStore::open(&path).await.unwrap();
+    let mut triggers = Vec::new();
+    for name in ["first", "second", "third"] {
+        let trigger = asyncapex_core::NewCronTrigger {
+            id: ids.cron_trigger_id(now),
+            name: name.into(),
+            job_type: asyncapex_core::JobType::ScheduledApex,
+            class_name: "Nightly".into(),
+            payload: "{}".into(),
+            cron_expression: "0 0 2 * * ?".into(),
+            time_zone: "UTC".into(),
+            dst_policy: "quartz".into(),
+            next_fire_time: now,
+            start_time: now,
+            batch_scope: None,
+        };
+        store
+            .cron_trigger_insert(asyncapex_core::CronTriggerInsertParams {
+                trigger: trigger.clone(),
+                max_active: 100,
+            })
+            .await
+            .unwrap();
+        triggers.push(trigger.id);
+    }
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let changed = conn
+            .execute(
+                "UPDATE asyncapex_cron_trigger SET next_fire_time = ?1 WHERE id = ?2",
+                rusqlite::params![UNREADABLE_MICROS, triggers[2].as_15()],
+            )
+            .unwrap();
+        assert_eq!(changed, 1);
+    }
+    let mut listed: Vec<_> = store
+        .cron_trigger_list(asyncapex_core::CronTriggerListParams::default())
+        .await
+        .unwrap()
+        .iter()
+        .map(|t| t.id)
+        .collect();
+    listed.sort();
+    assert_eq!(listed, triggers[..2].to_vec());
+}
