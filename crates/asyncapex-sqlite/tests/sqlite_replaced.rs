@@ -101,3 +101,21 @@ async fn a_database_file_replaced_by_another_fails_heartbeat_and_claim_with_repl
     let err = store.job_claim(claim()).await.unwrap_err();
     assert_replaced(&err, &path, "replaced");
 }
+
+#[tokio::test]
+async fn the_file_is_checked_at_most_once_per_interval() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rate.db");
+    let options = SqliteOptions {
+        file_check_interval: Duration::from_secs(3600),
+        ..Default::default()
+    };
+    let store = SqliteStore::open_with(&path, options).await.unwrap();
+    let id = node(&store).await;
+    // The first heartbeat checks and finds the file; within the hour no call stats it again,
+    // so the check costs one stat per interval however often a worker claims.
+    assert!(store.node_heartbeat(heartbeat(id)).await.unwrap());
+    remove_with_sidecars(&path);
+    assert!(store.node_heartbeat(heartbeat(id)).await.is_ok());
+    assert!(store.job_claim(claim()).await.is_ok());
+}
