@@ -120,7 +120,10 @@ impl SqliteStore {
     /// # Errors
     /// As [`open`](SqliteStore::open); also [`StoreErrorKind::Unavailable`] when the file does
     /// not exist, or is empty, and `options.create` is false; [`StoreErrorKind::Corrupt`] for an
-    /// SQLite database that is not an asyncapex one, which is left untouched.
+    /// SQLite database with tables named like asyncapex's but no migration table, and (when
+    /// `options.create` is false) for any database without asyncapex's tables. A refused file
+    /// is left untouched. With `options.create`, an application's database with no asyncapex
+    /// objects gets asyncapex's tables beside its own.
     pub async fn open_with(path: impl AsRef<Path>, options: SqliteOptions) -> Result<SqliteStore> {
         let path = path.as_ref().to_path_buf();
         if !options.create && !path.exists() {
@@ -145,17 +148,14 @@ impl SqliteStore {
                     format!("cannot open {}: {e}", opened_path.display()),
                 )
             })?;
-            // Before any write (even the WAL switch): refuse a foreign database untouched,
-            // and an empty file when the caller must not create a database.
+            // Before any write (even the WAL switch): refuse a file with objects named like
+            // ours that is not ours, and, when the caller must not create a database, any file
+            // that holds none.
             let found = migrate::inspect(&conn).map_err(|e| describe(e, &opened_path))?;
-            if found == migrate::Found::Empty && !options.create {
-                return Err(Error::store(
-                    StoreErrorKind::Unavailable,
-                    format!(
-                        "{} is empty: it holds no asyncapex database, and this command does not create one",
-                        opened_path.display()
-                    ),
-                ));
+            if !options.create
+                && let Some(refusal) = found.refusal_without_create()
+            {
+                return Err(describe(refusal, &opened_path));
             }
             configure(&conn, &options).map_err(|e| describe(e, &opened_path))?;
             migrate::migrate(&conn).map_err(|e| describe(e, &opened_path))?;

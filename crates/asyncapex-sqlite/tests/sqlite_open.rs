@@ -172,3 +172,38 @@ async fn a_foreign_sqlite_file_is_refused_byte_identical_with_a_one_line_error()
         assert_eq!(snapshot(&path), before, "the file must not be touched");
     }
 }
+
+#[tokio::test]
+async fn an_application_database_is_adopted_by_a_worker_and_refused_untouched_by_admin_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.db");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "create table account(id integer primary key); insert into account values (7)",
+        )
+        .unwrap();
+    }
+    let before = snapshot(&path);
+    // An admin command finds no asyncapex database there, and says so without writing.
+    let err = SqliteStore::open_with(&path, admin()).await.unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("app.db")
+            && text.contains("not an asyncapex database")
+            && text.contains("account"),
+        "{text}"
+    );
+    assert!(!text.contains('\n'), "{text}");
+    assert_eq!(snapshot(&path), before);
+    // A worker may keep its store beside the application's tables (a QueryLocator can then
+    // read them): it adds its own and leaves the rest.
+    drop(SqliteStore::open(&path).await.unwrap());
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let id: i64 = conn
+        .query_row("select id from account", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(id, 7);
+    drop(conn);
+    assert!(SqliteStore::open_with(&path, admin()).await.is_ok());
+}
