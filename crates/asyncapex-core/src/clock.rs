@@ -111,6 +111,54 @@ pub fn add(ts: Timestamp, by: Duration) -> Timestamp {
     Timestamp::from_microsecond(micros).unwrap_or(Timestamp::MAX)
 }
 
+/// The latest instant asyncapex lets reach a store: 9999-01-01T00:00:00Z.
+///
+/// jiff's own limit ([`Timestamp::MAX`], late on 9999-12-30) is not a safe ceiling: an
+/// instant there cannot always be read back from whole microseconds, printed in a zone east
+/// of UTC, or have a lease or a retry delay added to it. A year of margin leaves room for all
+/// three, and no real delay or schedule comes near it.
+pub const MAX_STORABLE: Timestamp = Timestamp::constant(253_370_764_800, 0);
+
+/// The text of [`MAX_STORABLE`], for error messages (which take static text).
+const MAX_STORABLE_RULE: &str =
+    "the instant it leads to must not be later than 9999-01-01T00:00:00Z, the latest a store keeps";
+
+/// `now + by`, or an error if that passes [`MAX_STORABLE`].
+///
+/// Use it for every instant computed from a caller's duration (a delay, a lease, a retry) on
+/// its way to a store: [`add`] saturates, and a saturated instant is stored but cannot be read
+/// back, which takes down every listing it is part of.
+///
+/// # Errors
+/// [`Error::InvalidInput`](crate::Error::InvalidInput) with `what: "duration"`, the duration
+/// as its input, and a rule naming the bound.
+///
+/// # Example
+/// ```
+/// use std::time::Duration;
+/// use asyncapex_core::clock::checked_add;
+///
+/// let now = "2026-03-08T06:59:00Z".parse().unwrap();
+/// assert_eq!(checked_add(now, Duration::from_secs(60)).unwrap().to_string(), "2026-03-08T07:00:00Z");
+/// assert!(checked_add(now, Duration::from_secs(u64::MAX)).is_err());
+/// ```
+pub fn checked_add(now: Timestamp, by: Duration) -> crate::Result<Timestamp> {
+    let refused = || crate::Error::InvalidInput {
+        what: "duration",
+        input: format!("{by:?}"),
+        rule: MAX_STORABLE_RULE,
+    };
+    let micros = i64::try_from(by.as_micros()).map_err(|_| refused())?;
+    let sum = now
+        .as_microsecond()
+        .checked_add(micros)
+        .ok_or_else(refused)?;
+    if sum > MAX_STORABLE.as_microsecond() {
+        return Err(refused());
+    }
+    Timestamp::from_microsecond(sum).map_err(|_| refused())
+}
+
 /// `ts - by`, saturating at the smallest instant jiff can represent.
 pub fn sub(ts: Timestamp, by: Duration) -> Timestamp {
     let micros = ts
@@ -128,6 +176,48 @@ pub fn duration_between(from: Timestamp, to: Timestamp) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn checked_add_refuses_a_duration_past_the_latest_storable_instant() {
+        let now: Timestamp = "2026-12-02T06:00:00Z".parse().unwrap();
+        // The delay of issue 13: it stored a run_at no store could read back.
+        let huge = Duration::from_secs(115_200_858_273_512);
+        let err = checked_add(now, huge).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            matches!(
+                err,
+                crate::Error::InvalidInput {
+                    what: "duration",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(text.contains("115200858273512s"), "{text}");
+        assert!(text.contains("9999-01-01T00:00:00Z"), "{text}");
+        // Even Duration::MAX is an error, not a panic or a saturated instant.
+        assert!(checked_add(now, Duration::MAX).is_err());
+        assert_eq!(
+            checked_add(now, Duration::from_secs(60))
+                .unwrap()
+                .to_string(),
+            "2026-12-02T06:01:00Z"
+        );
+        let to_bound = duration_between(now, MAX_STORABLE);
+        assert_eq!(checked_add(now, to_bound).unwrap(), MAX_STORABLE);
+        assert!(checked_add(now, to_bound + Duration::from_micros(1)).is_err());
+    }
+
+    #[test]
+    fn the_latest_storable_instant_reads_back_from_microseconds_and_prints_in_any_zone() {
+        let back = Timestamp::from_microsecond(MAX_STORABLE.as_microsecond()).unwrap();
+        assert_eq!(back, MAX_STORABLE);
+        for zone in ["Pacific/Kiritimati", "Etc/GMT+12", "UTC"] {
+            let zoned = MAX_STORABLE.in_tz(zone).unwrap();
+            assert!(zoned.year() >= 9998, "{zoned}");
+        }
+    }
 
     #[tokio::test]
     async fn manual_sleep_wakes_only_when_advanced_past_deadline() {

@@ -185,6 +185,10 @@ pub enum StoreErrorKind {
     TooNew,
     /// A constraint the store relies on was violated.
     Constraint,
+    /// The database file was deleted, or replaced by another file, while the store had it
+    /// open: its changes go to a file nobody else sees. Stop claiming work and restart on
+    /// the real file.
+    Replaced,
     /// Anything else the database reported.
     Other,
 }
@@ -196,6 +200,7 @@ impl std::fmt::Display for StoreErrorKind {
             StoreErrorKind::Corrupt => "corrupt",
             StoreErrorKind::TooNew => "too new",
             StoreErrorKind::Constraint => "constraint",
+            StoreErrorKind::Replaced => "replaced",
             StoreErrorKind::Other => "other",
         })
     }

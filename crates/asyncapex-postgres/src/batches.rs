@@ -10,6 +10,7 @@ use asyncapex_core::{
 use tokio_postgres::Row;
 
 use crate::db::{self, Tx, get, micros, opt_ts, ts, u64_col};
+use crate::decode::skip_undecodable;
 use crate::errors::{corrupt, from_pg};
 use crate::jobs::{insert_many, job_from_row, job_id, lock_flex_queue, notify};
 
@@ -50,11 +51,8 @@ pub(crate) async fn promote(tx: &dyn Tx, p: &BatchPromoteParams) -> Result<Vec<J
 }
 
 pub(crate) async fn flex_queue_list(tx: &dyn Tx) -> Result<Vec<JobRecord>> {
-    db::query(tx, include_str!("queries/flex_queue_list.sql"), &[])
-        .await?
-        .iter()
-        .map(job_from_row)
-        .collect()
+    let rows = db::query(tx, include_str!("queries/flex_queue_list.sql"), &[]).await?;
+    Ok(skip_undecodable("asyncapex_job", &rows, job_from_row))
 }
 
 pub(crate) async fn flex_queue_move(tx: &dyn Tx, p: &FlexQueueMoveParams) -> Result<bool> {

@@ -9,6 +9,7 @@ use jiff::Timestamp;
 use tokio_postgres::Row;
 
 use crate::db::{self, Params, Tx, get, micros, opt_ts, ts, u64_col};
+use crate::decode::skip_undecodable;
 use crate::errors::{corrupt, from_pg, is_unique_violation};
 use crate::jobs::{insert_many, job_id, notify};
 
@@ -59,11 +60,12 @@ async fn query_triggers(
     sql: &str,
     params: Params<'_>,
 ) -> Result<Vec<CronTriggerRecord>> {
-    db::query(tx, sql, params)
-        .await?
-        .iter()
-        .map(trigger_from_row)
-        .collect()
+    let rows = db::query(tx, sql, params).await?;
+    Ok(skip_undecodable(
+        "asyncapex_cron_trigger",
+        &rows,
+        trigger_from_row,
+    ))
 }
 
 async fn one_trigger(

@@ -13,6 +13,7 @@ use tokio_postgres::types::ToSql;
 use asyncapex_core::rules::{self, AbortStep, RescueStep};
 
 use crate::db::{self, Tx, get, micros, opt_ts, ts, u32_col, u64_col};
+use crate::decode::skip_undecodable;
 use crate::errors::{corrupt, from_pg, is_unique_violation};
 
 /// The unique index that refuses a second waiting job with one signature.
@@ -306,7 +307,7 @@ pub(crate) async fn list(tx: &dyn Tx, p: &JobListParams) -> Result<Vec<JobRecord
         ],
     )
     .await?;
-    jobs_from_rows(&rows)
+    Ok(skip_undecodable("asyncapex_job", &rows, job_from_row))
 }
 
 /// Claims due jobs (`job_claim.sql`) in a transaction of its own whose commit does not wait for the disk, sent as one

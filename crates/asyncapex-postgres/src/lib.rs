@@ -31,6 +31,7 @@
 mod batches;
 mod cron_triggers;
 mod db;
+mod decode;
 mod errors;
 mod jobs;
 mod listener;

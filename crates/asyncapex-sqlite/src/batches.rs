@@ -9,6 +9,7 @@ use asyncapex_core::{
 };
 use rusqlite::{Connection, Row, named_params};
 
+use crate::decode::{keep_id, skip_undecodable};
 use crate::errors::{corrupt, from_sqlite};
 use crate::jobs::{JobColumns, insert_many, job_from_row, job_id, micros, opt_ts, ts};
 
@@ -66,10 +67,11 @@ pub(crate) fn flex_queue_list(conn: &Connection) -> Result<Vec<JobRecord>> {
         .map_err(from_sqlite)?;
     let columns = JobColumns::of(&stmt)?;
     let rows = stmt
-        .query_map([], |r| job_from_row(r, &columns))
+        .query_map([], |r| {
+            keep_id(r, columns.id(), |r| job_from_row(r, &columns))
+        })
         .map_err(from_sqlite)?;
-    rows.collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(from_sqlite)
+    skip_undecodable("asyncapex_job", rows)
 }
 
 pub(crate) fn flex_queue_move(conn: &Connection, p: &FlexQueueMoveParams) -> Result<bool> {

@@ -8,6 +8,7 @@ use asyncapex_core::{
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Params, Row, named_params};
 
+use crate::decode::{keep_id, skip_undecodable};
 use crate::errors::{corrupt, from_sqlite};
 use crate::jobs::{insert_many, job_id, micros, opt_ts, ts};
 
@@ -59,11 +60,11 @@ fn query_triggers<P: Params>(
     params: P,
 ) -> Result<Vec<CronTriggerRecord>> {
     let mut stmt = conn.prepare_cached(sql).map_err(from_sqlite)?;
+    let id = stmt.column_index("id").map_err(from_sqlite)?;
     let rows = stmt
-        .query_map(params, trigger_from_row)
+        .query_map(params, |r| keep_id(r, id, trigger_from_row))
         .map_err(from_sqlite)?;
-    rows.collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(from_sqlite)
+    skip_undecodable("asyncapex_cron_trigger", rows)
 }
 
 fn count(conn: &Connection, sql: &str, params: impl Params) -> Result<u64> {

@@ -11,6 +11,8 @@ use rusqlite::{Connection, OptionalExtension, Row, named_params};
 
 use asyncapex_core::rules::{self, AbortStep, RescueStep};
 
+use crate::decode::{keep_id, skip_undecodable};
+
 use crate::errors::{corrupt, from_sqlite, is_signature_conflict};
 
 pub(crate) fn micros(t: Timestamp) -> i64 {
@@ -51,6 +53,11 @@ macro_rules! job_columns {
         }
 
         impl JobColumns {
+            /// Where the `id` column sits, to name a row that cannot be decoded.
+            pub(crate) fn id(&self) -> usize {
+                self.id
+            }
+
             pub(crate) fn of(stmt: &rusqlite::Statement<'_>) -> Result<JobColumns> {
                 Ok(JobColumns {
                     $($column: stmt.column_index(stringify!($column)).map_err(from_sqlite)?,)*
@@ -220,11 +227,10 @@ pub(crate) fn list(conn: &Connection, p: &JobListParams) -> Result<Vec<JobRecord
                 ":before": p.before.map(|id| id.as_15().to_owned()),
                 ":limit": p.limit,
             },
-            |r| job_from_row(r, &columns),
+            |r| keep_id(r, columns.id(), |r| job_from_row(r, &columns)),
         )
         .map_err(from_sqlite)?;
-    rows.collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(from_sqlite)
+    skip_undecodable("asyncapex_job", rows)
 }
 
 pub(crate) fn claim(conn: &Connection, p: &JobClaimParams) -> Result<Vec<JobRecord>> {

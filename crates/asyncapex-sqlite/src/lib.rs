@@ -15,7 +15,9 @@
 mod batches;
 mod connection;
 mod cron_triggers;
+mod decode;
 mod errors;
+mod file_identity;
 mod jobs;
 mod migrate;
 mod query_source;
@@ -76,6 +78,11 @@ pub struct SqliteOptions {
     /// Create the file if it does not exist (the CLI's admin commands turn this off, so a typo
     /// in a path is an error rather than a new empty database).
     pub create: bool,
+    /// How often, at most, [`Store::node_heartbeat`] and [`Store::job_claim`] check that the
+    /// path still names the file the store opened (a `stat`): a file deleted or replaced
+    /// under a running worker then fails them with [`StoreErrorKind::Replaced`] instead of
+    /// letting the worker run jobs nobody else sees. `ZERO` checks on every call.
+    pub file_check_interval: Duration,
 }
 
 impl Default for SqliteOptions {
@@ -84,6 +91,7 @@ impl Default for SqliteOptions {
             durability: Durability::Normal,
             busy_timeout: Duration::from_secs(10),
             create: true,
+            file_check_interval: Duration::from_secs(1),
         }
     }
 }
@@ -94,6 +102,8 @@ pub struct SqliteStore {
     conn: ConnectionThread,
     path: Option<PathBuf>,
     wake: Option<std::sync::Arc<crate::wake::Wake>>,
+    /// The file opened, to notice it being deleted or replaced (`None` in memory).
+    file: Option<std::sync::Arc<crate::file_identity::FileIdentity>>,
 }
 
 impl SqliteStore {
@@ -110,7 +120,11 @@ impl SqliteStore {
     ///
     /// # Errors
     /// As [`open`](SqliteStore::open); also [`StoreErrorKind::Unavailable`] when the file does
-    /// not exist and `options.create` is false.
+    /// not exist, or is empty, and `options.create` is false; [`StoreErrorKind::Corrupt`] for an
+    /// SQLite database with tables named like asyncapex's but no migration table, and (when
+    /// `options.create` is false) for any database without asyncapex's tables. A refused file
+    /// is left untouched. With `options.create`, an application's database with no asyncapex
+    /// objects gets asyncapex's tables beside its own.
     pub async fn open_with(path: impl AsRef<Path>, options: SqliteOptions) -> Result<SqliteStore> {
         let path = path.as_ref().to_path_buf();
         if !options.create && !path.exists() {
@@ -127,6 +141,7 @@ impl SqliteStore {
             | OpenFlags::SQLITE_OPEN_URI;
         let opened_path = path.clone();
         let busy_timeout = options.busy_timeout;
+        let file_check_interval = options.file_check_interval;
         let conn = tokio::task::spawn_blocking(move || -> Result<Connection> {
             let conn = Connection::open_with_flags(&opened_path, flags).map_err(|e| {
                 Error::store(
@@ -134,6 +149,15 @@ impl SqliteStore {
                     format!("cannot open {}: {e}", opened_path.display()),
                 )
             })?;
+            // Before any write (even the WAL switch): refuse a file with objects named like
+            // ours that is not ours, and, when the caller must not create a database, any file
+            // that holds none.
+            let found = migrate::inspect(&conn).map_err(|e| describe(e, &opened_path))?;
+            if !options.create
+                && let Some(refusal) = found.refusal_without_create()
+            {
+                return Err(describe(refusal, &opened_path));
+            }
             configure(&conn, &options).map_err(|e| describe(e, &opened_path))?;
             migrate::migrate(&conn).map_err(|e| describe(e, &opened_path))?;
             Ok(conn)
@@ -146,10 +170,13 @@ impl SqliteStore {
             .unwrap_or_default();
         // Other processes on this file wake this one when they enqueue (see `wake`).
         let wake = crate::wake::Wake::open(&path);
+        let file = crate::file_identity::FileIdentity::of(&path, file_check_interval)
+            .map(std::sync::Arc::new);
         Ok(SqliteStore {
             conn: ConnectionThread::spawn(conn, &name, busy_timeout, wake.clone())?,
             path: Some(path),
             wake,
+            file,
         })
     }
 
@@ -171,12 +198,20 @@ impl SqliteStore {
             )?,
             path: None,
             wake: None,
+            file: None,
         })
     }
 
     /// The file this store was opened from (`None` in memory).
     pub fn path(&self) -> Option<&Path> {
         self.path.as_deref()
+    }
+
+    /// Fails once the file this store opened has been deleted or replaced (see
+    /// [`file_identity`](crate::file_identity)); checked by the calls a worker makes
+    /// steadily, heartbeat and claim.
+    fn check_file(&self) -> Result<()> {
+        self.file.as_ref().map_or(Ok(()), |f| f.check())
     }
 }
 
@@ -244,6 +279,7 @@ impl Store for SqliteStore {
     }
 
     async fn node_heartbeat(&self, params: NodeHeartbeatParams) -> Result<bool> {
+        self.check_file()?;
         self.conn
             .call_single(move |conn| {
                 let n = conn
@@ -308,6 +344,7 @@ impl Store for SqliteStore {
     }
 
     async fn job_claim(&self, params: JobClaimParams) -> Result<Vec<JobRecord>> {
+        self.check_file()?;
         let kind = CallKind {
             wakes: false,
             single_statement: true,

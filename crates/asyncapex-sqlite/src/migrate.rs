@@ -30,6 +30,67 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
 ];
 
+/// What a file held when it was opened, before anything was written to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Found {
+    /// No schema at all: a new or empty file.
+    Empty,
+    /// An asyncapex database (it has our migration table).
+    Ours,
+    /// An application's database with no asyncapex objects at all: a worker may keep its store
+    /// beside the application's tables (a `QueryLocator` can then read them), but an admin
+    /// command finds no asyncapex database there. Holds up to three table names.
+    Application(String),
+}
+
+impl Found {
+    /// The refusal of an admin command (`create: false`), which never creates a database:
+    /// `None` when there is an asyncapex database to open.
+    pub(crate) fn refusal_without_create(&self) -> Option<Error> {
+        match self {
+            Found::Ours => None,
+            Found::Empty => Some(Error::store(
+                StoreErrorKind::Unavailable,
+                "the file is empty: it holds no asyncapex database, and this command does not create one",
+            )),
+            Found::Application(tables) => Some(Error::store(
+                StoreErrorKind::Corrupt,
+                format!(
+                    "an SQLite database but not an asyncapex database (tables: {tables}); this command does not create one"
+                ),
+            )),
+        }
+    }
+}
+
+/// Looks at the schema of a just-opened file without writing anything, and refuses a file
+/// that has objects named like ours but is not ours (no migration table): migrating it, or
+/// even switching it to WAL (which rewrites two header bytes), would change data asyncapex
+/// did not write and could not read.
+///
+/// # Errors
+/// [`StoreErrorKind::Corrupt`] for such a file, naming a few of its tables, in one line; and
+/// when the file is not an SQLite database at all.
+pub(crate) fn inspect(conn: &Connection) -> Result<Found> {
+    let (objects, ours, our_prefix, some_tables): (i64, bool, bool, Option<String>) = conn
+        .query_row(include_str!("queries/schema_inspect.sql"), [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
+        .map_err(from_sqlite)?;
+    let tables = some_tables.unwrap_or_else(|| "none, only indexes or views".to_owned());
+    match (objects, ours, our_prefix) {
+        (0, _, _) => Ok(Found::Empty),
+        (_, true, _) => Ok(Found::Ours),
+        (_, false, false) => Ok(Found::Application(tables)),
+        (_, false, true) => Err(Error::store(
+            StoreErrorKind::Corrupt,
+            format!(
+                "an SQLite database but not an asyncapex database (it has tables named like asyncapex's but no asyncapex_migration table; tables: {tables}); refusing to change it"
+            ),
+        )),
+    }
+}
+
 /// Brings the schema to the newest version this build knows.
 ///
 /// # Errors

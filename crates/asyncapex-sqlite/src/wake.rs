@@ -8,6 +8,14 @@
 //! a full receive buffer already means a wake-up is pending; a socket whose process died is
 //! refused by the kernel and removed. Polling remains the fallback, so a lost datagram only
 //! delays work, never loses it.
+//!
+//! Nothing is left behind (invariant 7, bounded growth): a process removes its socket when it
+//! closes the store, and the directory when it was the last one there. A killed process cannot
+//! tidy up, so every open also clears sockets nobody is bound to any more (a `connect` to them
+//! is refused) — in its own directory and in the other wake-up directories — and removes
+//! directories that leaves empty. `rmdir` refuses a directory that is not empty, so a
+//! directory another process is still in is never removed; one removed between another
+//! process's `create_dir_all` and its `bind` is simply created again.
 
 use std::io::ErrorKind;
 use std::os::unix::net::UnixDatagram;
@@ -17,6 +25,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
+
+/// The name every wake-up directory starts with, under the temporary directory.
+const DIR_PREFIX: &str = "asyncapex-wake-";
+
+/// How many times to create the directory and bind when another process removed the directory
+/// in between (it was empty for an instant).
+const BIND_ATTEMPTS: usize = 5;
 
 /// How long the list of peer sockets is trusted before the directory is read again.
 const PEERS_TTL: Duration = Duration::from_millis(500);
@@ -48,17 +63,30 @@ impl Wake {
         let canonical = db.canonicalize().ok()?;
         // Under the temporary directory, not beside the file: socket paths are limited to about
         // 100 bytes, and the database's directory may not allow sockets.
-        let dir = std::env::temp_dir().join(format!(
-            "asyncapex-wake-{:016x}",
+        let temp = std::env::temp_dir();
+        let dir = temp.join(format!(
+            "{DIR_PREFIX}{:016x}",
             fnv1a(canonical.as_os_str().as_encoded_bytes())
         ));
-        std::fs::create_dir_all(&dir).ok()?;
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or(0);
         let me = dir.join(format!("{}-{nanos}.sock", std::process::id()));
-        let listener = UnixDatagram::bind(&me).ok()?;
+        let mut attempt = 1;
+        let listener = loop {
+            std::fs::create_dir_all(&dir).ok()?;
+            match UnixDatagram::bind(&me) {
+                Ok(listener) => break listener,
+                // Another process removed the directory, empty for an instant: again.
+                Err(e) if e.kind() == ErrorKind::NotFound && attempt < BIND_ATTEMPTS => {
+                    attempt += 1;
+                }
+                Err(_) => return None,
+            }
+        };
+        sweep(&dir, Some(&me));
+        sweep_others(&temp, &dir);
         listener
             .set_read_timeout(Some(Duration::from_millis(500)))
             .ok()?;
@@ -132,10 +160,54 @@ impl Wake {
     }
 }
 
+/// Whether nobody is bound to the socket at `path` any more (its process is gone). A socket
+/// that cannot be checked (another user's, say) counts as alive.
+fn is_dead(path: &Path) -> bool {
+    let Ok(probe) = UnixDatagram::unbound() else {
+        return false;
+    };
+    match probe.connect(path) {
+        Ok(()) => false,
+        Err(e) => matches!(e.kind(), ErrorKind::ConnectionRefused),
+    }
+}
+
+/// Removes the sockets in `dir` whose process is gone (never `keep`), then `dir` itself if
+/// that left it empty. The kernel refuses to remove a directory that is not empty, so one that
+/// a live process is in stays.
+fn sweep(dir: &Path, keep: Option<&Path>) {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+            if Some(path.as_path()) != keep && is_dead(&path) {
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+    }
+    let _ = std::fs::remove_dir(dir);
+}
+
+/// [`sweep`]s the other wake-up directories under `temp`: those of database files whose last
+/// process was killed would otherwise stay for good.
+fn sweep_others(temp: &Path, mine: &Path) {
+    let Ok(entries) = std::fs::read_dir(temp) else {
+        return;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let is_wake_dir = entry.file_name().to_string_lossy().starts_with(DIR_PREFIX)
+            && entry.file_type().is_ok_and(|t| t.is_dir());
+        let path = entry.path();
+        if is_wake_dir && path != mine {
+            sweep(&path, None);
+        }
+    }
+}
+
 impl Drop for Wake {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
         let _ = std::fs::remove_file(&self.me);
+        // The last one out removes the directory (and any dead sockets still in it).
+        sweep(&self.dir, None);
     }
 }
 
@@ -164,5 +236,61 @@ mod tests {
         *a.peers.lock().unwrap() = (None, Vec::new());
         a.notify_others();
         assert!(!a.peers.lock().unwrap().1.contains(&c_path));
+    }
+
+    #[test]
+    fn the_last_process_to_leave_removes_the_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("leave.db");
+        std::fs::write(&db, b"").unwrap();
+        let a = Wake::open(&db).unwrap();
+        let b = Wake::open(&db).unwrap();
+        let wake_dir = a.dir.clone();
+        drop(a);
+        assert!(wake_dir.exists(), "b is still there");
+        drop(b);
+        assert!(!wake_dir.exists(), "{} was left behind", wake_dir.display());
+    }
+
+    /// A socket file whose process is gone, as a killed process leaves it.
+    fn dead_socket(path: &Path) {
+        let socket = UnixDatagram::bind(path).unwrap();
+        drop(socket);
+        assert!(path.exists());
+    }
+
+    #[test]
+    fn sockets_of_killed_processes_are_cleared_and_their_directories_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("killed.db");
+        std::fs::write(&db, b"").unwrap();
+        // A process on this file was killed: its socket is still in the directory.
+        let first = Wake::open(&db).unwrap();
+        let wake_dir = first.dir.clone();
+        drop(first);
+        std::fs::create_dir_all(&wake_dir).unwrap();
+        let killed = wake_dir.join("4194304-1.sock");
+        dead_socket(&killed);
+        let next = Wake::open(&db).unwrap();
+        assert!(!killed.exists(), "the dead socket is cleared on open");
+        drop(next);
+        assert!(!wake_dir.exists());
+
+        // Another file's directory, left with only a dead socket: the next open of any file
+        // removes it, so directories do not pile up under the temporary directory.
+        let other_db = dir.path().join("other.db");
+        std::fs::write(&other_db, b"").unwrap();
+        let other = Wake::open(&other_db).unwrap();
+        let other_dir = other.dir.clone();
+        drop(other);
+        std::fs::create_dir_all(&other_dir).unwrap();
+        dead_socket(&other_dir.join("4194305-1.sock"));
+        let opener = Wake::open(&db).unwrap();
+        assert!(
+            !other_dir.exists(),
+            "{} was left behind",
+            other_dir.display()
+        );
+        drop(opener);
     }
 }

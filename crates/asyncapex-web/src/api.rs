@@ -69,25 +69,107 @@ pub async fn job_detail(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EnqueueRequest {
-    /// The registered class name.
+    /// The registered class name: 1 to 63 characters, not only whitespace.
+    #[schema(
+        min_length = 1,
+        max_length = 63,
+        pattern = "[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+    )]
     pub class_name: String,
     /// The job's state: a JSON object.
     #[schema(value_type = Object)]
     pub payload: serde_json::Value,
-    /// Seconds before it may start (Apex's minimum queueable delay).
+    /// Seconds before it may start (Apex's minimum queueable delay), 0 to 31,536,000 (one
+    /// year; Apex itself allows up to 600).
+    #[schema(minimum = 0, maximum = 31_536_000)]
+    #[serde(default, deserialize_with = "integral")]
     pub delay_seconds: Option<u64>,
+}
+
+/// The most characters a class or schedule name may have over the API.
+///
+/// The engine's rule is 1 to 255 bytes once trimmed, which JSON Schema cannot state (its
+/// lengths count characters, and it cannot trim). 63 characters are at most 252 bytes, so
+/// every name the document allows the engine takes, and the API refuses the rest itself;
+/// Apex's own class names have at most 40 characters.
+pub const MAX_NAME_CHARS: usize = 63;
+
+/// Refuses a name the document does not allow: blank, or longer than [`MAX_NAME_CHARS`].
+fn check_name(what: &'static str, name: &str) -> WebResult<()> {
+    if name.trim().is_empty() || name.chars().count() > MAX_NAME_CHARS {
+        return Err(asyncapex::Error::InvalidInput {
+            what,
+            input: name.chars().take(70).collect(),
+            rule: "a name over the API has 1 to 63 characters and is not only whitespace",
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// The longest delay the API takes: a year. The engine would take any, but an instant must
+/// stay one a store can read back ([`asyncapex::clock::MAX_STORABLE`]), and no operator means
+/// a delay of more than a year.
+pub const MAX_DELAY_SECONDS: u64 = 31_536_000;
+
+/// The delay of an enqueue request, checked against [`MAX_DELAY_SECONDS`].
+fn delay(seconds: u64) -> WebResult<Duration> {
+    if seconds > MAX_DELAY_SECONDS {
+        return Err(asyncapex::Error::InvalidInput {
+            what: "delay_seconds",
+            input: seconds.to_string(),
+            rule: "a delay is 0 to 31536000 seconds (one year)",
+        }
+        .into());
+    }
+    Ok(Duration::from_secs(seconds))
+}
+
+/// An optional whole number, also when written with a zero fraction (`96.0`): JSON Schema's
+/// `integer`, which the document promises, includes such numbers, and serde's integers do not.
+fn integral<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<u64>,
+{
+    use serde::de::Error as _;
+    let Some(number) = Option::<serde_json::Number>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    let whole = match (number.as_u64(), number.as_f64()) {
+        (Some(n), _) => n,
+        // 2^64 as a float is out of range; below it, a float with no fraction is exact.
+        (None, Some(f)) if f.fract() == 0.0 && (0.0..18_446_744_073_709_551_616.0).contains(&f) => {
+            f as u64
+        }
+        _ => {
+            return Err(D::Error::custom(format!(
+                "{number} is not a whole number of 0 or more"
+            )));
+        }
+    };
+    T::try_from(whole)
+        .map(Some)
+        .map_err(|_| D::Error::custom(format!("{number} is too large")))
 }
 
 /// Submits a batch by class name with a JSON payload (Apex's `Database.executeBatch`).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchRequest {
-    /// The registered batch class name.
+    /// The registered batch class name: 1 to 63 characters, not only whitespace.
+    #[schema(
+        min_length = 1,
+        max_length = 63,
+        pattern = "[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+    )]
     pub class_name: String,
     /// The batch's state: a JSON object.
     #[schema(value_type = Object)]
     pub payload: serde_json::Value,
     /// Items per `execute`, 1–2000 (default 200).
+    #[schema(minimum = 1, maximum = 2000)]
+    #[serde(default, deserialize_with = "integral")]
     pub scope: Option<u32>,
 }
 
@@ -110,9 +192,10 @@ pub async fn enqueue_job(
     State(state): State<WebState>,
     ApiJson(request): ApiJson<EnqueueRequest>,
 ) -> WebResult<(StatusCode, Json<Created>)> {
+    check_name("class_name", &request.class_name)?;
     let mut options = EnqueueOptions::default();
     if let Some(s) = request.delay_seconds {
-        options = options.delay(Duration::from_secs(s));
+        options = options.delay(delay(s)?);
     }
     let id = state
         .engine()
@@ -131,6 +214,7 @@ pub async fn execute_batch(
     State(state): State<WebState>,
     ApiJson(request): ApiJson<BatchRequest>,
 ) -> WebResult<(StatusCode, Json<Created>)> {
+    check_name("class_name", &request.class_name)?;
     let id = state
         .engine()
         .execute_batch_json(
@@ -207,18 +291,28 @@ pub async fn schedule(
     State(state): State<WebState>,
     ApiPath(id): ApiPath<String>,
 ) -> WebResult<Json<ScheduleView>> {
-    Ok(Json(ScheduleView::load(&state, &id).await?))
+    Ok(Json(ScheduleView::load_live(&state, &id).await?))
 }
 
 /// Schedules a registered schedulable by class name (Apex's `System.schedule`).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleRequest {
-    /// The job name, unique among active schedules.
+    /// The job name, unique among active schedules: 1 to 63 characters, not only whitespace.
+    #[schema(
+        min_length = 1,
+        max_length = 63,
+        pattern = "[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+    )]
     pub name: String,
     /// A Quartz cron expression (`seconds minutes hours day-of-month month day-of-week [year]`).
     pub cron_expression: String,
-    /// The registered schedulable class.
+    /// The registered schedulable class: 1 to 63 characters, not only whitespace.
+    #[schema(
+        min_length = 1,
+        max_length = 63,
+        pattern = "[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+    )]
     pub class_name: String,
     /// The job's state: a JSON object (default `{}`).
     #[schema(value_type = Option<Object>)]
@@ -236,6 +330,8 @@ pub async fn create_schedule(
     State(state): State<WebState>,
     ApiJson(request): ApiJson<ScheduleRequest>,
 ) -> WebResult<(StatusCode, Json<ScheduleView>)> {
+    check_name("name", &request.name)?;
+    check_name("class_name", &request.class_name)?;
     let mut options = asyncapex::ScheduleOptions::default();
     if let Some(zone) = request.time_zone {
         options = options.time_zone(zone);
@@ -278,6 +374,9 @@ pub(crate) async fn change_schedule(
 ) -> WebResult<ScheduleChange> {
     let id: asyncapex::CronTriggerId = id.parse()?;
     let key = id.to_string();
+    // A deleted schedule is gone (404), not a schedule that pausing leaves unchanged. The
+    // engine's pause and resume answer "unchanged" for it, so the check is made here.
+    ScheduleView::load_live(state, &key).await?;
     let engine = state.engine();
     let changed = match action {
         ScheduleAction::Pause => engine.pause_schedule(&key).await?,

@@ -9,6 +9,9 @@
 //!   form (`/login`), which sets `asyncapex_session` — `HttpOnly` (no script can read it) and
 //!   `SameSite=Strict` (no other site can make the browser send it, which is what stops
 //!   cross-site form posts). The page forms then post with that cookie. "Sign out" clears it.
+//!   A change that does not carry the bearer token must also come from this site's own
+//!   pages, by `Sec-Fetch-Site` or `Origin` (a 403 otherwise), so no other site can post on
+//!   the operator's behalf even where `SameSite` is not honoured.
 //!
 //! The token is compared in constant time. Without a configured token, [`Auth::generated`]
 //! makes a random one to print at start-up; serving on a non-loopback address requires a
@@ -159,8 +162,20 @@ pub(crate) async fn require_token(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
     );
+    if reads {
+        return next.run(request).await;
+    }
+    // A bearer token is never sent by a browser on its own, so a request carrying it was
+    // made on purpose; a cookie is, so a cookie-carried change must come from our own pages.
+    let by_bearer = bearer(request.headers()).is_some_and(|t| state.auth().accepts(t));
+    if !by_bearer && let Err(refusal) = same_origin(request.headers()) {
+        return refusal.into_response();
+    }
     let path = request.uri().path();
-    if reads || path == "/login" || path == "/logout" || state.auth().authorizes(request.headers())
+    if by_bearer
+        || path == "/login"
+        || path == "/logout"
+        || state.auth().authorizes(request.headers())
     {
         return next.run(request).await;
     }
@@ -183,6 +198,39 @@ pub(crate) async fn require_token(
     (StatusCode::UNAUTHORIZED, body).into_response()
 }
 
+/// Refuses a browser request that another site made: `SameSite=Strict` stops the cookie
+/// going along in today's browsers, and this is the second lock, for browsers or proxies that
+/// get cookies wrong and for sign-in and sign-out, which need no cookie.
+///
+/// `Sec-Fetch-Site` decides when the browser sends it (every current one does): only
+/// `same-origin` and `none` (typed by the user) pass. Without it, an `Origin` must name the
+/// `Host` the request was sent to. Without either, the client is not a browser that could be
+/// tricked (or one too old to say), and the request passes. This is the check Go's
+/// `net/http.CrossOriginProtection` makes.
+fn same_origin(headers: &HeaderMap) -> Result<(), WebError> {
+    const REFUSED: &str =
+        "this change was requested by another site: post it from this dashboard's own pages";
+    let text = |name| headers.get(name).map(|v| v.to_str().unwrap_or(""));
+    if let Some(site) = text(header::HeaderName::from_static("sec-fetch-site")) {
+        return match site {
+            "same-origin" | "none" => Ok(()),
+            _ => Err(WebError::Forbidden(REFUSED)),
+        };
+    }
+    let Some(origin) = text(header::ORIGIN) else {
+        return Ok(());
+    };
+    // `scheme://host[:port]`: compare the authority with the Host header.
+    let authority = origin
+        .split_once("://")
+        .map(|(_, rest)| rest)
+        .filter(|rest| !rest.is_empty() && !rest.contains('/'));
+    match (authority, text(header::HOST)) {
+        (Some(a), Some(host)) if a.eq_ignore_ascii_case(host) => Ok(()),
+        _ => Err(WebError::Forbidden(REFUSED)),
+    }
+}
+
 /// The sign-in form's fields.
 #[derive(Debug, Deserialize)]
 pub(crate) struct LoginForm {
@@ -191,13 +239,19 @@ pub(crate) struct LoginForm {
     next: String,
 }
 
-/// Where to go after signing in: a local path only (never another site).
-fn local_path(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
-        next
-    } else {
-        "/"
-    }
+/// `candidate` if it is a path on this site, to redirect to after a form post; `None` for
+/// anything that could lead elsewhere or cannot be a header value.
+///
+/// Only visible ASCII is allowed: browsers strip tabs and line breaks from a `Location`
+/// before following it (so `/\t/evil.example` becomes `//evil.example`, another site), a
+/// line break cannot be a header value at all, and a backslash is read as a slash. Then the
+/// path must start with one `/` and not two (`//host` is another site).
+pub(crate) fn local_path(candidate: &str) -> Option<&str> {
+    let visible = candidate
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && b != b'\\');
+    let local = candidate.starts_with('/') && !candidate.starts_with("//");
+    (visible && local).then_some(candidate)
 }
 
 #[derive(Debug, Deserialize)]
@@ -213,7 +267,7 @@ pub(crate) async fn login_page(
     crate::error::ApiQuery(query): crate::error::ApiQuery<LoginQuery>,
 ) -> Response {
     let ctx = Ctx::new(&state, signed_in(&state, &headers));
-    login_form(&ctx, local_path(&query.next), None).into_response()
+    login_form(&ctx, local_path(&query.next).unwrap_or("/"), None).into_response()
 }
 
 fn login_form(ctx: &Ctx, next: &str, error: Option<&str>) -> maud::Markup {
@@ -242,7 +296,7 @@ pub(crate) async fn login(
     State(state): State<WebState>,
     ApiForm(form): ApiForm<LoginForm>,
 ) -> Response {
-    let next = local_path(&form.next);
+    let next = local_path(&form.next).unwrap_or("/");
     if !state.auth().accepts(form.token.trim()) {
         let ctx = Ctx::new(&state, false);
         return (

@@ -22,6 +22,9 @@ pub enum WebError {
     /// No bearer token, or a wrong one, on a request that changes something.
     #[error("{0}")]
     Unauthorized(&'static str),
+    /// A browser request made by another site (see [`crate::auth`]).
+    #[error("{0}")]
+    Forbidden(&'static str),
     /// The request body is not the JSON (or form) the endpoint takes.
     #[error("{0}")]
     BadBody(String),
@@ -84,6 +87,7 @@ impl WebError {
                 _ => (S::INTERNAL_SERVER_ERROR, "internal"),
             },
             WebError::Unauthorized(_) => (S::UNAUTHORIZED, "unauthorized"),
+            WebError::Forbidden(_) => (S::FORBIDDEN, "cross_site"),
             WebError::BadBody(_) => (S::BAD_REQUEST, "invalid_body"),
             WebError::BadRequest(_) => (S::BAD_REQUEST, "bad_request"),
             WebError::UnsupportedMediaType(_) => {

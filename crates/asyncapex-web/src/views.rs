@@ -76,8 +76,9 @@ pub struct JobView {
     pub failure_reenqueues: u32,
     /// Duplicate signature (cleared when it starts).
     pub signature: Option<String>,
-    /// The job's state, as JSON (a string if it is not JSON).
-    #[schema(value_type = Object)]
+    /// The job's state, as JSON: usually an object, but any JSON value (null included) that
+    /// was stored, and a string if the stored text is not JSON.
+    #[schema(value_type = Value)]
     pub payload: serde_json::Value,
     /// The lease holder while it runs.
     pub lease_owner: Option<String>,
@@ -143,6 +144,7 @@ pub struct JobFilters {
     /// Keyset page: only jobs older than this ID (the previous page's `next_before`).
     pub before: Option<String>,
     /// Rows per page, 1–500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
 }
 
@@ -538,6 +540,24 @@ impl ScheduleView {
     pub async fn load(state: &WebState, id: &str) -> WebResult<ScheduleView> {
         let id: asyncapex::CronTriggerId = id.parse()?;
         let record = state.engine().schedule_record(&id.to_string()).await?;
+        Ok(ScheduleView::of(record, Timestamp::now()))
+    }
+
+    /// One schedule that has not been deleted: what `GET /api/schedules/{id}` and the actions
+    /// act on. A deleted schedule is gone for them (Apex's `abortJob` removes the
+    /// `CronTrigger`), though `?all=true` on the list still shows it as history.
+    ///
+    /// # Errors
+    /// As [`ScheduleView::load`], and an unknown schedule (404) for a deleted one.
+    pub async fn load_live(state: &WebState, id: &str) -> WebResult<ScheduleView> {
+        let id: asyncapex::CronTriggerId = id.parse()?;
+        let record = state.engine().schedule_record(&id.to_string()).await?;
+        if record.stored_state == StoredTriggerState::Deleted {
+            return Err(asyncapex::Error::UnknownSchedule {
+                key: id.to_string(),
+            }
+            .into());
+        }
         Ok(ScheduleView::of(record, Timestamp::now()))
     }
 }

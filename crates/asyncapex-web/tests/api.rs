@@ -826,3 +826,213 @@ async fn serving_on_a_non_loopback_address_without_a_configured_token_is_refused
     assert!(Auth::new("has;semicolon").is_err());
     assert!(Auth::new("has space in it").is_err());
 }
+
+#[tokio::test]
+async fn a_delay_past_the_documented_maximum_is_a_400_and_the_list_keeps_working() {
+    let f = fixture().await;
+    // The delay of issue 13: it stored a run_at the store could not read back, and every
+    // listing with that row on it failed from then on.
+    for delay in [115_200_858_273_512_u64, 31_536_001, u64::MAX] {
+        let r = post(
+            &f.app,
+            "/api/jobs",
+            Some(json!({ "class_name": "Step", "payload": { "remaining": 0 }, "delay_seconds": delay })),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{delay}: {}", r.body);
+        assert_eq!(r.code(), "invalid_input", "{}", r.body);
+        assert!(
+            r.body.contains("delay_seconds") && r.body.contains("31536000"),
+            "{}",
+            r.body
+        );
+    }
+    let r = post(
+        &f.app,
+        "/api/jobs",
+        Some(json!({ "class_name": "Step", "payload": { "remaining": 0 }, "delay_seconds": 31_536_000 })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(get(&f.app, "/api/jobs").await.status, StatusCode::OK);
+
+    // The document states the bounds the server enforces.
+    let doc = get(&f.app, "/api/openapi.json").await.json();
+    let delay = &doc["components"]["schemas"]["EnqueueRequest"]["properties"]["delay_seconds"];
+    assert_eq!(delay["minimum"], 0, "{delay}");
+    assert_eq!(delay["maximum"], 31_536_000, "{delay}");
+}
+
+#[tokio::test]
+async fn a_deleted_schedule_is_gone_from_the_single_schedule_endpoints() {
+    let f = fixture().await;
+    let base = format!("/api/schedules/{}", f.schedule);
+    let deleted = call(&f.app, Method::DELETE, &base, None, Some(TOKEN)).await;
+    assert_eq!(deleted.status, StatusCode::OK, "{}", deleted.body);
+    assert_eq!(deleted.json()["schedule"]["state"], "DELETED");
+    for (method, path) in [
+        (Method::POST, format!("{base}/pause")),
+        (Method::POST, format!("{base}/resume")),
+        (Method::DELETE, base.clone()),
+        (Method::GET, base.clone()),
+    ] {
+        let r = call(&f.app, method.clone(), &path, None, Some(TOKEN)).await;
+        assert_eq!(
+            r.status,
+            StatusCode::NOT_FOUND,
+            "{method} {path}: {}",
+            r.body
+        );
+        assert_eq!(r.code(), "unknown_schedule");
+    }
+    // The history still lists it.
+    let all = get(&f.app, "/api/schedules?all=true").await.json();
+    assert_eq!(all[0]["state"], "DELETED");
+}
+
+#[tokio::test]
+async fn the_openapi_document_states_the_constraints_and_every_status_the_server_uses() {
+    let f = fixture().await;
+    let doc = get(&f.app, "/api/openapi.json").await.json();
+    let schemas = &doc["components"]["schemas"];
+    // A payload can be any JSON value, null included (a job written by another client).
+    let payload = &schemas["JobView"]["properties"]["payload"];
+    assert!(payload.get("type").is_none(), "{payload}");
+    for body in ["EnqueueRequest", "BatchRequest", "ScheduleRequest"] {
+        let class = &schemas[body]["properties"]["class_name"];
+        assert_eq!(class["minLength"], 1, "{body}: {class}");
+    }
+    assert_eq!(schemas["BatchRequest"]["properties"]["scope"]["minimum"], 1);
+    assert_eq!(
+        schemas["BatchRequest"]["properties"]["scope"]["maximum"],
+        2000
+    );
+
+    let paths = doc["paths"].as_object().unwrap();
+    let list = &paths["/api/jobs"]["get"]["parameters"];
+    let limit = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "limit")
+        .unwrap();
+    assert_eq!(limit["schema"]["minimum"], 1, "{limit}");
+    assert_eq!(limit["schema"]["maximum"], 500, "{limit}");
+    for (path, item) in paths {
+        for (method, op) in item.as_object().unwrap() {
+            let responses = op["responses"].as_object().unwrap();
+            for status in ["500", "503"] {
+                assert!(
+                    responses.contains_key(status),
+                    "{method} {path}: no {status}"
+                );
+            }
+            if op.get("requestBody").is_some() {
+                assert!(responses.contains_key("415"), "{method} {path}: no 415");
+                assert!(responses.contains_key("400"), "{method} {path}: no 400");
+            }
+            if op.get("security").is_some() {
+                assert!(responses.contains_key("403"), "{method} {path}: no 403");
+            }
+            for param in op["parameters"].as_array().into_iter().flatten() {
+                if param["in"] == "path" {
+                    let pattern = param["schema"]["pattern"].as_str().unwrap_or("");
+                    let prefix = if path.starts_with("/api/schedules") {
+                        "08e"
+                    } else {
+                        "707"
+                    };
+                    assert!(pattern.contains(prefix), "{method} {path}: {param}");
+                    assert!(responses.contains_key("400"), "{method} {path}: no 400");
+                }
+            }
+        }
+    }
+    assert!(
+        paths["/api/schedules"]["get"]["responses"]
+            .get("400")
+            .is_some()
+    );
+}
+
+#[tokio::test]
+async fn a_whole_number_written_with_a_zero_fraction_is_an_integer_as_the_document_says() {
+    let f = fixture().await;
+    let r = post(
+        &f.app,
+        "/api/jobs",
+        Some(json!({ "class_name": "Step", "payload": { "remaining": 0 }, "delay_seconds": 96.0 })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let r = post(
+        &f.app,
+        "/api/batches",
+        Some(json!({ "class_name": "Numbers", "payload": { "n": 1, "fail_on": null }, "scope": 1699.0 })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    for delay in [json!(96.5), json!(-1), json!(1e300)] {
+        let r = post(
+            &f.app,
+            "/api/jobs",
+            Some(json!({ "class_name": "Step", "payload": { "remaining": 0 }, "delay_seconds": delay })),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{delay}: {}", r.body);
+    }
+}
+
+#[tokio::test]
+async fn the_move_request_schema_requires_other_exactly_for_before_and_after() {
+    let f = fixture().await;
+    let doc = get(&f.app, "/api/openapi.json").await.json();
+    let variants = doc["components"]["schemas"]["MoveRequest"]["oneOf"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(variants.len(), 2, "{variants:?}");
+    let needs_other = variants
+        .iter()
+        .find(|v| v["properties"]["to"]["enum"] == json!(["before", "after"]))
+        .unwrap();
+    assert_eq!(needs_other["required"], json!(["to", "other"]));
+}
+
+#[tokio::test]
+async fn names_the_document_refuses_are_refused_and_names_it_allows_are_taken() {
+    let f = fixture().await;
+    // Longer than the document's 63 characters, though only whitespace makes it so: the
+    // engine would trim and take it, which the document does not promise.
+    let padded = format!("Step{}", "\u{c}".repeat(70));
+    let blank = "   ".to_owned();
+    for class in [padded, blank] {
+        let r = post(
+            &f.app,
+            "/api/jobs",
+            Some(json!({ "class_name": class, "payload": { "remaining": 0 } })),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{class:?}: {}", r.body);
+        let r = post(
+            &f.app,
+            "/api/schedules",
+            Some(json!({ "name": class, "cron_expression": "0 0 2 * * ?", "class_name": "Tick" })),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{class:?}: {}", r.body);
+    }
+    // 63 four-byte characters: the most the document allows, and the engine takes it.
+    let widest = "\u{1F600}".repeat(63);
+    let r = post(
+        &f.app,
+        "/api/schedules",
+        Some(json!({ "name": widest, "cron_expression": "0 0 2 * * ?", "class_name": "Tick" })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let doc = get(&f.app, "/api/openapi.json").await.json();
+    let class = &doc["components"]["schemas"]["EnqueueRequest"]["properties"]["class_name"];
+    assert_eq!(class["maxLength"], 63, "{class}");
+    assert!(class["pattern"].is_string(), "{class}");
+}

@@ -282,3 +282,129 @@ async fn the_router_mounts_under_a_prefix_with_its_links() {
             .contains("Path=/ops")
     );
 }
+
+#[tokio::test]
+async fn a_line_break_in_next_signs_in_and_goes_home_instead_of_failing() {
+    let f = fixture().await;
+    for next in ["/jobs%0d%0aSet-Cookie:%20x=y", "/jobs%0a", "/jobs%00"] {
+        let r = form(
+            &f.app,
+            "/login",
+            &format!("token={TOKEN}&next={next}"),
+            None,
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "next={next}: {}", r.body);
+        assert_eq!(r.headers["location"], "/", "next={next}");
+        assert!(r.headers.contains_key("set-cookie"), "next={next}");
+    }
+}
+
+#[tokio::test]
+async fn a_control_character_or_space_in_next_or_return_to_never_leads_off_site() {
+    let f = fixture().await;
+    // Browsers strip tabs and line breaks from a Location, so `/\t/evil.example` would be
+    // followed to `//evil.example`, another site.
+    for next in [
+        "/%09/evil.example",
+        "/%0a/evil.example",
+        "/%0d/evil.example",
+        "%09//evil.example",
+        "/%20/evil.example",
+        "/\u{00a0}/evil.example",
+    ] {
+        let r = form(
+            &f.app,
+            "/login",
+            &format!("token={TOKEN}&next={next}"),
+            None,
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "next={next}");
+        assert_eq!(r.headers["location"], "/", "next={next}");
+        let r = form(
+            &f.app,
+            &format!("/jobs/{}/abort", f.queued),
+            &format!("return_to={next}"),
+            Some(COOKIE),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "return_to={next}");
+        assert_eq!(
+            r.headers["location"],
+            format!("/jobs/{}", f.queued),
+            "return_to={next}"
+        );
+    }
+    // A plain local path with a query still works.
+    let r = form(
+        &f.app,
+        "/login",
+        &format!("token={TOKEN}&next=%2Fjobs%3Fstatus%3DQueued"),
+        None,
+    )
+    .await;
+    assert_eq!(r.headers["location"], "/jobs?status=Queued");
+}
+
+/// A page form post with the session cookie and the given extra headers.
+async fn cookie_post(app: &axum::Router, path: &str, headers: &[(&str, &str)]) -> support::Reply {
+    let mut request = axum::http::Request::post(path)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", COOKIE)
+        .header("host", "127.0.0.1:7070");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    support::send(app, request.body(axum::body::Body::empty()).unwrap()).await
+}
+
+#[tokio::test]
+async fn a_cookie_post_from_another_site_is_refused() {
+    let f = fixture().await;
+    let pause = format!("/schedules/{}/pause", f.schedule);
+    for headers in [
+        &[("sec-fetch-site", "cross-site")][..],
+        &[("sec-fetch-site", "same-site")][..],
+        &[("origin", "https://evil.example")][..],
+        &[("origin", "null")][..],
+        // Sec-Fetch-Site decides when present, whatever Origin says.
+        &[
+            ("sec-fetch-site", "cross-site"),
+            ("origin", "http://127.0.0.1:7070"),
+        ][..],
+    ] {
+        let r = cookie_post(&f.app, &pause, headers).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{headers:?}: {}", r.body);
+        assert!(r.body.contains("another site"), "{}", r.body);
+    }
+    assert!(get(&f.app, "/schedules").await.body.contains("WAITING"));
+    // Sign-in and sign-out are covered too: no other site may sign the browser in or out.
+    let r = cookie_post(&f.app, "/logout", &[("sec-fetch-site", "cross-site")]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    // The same site's own forms pass, with either header or (older browsers) neither.
+    for headers in [
+        &[("sec-fetch-site", "same-origin")][..],
+        &[("origin", "http://127.0.0.1:7070")][..],
+        &[][..],
+    ] {
+        let r = cookie_post(&f.app, &pause, headers).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{headers:?}: {}", r.body);
+    }
+    // An API client with the bearer token is not a browser: no cross-site check.
+    let r = send_bearer_cross_site(&f.app, &format!("/api/schedules/{}/resume", f.schedule)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+}
+
+async fn send_bearer_cross_site(app: &axum::Router, path: &str) -> support::Reply {
+    support::send(
+        app,
+        axum::http::Request::post(path)
+            .header("authorization", format!("Bearer {TOKEN}"))
+            .header("origin", "https://evil.example")
+            .body(axum::body::Body::empty())
+            .unwrap(),
+    )
+    .await
+}

@@ -83,7 +83,7 @@ impl Ctx {
     /// After a page action: back to `return_to` if it is a local path, else to `fallback`.
     pub fn redirect(&self, return_to: Option<&str>, fallback: &str) -> Response {
         let to = return_to
-            .filter(|p| p.starts_with('/') && !p.starts_with("//") && !p.contains('\\'))
+            .and_then(crate::auth::local_path)
             .unwrap_or(fallback);
         Redirect::to(&self.url(to)).into_response()
     }
