@@ -118,9 +118,11 @@ async fn main() {
                 .open(path)
                 .expect("open the start log");
             LOG.set(Mutex::new(file)).expect("one log");
-            let _engine = engine(database, 16).await;
-            // Runs until killed.
-            std::future::pending::<()>().await;
+            let engine = engine(database, 16).await;
+            // Runs until killed, or until its store is gone for good.
+            let failed = engine.wait_failure().await;
+            eprintln!("chaos_worker: {failed}");
+            std::process::exit(1);
         }
         "status" => {
             let engine = engine(database, 0).await;

@@ -368,6 +368,8 @@ async fn worker(database: &str, concurrency: usize) -> Result<(), String> {
     tokio::select! {
         _ = term.recv() => {}
         _ = tokio::signal::ctrl_c() => {}
+        // The store is gone (its file deleted or replaced): say so and exit non-zero.
+        failed = engine.wait_failure() => return Err(failed.to_string()),
     }
     engine
         .shutdown(Duration::from_secs(5))

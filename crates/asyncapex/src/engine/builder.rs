@@ -357,6 +357,7 @@ fn start_services(rt: &Arc<Runtime>, services: &Services) {
                 owner: rt.owner.clone(),
                 interval: config.heartbeat_interval,
                 lease: config.lease_duration,
+                shutdown: rt.shutdown.clone(),
             },
             rt.shutdown.stop(),
         );

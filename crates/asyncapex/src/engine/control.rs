@@ -54,6 +54,34 @@ pub struct ShutdownReport {
 }
 
 impl Engine {
+    /// The unrecoverable store error that made this engine stop itself, if one did: its
+    /// SQLite file was deleted or replaced while it ran, so whatever it did next would be
+    /// lost. The engine then claims nothing more and its services stop; a worker binary
+    /// should exit non-zero (see [`wait_failure`](Self::wait_failure)).
+    pub fn failure(&self) -> Option<Error> {
+        self.rt.shutdown.failure()
+    }
+
+    /// Completes, with the error, when this engine stops itself because of an unrecoverable
+    /// store error; never completes otherwise. Use it in a worker's `select!` beside the
+    /// shutdown signals:
+    ///
+    /// ```no_run
+    /// # async fn demo(engine: asyncapex::Engine, stop_requested: impl std::future::Future<Output = ()>) -> Result<(), asyncapex::Error> {
+    /// tokio::select! {
+    ///     _ = stop_requested => engine.shutdown(std::time::Duration::from_secs(5)).await.map(drop),
+    ///     failed = engine.wait_failure() => Err(failed), // exit non-zero
+    /// }
+    /// # }
+    /// ```
+    pub async fn wait_failure(&self) -> Error {
+        self.rt.shutdown.stop().wait().await;
+        match self.rt.shutdown.failure() {
+            Some(e) => e,
+            // A plain shutdown: no failure will come.
+            None => std::future::pending().await,
+        }
+    }
     /// Aborts a job (Apex's `System.abortJob`): a waiting job becomes `Aborted` at once and
     /// never runs; a running job is asked to stop (its context reports it) and ends `Aborted`
     /// when its code returns.

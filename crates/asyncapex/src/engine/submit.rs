@@ -60,8 +60,10 @@ impl Engine {
         let mut jobs = jobs.into_iter().peekable();
         while jobs.peek().is_some() {
             let now = self.rt.clock.now();
-            let run_at =
-                asyncapex_core::clock::add(now, self.rt.config.default_delay.unwrap_or_default());
+            let run_at = asyncapex_core::clock::checked_add(
+                now,
+                self.rt.config.default_delay.unwrap_or_default(),
+            )?;
             for job in jobs.by_ref().take(PER_TRANSACTION) {
                 let payload = crate::kinds::to_payload(class, "job", &job)?;
                 let id = self.rt.ids.job_id(now);
@@ -171,8 +173,10 @@ impl Engine {
         self.rt.registry.require(class, JobType::BatchApex)?;
         let payload = crate::kinds::to_payload(class, "batch", &batch)?;
         let now = self.rt.clock.now();
-        let at =
-            asyncapex_core::clock::add(now, Duration::from_secs(u64::from(minutes_from_now) * 60));
+        let at = asyncapex_core::clock::checked_add(
+            now,
+            Duration::from_secs(u64::from(minutes_from_now) * 60),
+        )?;
         // Apex shows a scheduled batch as a one-time cron expression for its instant (UTC).
         let at_utc = jiff::tz::TimeZone::UTC.to_datetime(at);
         let expression = format!(

@@ -215,15 +215,17 @@ pub(crate) fn buffer(
             ),
         ));
     }
-    ctx.check_daily(&mut buffer)?;
     let delay = options
         .delay
         .or(config.default_delay)
         .unwrap_or(Duration::ZERO);
+    // A delay whose instant no store can keep is refused here, before it reaches one.
+    let run_at = asyncapex_core::clock::checked_add(now, delay)?;
+    ctx.check_daily(&mut buffer)?;
     let id = ctx.rt.ids.job_id(now);
     buffer.enqueued.push(
         NewJob::queueable(id, class, payload, now)
-            .run_at(asyncapex_core::clock::add(now, delay))
+            .run_at(run_at)
             .parent(ctx.parent_id())
             .max_attempts(config.max_attempts)
             .chain(depth, max_stack_depth, failure_reenqueues)

@@ -45,7 +45,7 @@ pub(crate) struct Runtime {
     pub(crate) events: Arc<Events>,
     pub(crate) running: Arc<RunningJobs>,
     pub(crate) daily: Arc<DailyCap>,
-    pub(crate) shutdown: Shutdown,
+    pub(crate) shutdown: Arc<Shutdown>,
     /// This process's lease-owner name, `host:pid#node`.
     pub(crate) owner: String,
     /// This process's row in the store's node table.

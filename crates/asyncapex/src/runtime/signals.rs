@@ -1,6 +1,8 @@
 //! How the parts of a runtime tell each other things: wake-ups, job events, shutdown.
 
-use asyncapex_core::{JobId, JobStatus, NewBatchErrorEvent};
+use std::sync::Mutex;
+
+use asyncapex_core::{Error, JobId, JobStatus, NewBatchErrorEvent, StoreErrorKind};
 use tokio::sync::{Notify, broadcast, watch};
 
 /// Wake-ups between the services of one process. Each is a hint: a service woken for
@@ -80,25 +82,69 @@ impl Events {
     }
 }
 
-/// The engine's stop signal, set once by a shutdown.
+/// The engine's stop signal, set once by a shutdown — or by a service that met an error the
+/// engine cannot recover from (its store's file was deleted or replaced), which it keeps.
 #[derive(Debug)]
-pub(crate) struct Shutdown(watch::Sender<bool>);
+pub(crate) struct Shutdown {
+    stop: watch::Sender<bool>,
+    failure: Mutex<Option<Error>>,
+}
 
 impl Default for Shutdown {
     fn default() -> Self {
-        Shutdown(watch::channel(false).0)
+        Shutdown {
+            stop: watch::channel(false).0,
+            failure: Mutex::new(None),
+        }
     }
 }
 
 impl Shutdown {
     pub(crate) fn signal(&self) {
-        self.0.send_replace(true);
+        self.stop.send_replace(true);
+    }
+
+    /// Stops the engine because of `error` if it is one no retry can mend; returns whether it
+    /// was. The first such error is kept for [`failure`](Self::failure).
+    pub(crate) fn fail_if_fatal(&self, error: &Error) -> bool {
+        if !is_fatal(error) {
+            return false;
+        }
+        {
+            let mut failure = self.failure.lock().unwrap_or_else(|e| e.into_inner());
+            if failure.is_none() {
+                tracing::error!(error = %error, "the store cannot be used any more; this engine stops claiming and shuts down");
+                *failure = Some(error.clone());
+            }
+        }
+        self.signal();
+        true
+    }
+
+    /// The error that stopped the engine, if one did.
+    pub(crate) fn failure(&self) -> Option<Error> {
+        self.failure
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// A receiver for one service.
     pub(crate) fn stop(&self) -> Stop {
-        Stop(self.0.subscribe())
+        Stop(self.stop.subscribe())
     }
+}
+
+/// Whether a store error means the store is gone for good: retrying cannot help, and working
+/// on would lose what is done (a deleted or replaced SQLite file).
+pub(crate) fn is_fatal(error: &Error) -> bool {
+    matches!(
+        error,
+        Error::Store {
+            kind: StoreErrorKind::Replaced,
+            ..
+        }
+    )
 }
 
 /// What a service waits on to learn that it should stop.

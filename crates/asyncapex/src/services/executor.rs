@@ -96,6 +96,9 @@ impl Executor {
                         }
                     }
                     Err(e) => {
+                        if rt.shutdown.fail_if_fatal(&e) {
+                            return;
+                        }
                         tracing::warn!(error = %e, "claiming jobs failed; retrying after the poll interval");
                     }
                 }

@@ -10,7 +10,7 @@ use asyncapex_core::{Clock, JobHeartbeatParams, JobId, NodeHeartbeatParams, Stor
 
 use super::Service;
 use crate::runtime::running::RunningJobs;
-use crate::runtime::signals::Stop;
+use crate::runtime::signals::{Shutdown, Stop};
 
 /// What the heartbeat needs.
 pub(crate) struct Heartbeat {
@@ -24,6 +24,8 @@ pub(crate) struct Heartbeat {
     pub(crate) interval: Duration,
     /// How far each beat extends a lease.
     pub(crate) lease: Duration,
+    /// Stopped through it when the store is gone for good.
+    pub(crate) shutdown: Arc<Shutdown>,
 }
 
 impl Service for Heartbeat {
@@ -52,6 +54,9 @@ impl Heartbeat {
             })
             .await
         {
+            if self.shutdown.fail_if_fatal(&e) {
+                return;
+            }
             tracing::warn!(error = %e, "node heartbeat failed");
         }
         let ids = self.running.ids();
@@ -109,6 +114,7 @@ mod tests {
             owner: "me".into(),
             interval: Duration::from_secs(10),
             lease: Duration::from_secs(30),
+            shutdown: Default::default(),
         };
         heartbeat.running.lock().insert(
             id,
