@@ -84,7 +84,9 @@ def main():
         waiting = counts.get("Queued", 0) + counts.get("Processing", 0) + counts.get("Preparing", 0)
         if waiting == 0:
             break
-        if kills_left and counts.get("Queued", 0) > 0:
+        # Faults are spread over the drain: a restart is due when its share of the faults is.
+        restart_now = restarts_left and (not kills_left or rng.random() < restarts_left / (kills_left + restarts_left))
+        if kills_left and not restart_now and counts.get("Queued", 0) > 0:
             slot = rng.randrange(args.workers)
             p, log = procs[slot]
             os.killpg(p.pid, signal.SIGKILL)
@@ -93,7 +95,7 @@ def main():
             kills_left -= 1
             events.append(f"SIGKILL worker {slot} (pid {p.pid}) with {counts.get('Queued', 0)} queued")
             spawn(slot)
-        elif restarts_left and counts.get("Queued", 0) > 0:
+        elif restart_now and counts.get("Queued", 0) > 0:
             version = sorted(os.listdir("/etc/postgresql"))[-1]
             subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"], check=True)
             restarts_left -= 1
