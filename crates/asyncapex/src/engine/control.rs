@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use asyncapex_core::{
-    AbortOutcome, CronTriggerDeleteParams, CronTriggerId, Error, JobAbortParams, JobId, JobRecord,
-    JobReleaseParams, JobStatus,
+    AbortOutcome, CronTriggerDeleteParams, CronTriggerDueParams, CronTriggerId, Error,
+    JobAbortParams, JobId, JobRecord, JobReleaseParams, JobStatus,
 };
 use tokio::task::AbortHandle;
 
@@ -144,8 +144,19 @@ impl Engine {
     }
 
     /// Waits until nothing is due or running: every job whose run time has come (by this
-    /// engine's clock) has ended, including what those jobs enqueued. Apex tests'
-    /// `Test.stopTest()` in spirit; delayed jobs still in the future are not waited for.
+    /// engine's clock) has ended, including what those jobs enqueued; no batch waits in the
+    /// flex queue; no schedule is due without having fired. Delayed jobs and schedules whose
+    /// time is still in the future (by the engine's clock) are not waited for.
+    ///
+    /// This is for engines that run jobs (concurrency > 0): work that nobody will run keeps
+    /// it waiting until the timeout.
+    ///
+    /// ```no_run
+    /// # async fn demo(engine: &asyncapex::Engine, clock: &asyncapex::ManualClock) -> Result<(), asyncapex::Error> {
+    /// clock.advance(std::time::Duration::from_secs(3600)); // a schedule becomes due
+    /// engine.wait_idle(std::time::Duration::from_secs(10)).await?; // …and has fired and run
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// [`Error::Timeout`]; a store error.
@@ -153,8 +164,7 @@ impl Engine {
         let mut events = self.rt.events.subscribe_jobs();
         let wait = async {
             loop {
-                let pending = self.rt.store.job_count_pending(self.rt.clock.now()).await?;
-                if pending == 0 && self.rt.running.lock().is_empty() {
+                if self.is_idle().await? {
                     return Ok(());
                 }
                 let _ = tokio::time::timeout(Duration::from_millis(100), events.recv()).await;
@@ -166,6 +176,28 @@ impl Engine {
                 what: "the engine to become idle".into(),
                 millis: timeout.as_millis() as u64,
             })?
+    }
+
+    /// Whether nothing is due, holding or running. Work moves downstream — a due trigger
+    /// becomes a queued job, a holding batch a queued one, a queued job a running one — each
+    /// step in one store write, so looking upstream first means no work can slip past
+    /// between two looks.
+    async fn is_idle(&self) -> Result<bool, Error> {
+        let store = &self.rt.store;
+        let now = self.rt.clock.now();
+        let due = store
+            .cron_trigger_due(CronTriggerDueParams { now, limit: 1 })
+            .await?;
+        if !due.is_empty() {
+            return Ok(false);
+        }
+        if !store.flex_queue_list().await?.is_empty() {
+            return Ok(false);
+        }
+        if store.job_count_pending(now).await? > 0 {
+            return Ok(false);
+        }
+        Ok(self.rt.running.is_empty())
     }
 
     /// Stops claiming, lets running jobs finish until `deadline`, then hands the rest back

@@ -4,9 +4,7 @@ use std::time::Duration;
 
 use asyncapex_core::batch::BatchScope;
 use asyncapex_core::cron_trigger::ScheduleName;
-use asyncapex_core::{
-    CronTriggerId, Error, JobId, JobType, NewCronTrigger, NewJob,
-};
+use asyncapex_core::{CronTriggerId, Error, JobId, JobType, NewCronTrigger, NewJob};
 
 use super::Engine;
 use crate::kinds::batch::{self, Batchable};
