@@ -79,6 +79,10 @@ pub use asyncapex_core::{
 /// module path by default).
 pub use asyncapex_macros::future;
 
+/// The test kit: Apex's `Test.startTest`/`Test.stopTest`, unit tests of one execution,
+/// assertions and virtual time (feature `testing`; guide in `docs/testing.md`).
+#[cfg(feature = "testing")]
+pub use engine::testing;
 pub use engine::{
     AbortTarget, Engine, EngineBuilder, EnqueueTransaction, ScheduleOptions, ShutdownReport,
 };

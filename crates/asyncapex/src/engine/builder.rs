@@ -13,7 +13,7 @@ use crate::kinds::future;
 use crate::kinds::queueable::{self, Queueable};
 use crate::kinds::schedulable::{self, Schedulable};
 use crate::runtime::Runtime;
-use crate::runtime::config::EngineConfig;
+use crate::runtime::config::{EngineConfig, TestRules};
 use crate::runtime::daily::DailyCap;
 use crate::runtime::handler::Registry;
 use crate::services::Services;
@@ -55,6 +55,7 @@ pub struct EngineBuilder {
     registry: Registry,
     errors: Vec<Error>,
     config: EngineConfig,
+    test: TestRules,
 }
 
 impl EngineBuilder {
@@ -72,6 +73,7 @@ impl EngineBuilder {
             registry: Registry::default(),
             errors: Vec::new(),
             config: EngineConfig::default(),
+            test: TestRules::default(),
         }
     }
 
@@ -212,6 +214,29 @@ impl EngineBuilder {
         self
     }
 
+    /// The test kit's rules, and the clock, concurrency and scheduler it needs: jobs are
+    /// collected in the store and run by the kit on the calling task.
+    #[cfg(feature = "testing")]
+    pub(super) fn for_test_kit(mut self, clock: Arc<dyn Clock>, test: TestRules) -> Self {
+        self.clock = clock;
+        self.test = test;
+        self.config.concurrency = 0;
+        self.config.scheduler = Some(false);
+        self
+    }
+
+    /// Whether a store was chosen (the test kit picks an in-memory one otherwise).
+    #[cfg(feature = "testing")]
+    pub(super) fn has_store(&self) -> bool {
+        self.store.is_some()
+    }
+
+    /// The chain depth limit chosen so far.
+    #[cfg(feature = "testing")]
+    pub(super) fn max_stack_depth(&self) -> Option<u32> {
+        self.config.default_max_stack_depth
+    }
+
     /// Opens the store, registers this process with it and starts the services: the
     /// executor, the flex-queue promoter, the heartbeat and the rescuer (unless concurrency is
     /// 0), and the scheduler.
@@ -249,6 +274,7 @@ impl EngineBuilder {
             owner: format!("{name}#{node_id}"),
             node_id,
             config: self.config,
+            test: self.test,
             wakers: Default::default(),
             events: Default::default(),
             running: Default::default(),

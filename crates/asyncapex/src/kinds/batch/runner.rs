@@ -137,6 +137,9 @@ pub(super) async fn run<B: Batchable>(
         return Err(run.lost());
     };
     let base_state = current.payload;
+    if rt.test.strict_batches && current.total_items > 1 {
+        return Err(strict_refusal::<B>(&run, base_state).await);
+    }
     let last_state = chunks::<B>(&run, &finish_ctx.shared, base_state.clone()).await?;
     if finish_ctx.shared.is_abort_requested() {
         // An aborted batch stops after its current chunk; finish does not run.
@@ -166,6 +169,7 @@ pub(super) async fn run<B: Batchable>(
         chunk_id: None,
     };
     let ended = isolate(rt.clock.as_ref(), time_limit, batch.finish(&mut ctx)).await;
+    ctx.inner.keep_state(&batch);
     if let Err(f) = phase_result(settle(ended, &shared)) {
         if B::RAISES_ERROR_EVENTS {
             run.publish(vec![run.event(BatchPhase::Finish, &f, String::new())])
@@ -175,6 +179,35 @@ pub(super) async fn run<B: Batchable>(
         return Err(JobError::new(format!("finish failed: {}", f.message)));
     }
     Ok(())
+}
+
+/// Apex's message when a test's batch would run `execute` more than once.
+pub(crate) const ONE_EXECUTE_PER_TEST: &str = "No more than one executeBatch can be called from within a testmethod. Please make sure the iterable returned from your start method matches the batch size, resulting in one executeBatch invocation.";
+
+/// The test kit's strict rule, as Apex applies it in a test: the first chunk's `execute`
+/// runs, then the job fails with Apex's error instead of running the rest and `finish`.
+async fn strict_refusal<B: Batchable>(run: &Arc<Run>, state: String) -> JobError {
+    let first = run
+        .rt
+        .store
+        .batch_chunk_list(BatchChunkListParams {
+            job_id: run.job.id,
+            status: Some(ChunkStatus::Pending),
+            from_seq: 0,
+            limit: 1,
+        })
+        .await;
+    match first {
+        Ok(page) => {
+            if let Some(chunk) = page.into_iter().next()
+                && let Err(e) = run_chunk::<B>(run.clone(), chunk, state).await
+            {
+                return e;
+            }
+            JobError::new(ONE_EXECUTE_PER_TEST)
+        }
+        Err(e) => e.into(),
+    }
 }
 
 async fn start<B: Batchable>(run: &Arc<Run>) -> Result<(), JobError> {
