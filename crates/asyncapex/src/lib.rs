@@ -132,3 +132,9 @@ pub mod unstable {
     feature = "callouts"
 ))]
 pub struct ReadmeDoctests;
+
+/// The testing guide's code blocks (`docs/testing.md`), compiled and run as doctests so the
+/// guide cannot drift from the kit.
+#[doc = include_str!("../../../docs/testing.md")]
+#[cfg(all(doctest, feature = "testing", feature = "sqlite"))]
+pub struct TestingGuideDoctests;

@@ -66,6 +66,8 @@ struct Numbers {
     fail_on: Option<u32>,
     sum: u32,
     finished: bool,
+    /// Chains another (one-chunk) batch from `finish`.
+    chain: bool,
 }
 
 impl Batchable for Numbers {
@@ -85,8 +87,17 @@ impl Batchable for Numbers {
         self.sum += scope.iter().sum::<u32>();
         Ok(())
     }
-    async fn finish(&mut self, _ctx: &mut BatchContext) -> Result<(), JobError> {
+    async fn finish(&mut self, ctx: &mut BatchContext) -> Result<(), JobError> {
         self.finished = true;
+        if self.chain {
+            ctx.execute_batch(
+                Numbers {
+                    n: 1,
+                    ..Default::default()
+                },
+                10,
+            )?;
+        }
         Ok(())
     }
 }
@@ -274,6 +285,52 @@ async fn strict_mode_accepts_a_batch_that_fits_in_one_execute() {
             "{store}"
         );
         assert!(report.run(id).unwrap().state::<Numbers>().unwrap().finished);
+    }
+}
+
+#[tokio::test]
+async fn strict_mode_refuses_a_batch_chained_from_a_batchs_finish() {
+    for (store, kit, _dir) in kits(engine, BatchMode::Strict).await {
+        let mut block = kit.start_test().await.unwrap();
+        let first = block
+            .execute_batch(
+                Numbers {
+                    n: 5,
+                    chain: true,
+                    ..Default::default()
+                },
+                10,
+            )
+            .unwrap();
+        let report = kit.stop_test(block).await.unwrap();
+        assert!(report.failure_of(first).is_none(), "{store}");
+        let failures = report.failures();
+        assert_eq!(failures.len(), 1, "{store}");
+        assert_eq!(failures[0].job_type, JobType::BatchApex);
+        assert!(
+            failures[0]
+                .message
+                .starts_with("No more than one executeBatch")
+        );
+    }
+    for (store, kit, _dir) in kits(engine, BatchMode::AllChunks).await {
+        let mut block = kit.start_test().await.unwrap();
+        block
+            .execute_batch(
+                Numbers {
+                    n: 5,
+                    chain: true,
+                    ..Default::default()
+                },
+                10,
+            )
+            .unwrap();
+        let report = kit.stop_test(block).await.unwrap().into_result().unwrap();
+        assert_eq!(
+            report.runs_of("Numbers").len(),
+            2,
+            "{store}: the chained batch ran"
+        );
     }
 }
 

@@ -149,7 +149,9 @@ impl Engine {
     /// time is still in the future (by the engine's clock) are not waited for.
     ///
     /// This is for engines that run jobs (concurrency > 0): work that nobody will run keeps
-    /// it waiting until the timeout.
+    /// it waiting until the timeout. To test your jobs, prefer the `testing` feature's
+    /// `TestKit` (`docs/testing.md`): its `stop_test`, `run_queued` and `advance` calls run
+    /// everything on the calling task, ignore delays where Apex does, and return a report.
     ///
     /// ```no_run
     /// # async fn demo(engine: &asyncapex::Engine, clock: &asyncapex::ManualClock) -> Result<(), asyncapex::Error> {

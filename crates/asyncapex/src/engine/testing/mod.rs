@@ -88,7 +88,8 @@ pub const DEFAULT_MAX_STACK_DEPTH: u32 = 5;
 pub enum BatchMode {
     /// Apex's rule: one `execute` per test. A batch whose `start` yields more than one
     /// chunk runs its first chunk, then fails with Apex's "No more than one executeBatch can
-    /// be called from within a testmethod" error (its `finish` does not run).
+    /// be called from within a testmethod" error (its `finish` does not run); a batch
+    /// chained from another batch's `finish` fails with the same error.
     #[default]
     Strict,
     /// Every chunk and `finish` run, as in production.

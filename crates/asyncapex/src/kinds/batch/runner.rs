@@ -12,7 +12,7 @@ use std::time::Duration;
 use asyncapex_core::batch::JOB_SCOPE_MAX_LEN;
 use asyncapex_core::{
     BatchChunkFinishParams, BatchChunkListParams, BatchChunkRecord, BatchChunksResetParams,
-    BatchPhase, BatchStartCompleteParams, ChunkOutcome, ChunkStatus, JobId, JobRecord,
+    BatchPhase, BatchStartCompleteParams, ChunkOutcome, ChunkStatus, JobId, JobRecord, JobType,
     NewBatchErrorEvent,
 };
 use tokio::task::JoinSet;
@@ -130,6 +130,11 @@ pub(super) async fn run<B: Batchable>(
         job,
         time_limit,
     });
+    if rt.test.strict_batches && chained_from_a_batch(&run).await? {
+        // Apex, in a test: chaining a batch from another batch's finish raises the
+        // one-execute error too.
+        return Err(JobError::new(ONE_EXECUTE_PER_TEST));
+    }
     if !run.job.batch_start_done {
         start::<B>(&run).await?;
     }
@@ -208,6 +213,15 @@ async fn strict_refusal<B: Batchable>(run: &Arc<Run>, state: String) -> JobError
         }
         Err(e) => e.into(),
     }
+}
+
+/// Whether this batch was submitted by another batch (from its `finish`).
+async fn chained_from_a_batch(run: &Run) -> Result<bool, JobError> {
+    let Some(parent) = run.job.parent_job_id else {
+        return Ok(false);
+    };
+    let parent = run.rt.store.job_get(parent).await?;
+    Ok(parent.is_some_and(|p| p.job_type == JobType::BatchApex))
 }
 
 async fn start<B: Batchable>(run: &Arc<Run>) -> Result<(), JobError> {
