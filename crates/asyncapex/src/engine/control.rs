@@ -181,14 +181,21 @@ impl Engine {
     }
 
     /// Whether nothing is due, holding or running. Work moves downstream — a due trigger
-    /// becomes a queued job, a holding batch a queued one, a queued job a running one — each
-    /// step in one store write, so looking upstream first means no work can slip past
-    /// between two looks.
+    /// becomes a queued job, a holding batch a queued one, a queued job a running one, a
+    /// running job's end inserts what it enqueued — each step in one store write, so looking
+    /// upstream first means no work slips past between two looks. Due jobs are counted twice,
+    /// around the look at the running map, each time with the clock read just before: a job
+    /// inserted as "due now" by a job that ended meanwhile carries a run time later than the
+    /// first reading, but not later than the second (it was inserted before its parent left
+    /// the running map).
     async fn is_idle(&self) -> Result<bool, Error> {
         let store = &self.rt.store;
-        let now = self.rt.clock.now();
+        let clock = &self.rt.clock;
         let due = store
-            .cron_trigger_due(CronTriggerDueParams { now, limit: 1 })
+            .cron_trigger_due(CronTriggerDueParams {
+                now: clock.now(),
+                limit: 1,
+            })
             .await?;
         if !due.is_empty() {
             return Ok(false);
@@ -196,10 +203,13 @@ impl Engine {
         if !store.flex_queue_list().await?.is_empty() {
             return Ok(false);
         }
-        if store.job_count_pending(now).await? > 0 {
+        if store.job_count_pending(clock.now()).await? > 0 {
             return Ok(false);
         }
-        Ok(self.rt.running.is_empty())
+        if !self.rt.running.is_empty() {
+            return Ok(false);
+        }
+        Ok(store.job_count_pending(clock.now()).await? == 0)
     }
 
     /// Stops claiming, lets running jobs finish until `deadline`, then hands the rest back
