@@ -237,6 +237,13 @@ impl EngineBuilder {
         self.config.default_max_stack_depth
     }
 
+    /// Sets or lifts the chain depth limit (the test kit's own choice wins).
+    #[cfg(feature = "testing")]
+    pub(super) fn set_max_stack_depth(mut self, depth: Option<u32>) -> Self {
+        self.config.default_max_stack_depth = depth;
+        self
+    }
+
     /// Opens the store, registers this process with it and starts the services: the
     /// executor, the flex-queue promoter, the heartbeat and the rescuer (unless concurrency is
     /// 0), and the scheduler.

@@ -114,6 +114,7 @@ pub struct TestKitBuilder {
     engine: EngineBuilder,
     clock: Option<ManualClock>,
     batch_mode: BatchMode,
+    max_stack_depth: Option<Option<u32>>,
 }
 
 impl TestKitBuilder {
@@ -130,9 +131,29 @@ impl TestKitBuilder {
         self
     }
 
+    /// The maximum chain depth of chains whose root sets none: `Some(n)`, or `None` for no
+    /// limit (production's default; a chain that never ends then stops the kit's call after
+    /// 10,000 executions with an error). Without this, the engine builder's
+    /// `default_max_stack_depth` applies, or [`DEFAULT_MAX_STACK_DEPTH`].
+    ///
+    /// ```
+    /// # async fn demo() -> Result<(), asyncapex::Error> {
+    /// let kit = asyncapex::testing::TestKit::builder(asyncapex::Engine::builder())
+    ///     .max_stack_depth(None)
+    ///     .start()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn max_stack_depth(mut self, depth: Option<u32>) -> Self {
+        self.max_stack_depth = Some(depth);
+        self
+    }
+
     /// Starts the kit's engine: on the builder's store, or a private in-memory SQLite
     /// database when it chose none; with no workers and no scheduler (the kit runs work);
-    /// with a maximum chain depth of [`DEFAULT_MAX_STACK_DEPTH`] unless the builder set one.
+    /// with a maximum chain depth of [`DEFAULT_MAX_STACK_DEPTH`] unless
+    /// [`max_stack_depth`](Self::max_stack_depth) or the engine builder set one. The
+    /// builder's concurrency and scheduler settings are overridden: the kit runs the work.
     ///
     /// # Errors
     /// As [`EngineBuilder::start`].
@@ -145,9 +166,11 @@ impl TestKitBuilder {
         if !engine.has_store() {
             engine = engine.in_memory();
         }
-        if engine.max_stack_depth().is_none() {
-            engine = engine.default_max_stack_depth(DEFAULT_MAX_STACK_DEPTH);
-        }
+        let depth = match self.max_stack_depth {
+            Some(chosen) => chosen,
+            None => engine.max_stack_depth().or(Some(DEFAULT_MAX_STACK_DEPTH)),
+        };
+        engine = engine.set_max_stack_depth(depth);
         let rules = TestRules {
             strict_batches: self.batch_mode == BatchMode::Strict,
             capture_state: true,
@@ -242,6 +265,7 @@ impl TestKit {
             engine,
             clock: None,
             batch_mode: BatchMode::default(),
+            max_stack_depth: None,
         }
     }
 
