@@ -1,12 +1,13 @@
 //! `asyncapex batch-errors list`: stored batch error events (Apex's `BatchApexErrorEvent`).
 
-use asyncapex::JobId;
 use asyncapex::unstable::store::BatchErrorEventListParams;
 use clap::Subcommand;
 
 use crate::database::open_existing;
-use crate::jobs::time;
-use crate::table;
+use crate::error::CliError;
+use crate::jobs::{parse_id, time};
+use crate::output::{out, outln};
+use crate::table::{self, Column};
 
 /// Batch error event commands.
 #[derive(Debug, Subcommand)]
@@ -16,8 +17,8 @@ pub enum BatchErrorsCommand {
         /// Only this batch job's.
         #[arg(long)]
         job: Option<String>,
-        /// At most this many.
-        #[arg(long, default_value_t = 50)]
+        /// At most this many (1 or more).
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
         limit: u32,
         /// Print JSON instead of a table.
         #[arg(long)]
@@ -25,23 +26,18 @@ pub enum BatchErrorsCommand {
     },
 }
 
-pub(crate) async fn run(database: &str, cmd: BatchErrorsCommand) -> Result<(), String> {
+pub(crate) async fn run(database: &str, cmd: BatchErrorsCommand) -> Result<(), CliError> {
     let BatchErrorsCommand::List { job, limit, json } = cmd;
-    let job_id = job
-        .map(|j| j.parse::<JobId>().map_err(|e| e.to_string()))
-        .transpose()?;
+    let job_id = job.as_deref().map(parse_id).transpose()?;
     let store = open_existing(database).await?;
     let events = store
         .batch_error_event_list(BatchErrorEventListParams { job_id, limit })
         .await
         .map_err(|e| e.to_string())?;
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&events).map_err(|e| e.to_string())?
-        );
+        crate::json::print(&events)?;
     } else if events.is_empty() {
-        println!("no batch error events");
+        outln!("no batch error events")?;
     } else {
         let rows: Vec<Vec<String>> = events
             .iter()
@@ -57,22 +53,21 @@ pub(crate) async fn run(database: &str, cmd: BatchErrorsCommand) -> Result<(), S
                 ]
             })
             .collect();
-        print!(
+        out!(
             "{}",
             table::render(
                 &[
-                    "Replay",
-                    "Published (UTC)",
-                    "Job ID",
-                    "Phase",
-                    "Type",
-                    "Message",
-                    "Job Scope"
+                    Column::new("Replay"),
+                    Column::new("Published (UTC)").optional(1),
+                    Column::new("Job ID"),
+                    Column::new("Phase"),
+                    Column::new("Type").optional(2),
+                    Column::new("Message").wrap(),
+                    Column::new("Job Scope").wrap().optional(3),
                 ],
                 &rows,
-                50
             )
-        );
+        )?;
     }
     Ok(())
 }

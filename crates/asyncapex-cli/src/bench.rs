@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 /// Benchmarks.
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
-    /// The peer-benchmark harness's adapter (`../shared/peerbench`): reads commands on stdin
+    /// The adapter for the side-by-side peer benchmark (BENCHMARKS.md): reads commands on stdin
     /// (`reset`, `enqueue_loop N`, `enqueue_bulk N`, `enqueue_one I`, `count_done`,
     /// `count_queued`, `prefill N`, `quit`) and answers one line each.
     Adapter,
@@ -83,6 +83,31 @@ impl Batchable for StatefulBenchBatch {
     }
 }
 
+/// A fresh directory under the system's temporary directory, removed when dropped: the
+/// benchmark's scratch database (its WAL and shared-memory files live beside it).
+struct Scratch(std::path::PathBuf);
+
+impl Scratch {
+    fn new() -> Result<Self, String> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        let dir =
+            std::env::temp_dir().join(format!("asyncapex-bench-{}-{nanos}", std::process::id()));
+        // create_dir (not _all): an existing directory of that name is not ours to reuse.
+        std::fs::create_dir(&dir)
+            .map_err(|e| format!("cannot make a temporary directory {}: {e}", dir.display()))?;
+        Ok(Scratch(dir))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// The process's peak resident set size in KiB, from the OS (Linux `VmHWM`).
 pub(crate) fn peak_rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -111,8 +136,15 @@ async fn batch(
     stateful: bool,
     file: Option<std::path::PathBuf>,
 ) -> Result<(), String> {
-    let dir = tempfile::tempdir().map_err(|e| format!("cannot make a temporary directory: {e}"))?;
-    let path = file.unwrap_or_else(|| dir.path().join("bench-batch.db"));
+    let scratch = match file {
+        Some(_) => None,
+        None => Some(Scratch::new()?),
+    };
+    let path = match (&file, &scratch) {
+        (Some(file), _) => file.clone(),
+        (None, Some(scratch)) => scratch.0.join("bench-batch.db"),
+        (None, None) => return Err("no file for the benchmark's database".into()),
+    };
     let engine = Engine::builder()
         .sqlite(&path)
         .register_batch::<BenchBatch>()
@@ -159,15 +191,16 @@ async fn batch(
         "peak_rss_kib": peak,
         "rss_before_kib": rss_before,
     });
-    println!("{line}");
-    println!(
+    crate::output::outln!("{line}").map_err(|e| e.to_string())?;
+    crate::output::outln!(
         "batch of {items} items at scope {scope}{}: {seconds:.2} s, {:.0} items/s, {:.0} chunks/s, peak RSS {} MiB",
         if stateful { " (stateful)" } else { "" },
         items as f64 / seconds,
         chunks as f64 / seconds,
         peak.map(|k| format!("{:.1}", k as f64 / 1024.0))
             .unwrap_or_else(|| "unknown".into())
-    );
+    )
+    .map_err(|e| e.to_string())?;
     engine
         .shutdown(Duration::from_secs(5))
         .await

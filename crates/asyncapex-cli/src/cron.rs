@@ -3,14 +3,31 @@
 use std::io::{BufRead, Write};
 
 use asyncapex::{CronDialect, CronExpr, DstPolicy};
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
+
+use crate::error::CliError;
+use crate::jobs::usage;
+use crate::output::outln;
+
+/// `asyncapex cron …`.
+#[derive(Debug, Args)]
+pub struct CronArgs {
+    /// Declared here, hidden, only so that the global `--database` is not shown in (or
+    /// accepted by) the cron commands, which read no database.
+    #[arg(long, hide = true)]
+    pub database: Option<String>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: CronCommand,
+}
 
 /// Cron expression tools.
 #[derive(Debug, Subcommand)]
 pub enum CronCommand {
-    /// Print the next fire instants of an expression, one per line, in RFC 3339 UTC.
+    /// Print the next fire instants of an expression, one per line, in RFC 3339 UTC; exits 1
+    /// (saying so on stderr) when it never fires after the start.
     Next {
         /// The expression (Quartz/Apex syntax: seconds minutes hours day-of-month month
         /// day-of-week [year]). Omit it with --stdin.
@@ -49,12 +66,11 @@ pub enum CronCommand {
 /// The most fire times one request may ask for.
 const MAX_COUNT: usize = 100_000;
 
-pub(crate) fn run(cmd: CronCommand) -> Result<(), String> {
+pub(crate) fn run(cmd: CronCommand) -> Result<(), CliError> {
     match cmd {
         CronCommand::Explain { expr, strict } => {
-            let parsed = CronExpr::parse_with(&expr, dialect(strict)).map_err(|e| e.to_string())?;
-            println!("{}", parsed.explain());
-            Ok(())
+            let parsed = CronExpr::parse_with(&expr, dialect(strict)).map_err(usage)?;
+            outln!("{}", parsed.explain())
         }
         CronCommand::Next {
             stdin: true,
@@ -62,8 +78,9 @@ pub(crate) fn run(cmd: CronCommand) -> Result<(), String> {
             strict,
             ..
         } => {
-            let policy = policy(&dst)?;
+            let policy = policy(&dst).map_err(usage)?;
             let input = std::io::stdin();
+            // Buffered: a caller may send many lines; a closed pipe still ends quietly.
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
             for line in input.lock().lines() {
                 let line = line.map_err(|e| format!("cannot read standard input: {e}"))?;
@@ -74,9 +91,10 @@ pub(crate) fn run(cmd: CronCommand) -> Result<(), String> {
                     Ok(times) => format!("OK\t{}", times.join(",")),
                     Err(e) => format!("ERR\t{}", e.replace(['\t', '\n'], " ")),
                 };
-                writeln!(out, "{answer}").map_err(|e| e.to_string())?;
+                writeln!(out, "{answer}")?;
             }
-            out.flush().map_err(|e| e.to_string())
+            out.flush()?;
+            Ok(())
         }
         CronCommand::Next {
             expr,
@@ -87,16 +105,29 @@ pub(crate) fn run(cmd: CronCommand) -> Result<(), String> {
             strict,
             stdin: false,
         } => {
-            let expr = expr.ok_or("give an expression, or --stdin")?;
+            let expr = expr.ok_or(CliError::Usage("give an expression, or --stdin".into()))?;
             let after = match after {
-                Some(text) => parse_instant(&text)?,
+                Some(text) => parse_instant(&text).map_err(usage)?,
                 None => Timestamp::now(),
             };
-            let times = next(&expr, &tz, after, count, policy(&dst)?, strict)?;
-            for t in times {
-                println!("{t}");
+            let policy = policy(&dst).map_err(usage)?;
+            let times = next(&expr, &tz, after, count, policy, strict).map_err(usage)?;
+            for t in &times {
+                outln!("{t}")?;
             }
-            Ok(())
+            match times.last() {
+                None => Err(CliError::Failed(format!(
+                    "{expr:?} never fires after {after}"
+                ))),
+                Some(last) if times.len() < count => {
+                    eprintln!(
+                        "note: {} of {count} fire times; {expr:?} has no more fire times after {last}",
+                        times.len()
+                    );
+                    Ok(())
+                }
+                Some(_) => Ok(()),
+            }
         }
     }
 }
@@ -129,8 +160,8 @@ fn next(
     policy: DstPolicy,
     strict: bool,
 ) -> Result<Vec<String>, String> {
-    if count > MAX_COUNT {
-        return Err(format!("count {count} is too large (at most {MAX_COUNT})"));
+    if count == 0 || count > MAX_COUNT {
+        return Err(format!("count {count} is out of range (1 to {MAX_COUNT})"));
     }
     let parsed = CronExpr::parse_with(expr, dialect(strict)).map_err(|e| e.to_string())?;
     let tz = TimeZone::get(zone.trim()).map_err(|e| format!("unknown time zone {zone:?}: {e}"))?;

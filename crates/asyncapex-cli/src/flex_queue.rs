@@ -1,17 +1,20 @@
 //! `asyncapex flex-queue …`: see and reorder holding batch jobs (Apex's "Apex Flex Queue").
 
+use asyncapex::FlexMove;
 use asyncapex::unstable::store::FlexQueueMoveParams;
-use asyncapex::{FlexMove, JobId};
 use clap::{ArgGroup, Subcommand};
 
 use crate::database::open_existing;
-use crate::jobs::time;
-use crate::table;
+use crate::error::CliError;
+use crate::jobs::{parse_id as id, time};
+use crate::output::{out, outln};
+use crate::table::{self, Column};
 
 /// Flex queue commands.
 #[derive(Debug, Subcommand)]
 pub enum FlexQueueCommand {
-    /// Holding batch jobs in the order they will be promoted.
+    /// Holding batch jobs in the order they will be promoted; position 1 runs next (as on
+    /// the dashboard).
     List {
         /// Print JSON instead of a table.
         #[arg(long)]
@@ -37,29 +40,31 @@ pub enum FlexQueueCommand {
     },
 }
 
-fn id(text: &str) -> Result<JobId, String> {
-    text.parse::<JobId>().map_err(|e| e.to_string())
-}
-
-pub(crate) async fn run(database: &str, cmd: FlexQueueCommand) -> Result<(), String> {
-    let store = open_existing(database).await?;
+pub(crate) async fn run(database: &str, cmd: FlexQueueCommand) -> Result<(), CliError> {
     match cmd {
         FlexQueueCommand::List { json } => {
+            let store = open_existing(database).await?;
             let jobs = store.flex_queue_list().await.map_err(|e| e.to_string())?;
             if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&jobs).map_err(|e| e.to_string())?
-                );
+                let rows = jobs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, j)| {
+                        let mut row = crate::json::job(j)?;
+                        row["position"] = serde_json::Value::from(i + 1);
+                        Ok(row)
+                    })
+                    .collect::<Result<Vec<_>, CliError>>()?;
+                crate::json::print(&rows)?;
             } else if jobs.is_empty() {
-                println!("the flex queue is empty");
+                outln!("the flex queue is empty")?;
             } else {
                 let rows: Vec<Vec<String>> = jobs
                     .iter()
                     .enumerate()
-                    .map(|(position, j)| {
+                    .map(|(i, j)| {
                         vec![
-                            position.to_string(),
+                            (i + 1).to_string(),
                             j.id.to_string(),
                             j.class_name.clone(),
                             j.batch_scope.map(|s| s.to_string()).unwrap_or_default(),
@@ -67,14 +72,19 @@ pub(crate) async fn run(database: &str, cmd: FlexQueueCommand) -> Result<(), Str
                         ]
                     })
                     .collect();
-                print!(
+                out!(
                     "{}",
                     table::render(
-                        &["Position", "Job ID", "Class", "Scope", "Submitted (UTC)"],
+                        &[
+                            Column::new("Position"),
+                            Column::new("Job ID"),
+                            Column::new("Class").wrap(),
+                            Column::new("Scope"),
+                            Column::new("Submitted (UTC)").optional(1),
+                        ],
                         &rows,
-                        60
                     )
-                );
+                )?;
             }
         }
         FlexQueueCommand::Move {
@@ -91,18 +101,19 @@ pub(crate) async fn run(database: &str, cmd: FlexQueueCommand) -> Result<(), Str
                 (_, _, true, _) => FlexMove::Front,
                 _ => FlexMove::End,
             };
+            let store = open_existing(database).await?;
             let moved = store
                 .flex_queue_move(FlexQueueMoveParams { id: job, to })
                 .await
                 .map_err(|e| e.to_string())?;
-            println!(
+            outln!(
                 "{job}: {}",
                 if moved {
                     "moved"
                 } else {
                     "already there; nothing moved"
                 }
-            );
+            )?;
         }
     }
     Ok(())

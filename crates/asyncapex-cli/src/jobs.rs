@@ -5,7 +5,9 @@ use asyncapex::{AbortOutcome, JobId, JobListParams, JobRecord, JobStatus, JobTyp
 use clap::Subcommand;
 
 use crate::database::open_existing;
-use crate::table;
+use crate::error::CliError;
+use crate::output::{out, outln};
+use crate::table::{self, Column};
 
 /// Job record commands.
 #[derive(Debug, Subcommand)]
@@ -23,8 +25,8 @@ pub enum JobsCommand {
         /// Only this class name.
         #[arg(long)]
         class: Option<String>,
-        /// At most this many rows.
-        #[arg(long, default_value_t = 50)]
+        /// At most this many rows (1 or more).
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
         limit: u32,
         /// Only jobs older than this ID (to page through a long list).
         #[arg(long)]
@@ -42,7 +44,8 @@ pub enum JobsCommand {
         json: bool,
     },
     /// Draw a live progress bar of a job (chunks processed / total, failures, rate) until it
-    /// ends.
+    /// ends; exits 0 when it ends Completed, 1 when it ends Failed or Aborted (so a script can
+    /// wait for a job and check it in one step).
     Watch {
         /// The job's 15- or 18-character ID.
         id: String,
@@ -55,7 +58,7 @@ pub enum JobsCommand {
     },
 }
 
-pub(crate) async fn run(database: &str, cmd: JobsCommand) -> Result<(), String> {
+pub(crate) async fn run(database: &str, cmd: JobsCommand) -> Result<(), CliError> {
     match cmd {
         JobsCommand::List {
             status,
@@ -68,11 +71,11 @@ pub(crate) async fn run(database: &str, cmd: JobsCommand) -> Result<(), String> 
             let params = JobListParams {
                 statuses: status
                     .iter()
-                    .map(|s| s.parse::<JobStatus>().map_err(|e| e.to_string()))
+                    .map(|s| s.parse::<JobStatus>().map_err(usage))
                     .collect::<Result<_, _>>()?,
                 job_types: job_type
                     .iter()
-                    .map(|s| s.parse::<JobType>().map_err(|e| e.to_string()))
+                    .map(|s| s.parse::<JobType>().map_err(usage))
                     .collect::<Result<_, _>>()?,
                 class_name: class,
                 parent_job_id: None,
@@ -82,14 +85,15 @@ pub(crate) async fn run(database: &str, cmd: JobsCommand) -> Result<(), String> 
             let store = open_existing(database).await?;
             let jobs = store.job_list(params).await.map_err(|e| e.to_string())?;
             if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&jobs).map_err(|e| e.to_string())?
-                );
+                let jobs = jobs
+                    .iter()
+                    .map(crate::json::job)
+                    .collect::<Result<Vec<_>, _>>()?;
+                crate::json::print(&jobs)?;
             } else if jobs.is_empty() {
-                println!("no jobs match");
+                outln!("no jobs match")?;
             } else {
-                print!("{}", jobs_table(&jobs));
+                out!("{}", jobs_table(&jobs))?;
             }
             Ok(())
         }
@@ -102,12 +106,9 @@ pub(crate) async fn run(database: &str, cmd: JobsCommand) -> Result<(), String> 
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("no job with ID {id}"))?;
             if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&job).map_err(|e| e.to_string())?
-                );
+                crate::json::print(&crate::json::job(&job)?)?;
             } else {
-                print!("{}", describe(&job));
+                out!("{}", describe(&job))?;
             }
             Ok(())
         }
@@ -117,8 +118,20 @@ pub(crate) async fn run(database: &str, cmd: JobsCommand) -> Result<(), String> 
             let job =
                 crate::progress::watch(store.as_ref(), id, std::time::Duration::from_millis(200))
                     .await?;
-            println!("{id}: {}", job.status);
-            Ok(())
+            match job.status {
+                JobStatus::Failed | JobStatus::Aborted => Err(CliError::Failed(format!(
+                    "{id} ended {}{}",
+                    job.status,
+                    job.extended_status
+                        .as_deref()
+                        .map(|d| format!(": {d}"))
+                        .unwrap_or_default()
+                ))),
+                _ => {
+                    outln!("{id}: {}", job.status)?;
+                    Ok(())
+                }
+            }
         }
         JobsCommand::Abort { id } => {
             if let Ok(trigger) = id.parse::<asyncapex::CronTriggerId>() {
@@ -141,14 +154,16 @@ pub(crate) async fn run(database: &str, cmd: JobsCommand) -> Result<(), String> 
                 .await
                 .map_err(|e| e.to_string())?;
             match outcome {
-                AbortOutcome::Aborted => println!("{id}: aborted; it will never run"),
-                AbortOutcome::AbortRequested => println!(
+                AbortOutcome::Aborted => outln!("{id}: aborted; it will never run")?,
+                AbortOutcome::AbortRequested => outln!(
                     "{id}: running; asked it to stop (it ends Aborted when its code returns)"
-                ),
+                )?,
                 AbortOutcome::AlreadyFinished(status) => {
-                    println!("{id}: had already ended ({status}); nothing to abort")
+                    outln!("{id}: had already ended ({status}); nothing to abort")?
                 }
-                AbortOutcome::NotFound => return Err(format!("no job with ID {id}")),
+                AbortOutcome::NotFound => {
+                    return Err(CliError::Failed(format!("no job with ID {id}")));
+                }
                 AbortOutcome::ScheduleDeleted | AbortOutcome::ScheduleAlreadyDeleted => {}
             }
             Ok(())
@@ -156,8 +171,14 @@ pub(crate) async fn run(database: &str, cmd: JobsCommand) -> Result<(), String> 
     }
 }
 
-fn parse_id(text: &str) -> Result<JobId, String> {
-    text.parse::<JobId>().map_err(|e| e.to_string())
+/// A job ID from the command line: one that does not parse is bad usage.
+pub(crate) fn parse_id(text: &str) -> Result<JobId, CliError> {
+    text.parse::<JobId>().map_err(usage)
+}
+
+/// A value from the command line that does not parse.
+pub(crate) fn usage(e: impl std::fmt::Display) -> CliError {
+    CliError::Usage(e.to_string())
 }
 
 pub(crate) fn time(t: Option<jiff::Timestamp>) -> String {
@@ -184,17 +205,16 @@ pub(crate) fn jobs_table(jobs: &[JobRecord]) -> String {
         .collect();
     table::render(
         &[
-            "Job ID",
-            "Submitted (UTC)",
-            "Type",
-            "Status",
-            "Class",
-            "Method",
-            "Completed (UTC)",
-            "Status Detail",
+            Column::new("Job ID"),
+            Column::new("Submitted (UTC)").optional(2),
+            Column::new("Type"),
+            Column::new("Status"),
+            Column::new("Class"),
+            Column::new("Method").optional(3),
+            Column::new("Completed (UTC)").optional(1),
+            Column::new("Status Detail").wrap(),
         ],
         &rows,
-        60,
     )
 }
 

@@ -3,9 +3,11 @@
 use asyncapex::Limits;
 
 use crate::database::open_existing;
-use crate::table;
+use crate::error::CliError;
+use crate::output::{out, outln};
+use crate::table::{self, Column};
 
-pub(crate) async fn run(database: &str, json: bool) -> Result<(), String> {
+pub(crate) async fn run(database: &str, json: bool) -> Result<(), CliError> {
     let store = open_existing(database).await?;
     let limits = Limits::default();
     let usage = asyncapex::daily_async_usage(
@@ -29,18 +31,14 @@ pub(crate) async fn run(database: &str, json: bool) -> Result<(), String> {
                 "finalizer_failure_reenqueues": limits.finalizer_failure_reenqueues,
             }
         });
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&value).map_err(|e| e.to_string())?
-        );
-        return Ok(());
+        return crate::json::print(&value);
     }
-    println!(
+    outln!(
         "daily async executions (last 24 h): {} of {} ({:.1} %)\n",
         usage.used,
         cap,
         usage.used as f64 * 100.0 / cap.max(1) as f64
-    );
+    )?;
     let rows = vec![
         row(
             "queueable jobs enqueued",
@@ -69,12 +67,18 @@ pub(crate) async fn run(database: &str, json: bool) -> Result<(), String> {
             limits.finalizer_failure_reenqueues,
         ),
     ];
-    println!("per-execution limits (Apex's defaults; engines may override them):");
-    print!(
+    outln!("per-execution limits (Apex's defaults; engines may override them):")?;
+    out!(
         "{}",
-        table::render(&["limit", "synchronous", "asynchronous"], &rows, 60)
-    );
-    Ok(())
+        table::render(
+            &[
+                Column::new("limit").wrap(),
+                Column::new("synchronous"),
+                Column::new("asynchronous").wrap(),
+            ],
+            &rows
+        )
+    )
 }
 
 fn row(name: &str, sync: u32, asynchronous: u32) -> Vec<String> {

@@ -3,16 +3,55 @@
 use std::time::Duration;
 
 use asyncapex::unstable::store::NodeListParams;
+use clap::{Args, Subcommand};
 
 use crate::database::open_existing;
+use crate::error::CliError;
 use crate::jobs::time;
-use crate::table;
+use crate::output::{out, outln};
+use crate::table::{self, Column};
+
+/// `asyncapex nodes [list] [--all] [--json]`: `list` is the default, as it is the only thing
+/// to do with nodes (and every other noun has one).
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct NodesArgs {
+    /// What to do (default: list).
+    #[command(subcommand)]
+    pub command: Option<NodesCommand>,
+    /// The options of `list`, accepted without it.
+    #[command(flatten)]
+    pub list: NodesListArgs,
+}
+
+/// Node commands.
+#[derive(Debug, Subcommand)]
+pub enum NodesCommand {
+    /// List the worker processes sharing this store (alive ones, and dead ones still holding
+    /// jobs) with their running jobs.
+    List(NodesListArgs),
+}
+
+/// The options of `nodes list`.
+#[derive(Debug, Clone, Args)]
+pub struct NodesListArgs {
+    /// Also list dead nodes with no jobs.
+    #[arg(long)]
+    pub all: bool,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
 
 /// A node silent this long is shown dead (three missed heartbeats at the default interval);
 /// its jobs are rescued when their leases expire.
 const DEAD_AFTER: Duration = Duration::from_secs(30);
 
-pub(crate) async fn run(database: &str, all: bool, json: bool) -> Result<(), String> {
+pub(crate) async fn run(database: &str, args: NodesArgs) -> Result<(), CliError> {
+    let NodesListArgs { all, json } = match args.command {
+        Some(NodesCommand::List(list)) => list,
+        None => args.list,
+    };
     let store = open_existing(database).await?;
     let nodes = store
         .node_list(NodeListParams {
@@ -27,21 +66,17 @@ pub(crate) async fn run(database: &str, all: bool, json: bool) -> Result<(), Str
         .filter(|n| all || n.alive || n.running_jobs > 0)
         .collect();
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&shown).map_err(|e| e.to_string())?
-        );
-        return Ok(());
+        return crate::json::print(&shown);
     }
     if shown.is_empty() {
-        println!(
+        outln!(
             "no live nodes{}",
             if all {
                 ""
             } else {
                 " (--all lists dead ones too)"
             }
-        );
+        )?;
         return Ok(());
     }
     let rows: Vec<Vec<String>> = shown
@@ -61,20 +96,18 @@ pub(crate) async fn run(database: &str, all: bool, json: bool) -> Result<(), Str
             ]
         })
         .collect();
-    print!(
+    out!(
         "{}",
         table::render(
             &[
-                "Node",
-                "Owner",
-                "State",
-                "Started (UTC)",
-                "Last Heartbeat (UTC)",
-                "Running Jobs"
+                Column::new("Node"),
+                Column::new("Owner").wrap(),
+                Column::new("State"),
+                Column::new("Started (UTC)").optional(1),
+                Column::new("Last Heartbeat (UTC)"),
+                Column::new("Running Jobs"),
             ],
             &rows,
-            60
         )
-    );
-    Ok(())
+    )
 }

@@ -5,8 +5,10 @@ use asyncapex::{CronExpr, CronTriggerId, CronTriggerListParams, CronTriggerRecor
 use clap::Subcommand;
 
 use crate::database::open_existing;
+use crate::error::CliError;
 use crate::jobs::time;
-use crate::table;
+use crate::output::{out, outln};
+use crate::table::{self, Column};
 
 /// Schedule commands.
 #[derive(Debug, Subcommand)]
@@ -37,16 +39,16 @@ pub enum SchedulesCommand {
     },
 }
 
-async fn find(store: &dyn Store, key: &str) -> Result<CronTriggerRecord, String> {
+async fn find(store: &dyn Store, key: &str) -> Result<CronTriggerRecord, CliError> {
     let found = match key.parse::<CronTriggerId>() {
         Ok(id) => store.cron_trigger_get(id).await,
         Err(_) => store.cron_trigger_find(key.to_owned()).await,
     }
     .map_err(|e| e.to_string())?;
-    found.ok_or_else(|| format!("no scheduled job with ID or name {key:?}"))
+    found.ok_or_else(|| CliError::Failed(format!("no scheduled job with ID or name {key:?}")))
 }
 
-pub(crate) async fn run(database: &str, cmd: SchedulesCommand) -> Result<(), String> {
+pub(crate) async fn run(database: &str, cmd: SchedulesCommand) -> Result<(), CliError> {
     let store = open_existing(database).await?;
     let now = jiff::Timestamp::now();
     match cmd {
@@ -59,22 +61,22 @@ pub(crate) async fn run(database: &str, cmd: SchedulesCommand) -> Result<(), Str
                 .await
                 .map_err(|e| e.to_string())?;
             if json {
-                let rows: Vec<serde_json::Value> = triggers
+                let rows = triggers
                     .iter()
-                    .map(|t| {
-                        let mut v = serde_json::to_value(t).unwrap_or_default();
-                        v["state"] = serde_json::Value::from(t.state(now).as_str());
-                        v
-                    })
-                    .collect();
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())?
-                );
+                    .map(|t| crate::json::schedule(t, now))
+                    .collect::<Result<Vec<_>, _>>()?;
+                crate::json::print(&rows)?;
             } else if triggers.is_empty() {
-                println!("no schedules");
+                outln!(
+                    "no schedules{}",
+                    if all {
+                        ""
+                    } else {
+                        " waiting or paused (--all lists deleted and completed ones too)"
+                    }
+                )?;
             } else {
-                print!("{}", schedules_table(&triggers, now));
+                out!("{}", schedules_table(&triggers, now))?;
             }
         }
         SchedulesCommand::Pause { key } => {
@@ -84,14 +86,14 @@ pub(crate) async fn run(database: &str, cmd: SchedulesCommand) -> Result<(), Str
                 .await
                 .map_err(|e| e.to_string())?
             {
-                println!("{} ({}): paused", t.id, t.name);
+                outln!("{} ({}): paused", t.id, t.name)?;
             } else {
-                println!(
+                outln!(
                     "{} ({}): not waiting ({}); nothing to pause",
                     t.id,
                     t.name,
                     t.state(now)
-                );
+                )?;
             }
         }
         SchedulesCommand::Resume { key } => {
@@ -104,14 +106,14 @@ pub(crate) async fn run(database: &str, cmd: SchedulesCommand) -> Result<(), Str
                 .await
                 .map_err(|e| e.to_string())?;
             if resumed {
-                println!("{} ({}): resumed; it runs once now", t.id, t.name);
+                outln!("{} ({}): resumed; it runs once now", t.id, t.name)?;
             } else {
-                println!(
+                outln!(
                     "{} ({}): not paused ({}); nothing to resume",
                     t.id,
                     t.name,
                     t.state(now)
-                );
+                )?;
             }
         }
         SchedulesCommand::Abort { key } => {
@@ -124,9 +126,9 @@ pub(crate) async fn run(database: &str, cmd: SchedulesCommand) -> Result<(), Str
                 .await
                 .map_err(|e| e.to_string())?;
             if deleted {
-                println!("{} ({}): deleted; it will not fire again", t.id, t.name);
+                outln!("{} ({}): deleted; it will not fire again", t.id, t.name)?;
             } else {
-                println!("{} ({}): already deleted", t.id, t.name);
+                outln!("{} ({}): already deleted", t.id, t.name)?;
             }
         }
     }
@@ -156,18 +158,17 @@ pub(crate) fn schedules_table(triggers: &[CronTriggerRecord], now: jiff::Timesta
         .collect();
     table::render(
         &[
-            "Schedule ID",
-            "Name",
-            "Expression",
-            "Zone",
-            "State",
-            "Next Fire (UTC)",
-            "Previous Fire (UTC)",
-            "Fired",
-            "Class",
-            "Meaning",
+            Column::new("Schedule ID"),
+            Column::new("Name").wrap(),
+            Column::new("Expression"),
+            Column::new("Zone").optional(2),
+            Column::new("State"),
+            Column::new("Next Fire (UTC)"),
+            Column::new("Previous Fire (UTC)").optional(3),
+            Column::new("Fired"),
+            Column::new("Class").optional(4),
+            Column::new("Meaning").wrap().optional(1),
         ],
         &rows,
-        60,
     )
 }

@@ -10,6 +10,8 @@ use asyncapex_web::{Auth, WebState};
 use clap::Args;
 
 use crate::database::open_existing;
+use crate::error::CliError;
+use crate::output::outln;
 
 /// Where to serve and with which token.
 #[derive(Debug, Clone, Args)]
@@ -24,7 +26,11 @@ pub struct ServeArgs {
 
 /// Serves the store at `database` until Ctrl-C. `print_token` prints even a configured token
 /// (the demo does, so the operator can sign in).
-pub(crate) async fn run(database: &str, args: ServeArgs, print_token: bool) -> Result<(), String> {
+pub(crate) async fn run(
+    database: &str,
+    args: ServeArgs,
+    print_token: bool,
+) -> Result<(), CliError> {
     let auth = Auth::from_option(args.token).map_err(|e| e.to_string())?;
     asyncapex_web::check_bind(args.addr, &auth).map_err(|e| e.to_string())?;
     let store: Arc<dyn Store> = open_existing(database).await?;
@@ -44,17 +50,17 @@ pub(crate) async fn run(database: &str, args: ServeArgs, print_token: bool) -> R
     let addr = listener
         .local_addr()
         .map_err(|e| format!("cannot read the listening address: {e}"))?;
-    println!("asyncapex dashboard on http://{addr}/ (API: /api, metrics: /metrics)");
+    outln!("asyncapex dashboard on http://{addr}/ (API: /api, metrics: /metrics)")?;
     if generated {
-        println!("token: {token}");
-        println!("  (generated for this run; choose one with --token or ASYNCAPEX_TOKEN)");
+        outln!("token: {token}")?;
+        outln!("  (generated for this run; choose one with --token or ASYNCAPEX_TOKEN)")?;
     } else if print_token {
-        println!("token: {token}");
+        outln!("token: {token}")?;
     } else {
-        println!("token: as given with --token / ASYNCAPEX_TOKEN");
+        outln!("token: as given with --token / ASYNCAPEX_TOKEN")?;
     }
-    println!("Press Ctrl-C to stop.");
+    outln!("Press Ctrl-C to stop.")?;
     let served = asyncapex_web::serve_listener(listener, state).await;
     let _ = engine.shutdown(std::time::Duration::from_secs(5)).await;
-    served.map_err(|e| e.to_string())
+    served.map_err(|e| CliError::Failed(e.to_string()))
 }

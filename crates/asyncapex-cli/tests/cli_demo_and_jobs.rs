@@ -31,10 +31,11 @@ fn the_demo_runs_on_a_fresh_file_and_the_admin_commands_read_it() {
         dir.path().join("asyncapex.db").exists(),
         "default database file"
     );
-    assert!(out.contains("13 jobs: 11 Completed, 2 Failed"), "{out}");
+    assert!(out.contains("14 jobs: 12 Completed, 2 Failed"), "{out}");
     assert!(out.contains("1000000 orders, revenue"), "{out}");
     assert!(out.contains("5000 of 5000 chunks, 0 failed"), "{out}");
-    assert!(out.contains("fired by schedule 08e"), "{out}");
+    assert!(out.contains("fired by 08e"), "{out}");
+    assert!(out.contains("3 of 3 chunks, 1 failed"), "{out}");
     assert!(
         out.contains("notify_sales_team (future): account updates finished with Hooli, Stark"),
         "{out}"
@@ -45,7 +46,9 @@ fn the_demo_runs_on_a_fresh_file_and_the_admin_commands_read_it() {
     assert!(list.status.success(), "{}", stderr(&list));
     let jobs: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
     let jobs = jobs.as_array().unwrap();
-    assert_eq!(jobs.len(), 13);
+    // The demo's 14, and the two batches it leaves holding in the flex queue.
+    assert_eq!(jobs.len(), 16);
+    assert_eq!(jobs.iter().filter(|j| j["status"] == "Holding").count(), 2);
     assert_eq!(
         jobs.iter().filter(|j| j["job_type"] == "Future").count(),
         1,
@@ -77,8 +80,8 @@ fn the_demo_runs_on_a_fresh_file_and_the_admin_commands_read_it() {
     let limits = asyncapex(dir.path(), &["limits"]);
     assert!(limits.status.success(), "{}", stderr(&limits));
     assert!(
-        stdout(&limits).starts_with("daily async executions (last 24 h): 10 of 250000"),
-        "six queueables, one future, two scheduled runs and one batch count, the three finalizer runs do not:\n{}",
+        stdout(&limits).starts_with("daily async executions (last 24 h): 13 of 250000"),
+        "six queueables, one future, two scheduled runs and four batches count, the three finalizer runs do not:\n{}",
         stdout(&limits)
     );
 
@@ -128,7 +131,7 @@ fn unknown_ids_bad_ids_and_missing_databases_are_clear_errors() {
     assert_eq!(abort_unknown.status.code(), Some(1));
 
     let malformed = asyncapex(dir.path(), &["jobs", "show", "not-an-id"]);
-    assert_eq!(malformed.status.code(), Some(1));
+    assert_eq!(malformed.status.code(), Some(2), "bad usage");
     assert!(
         stderr(&malformed).contains("invalid ID \"not-an-id\""),
         "{}",
@@ -143,7 +146,7 @@ fn unknown_ids_bad_ids_and_missing_databases_are_clear_errors() {
     );
 
     let bad_status = asyncapex(dir.path(), &["jobs", "list", "--status", "Running"]);
-    assert_eq!(bad_status.status.code(), Some(1));
+    assert_eq!(bad_status.status.code(), Some(2), "bad usage");
     assert!(
         stderr(&bad_status).contains("invalid job status \"Running\""),
         "{}",
@@ -152,4 +155,120 @@ fn unknown_ids_bad_ids_and_missing_databases_are_clear_errors() {
 
     let usage = asyncapex(dir.path(), &["jobs", "frobnicate"]);
     assert_eq!(usage.status.code(), Some(2));
+}
+
+/// The lines of a demo run that do not change from run to run: the summary, and each job's
+/// type, class and status, sorted (IDs and times change, and so does the order in which the
+/// chain and the invoice retries create their jobs).
+fn outcome(dir: &Path) -> (String, Vec<String>) {
+    let demo = asyncapex(dir, &["demo"]);
+    assert!(demo.status.success(), "{}", stderr(&demo));
+    let out = stdout(&demo);
+    let summary = out
+        .lines()
+        .find(|l| l.contains(" jobs: "))
+        .unwrap_or_default()
+        .to_owned();
+    let mut table: Vec<String> = out
+        .lines()
+        .skip_while(|l| !l.starts_with("final statuses"))
+        .filter(|l| l.starts_with("707"))
+        .map(|l| {
+            l.split_whitespace()
+                .skip(1)
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    table.sort();
+    (summary, table)
+}
+
+#[test]
+fn the_demo_gives_the_same_result_twice_on_one_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = outcome(dir.path());
+    assert_eq!(
+        first.0,
+        "14 jobs: 12 Completed, 2 Failed (the finalizer retried the failed tries)"
+    );
+    assert_eq!(first.1.len(), 14);
+    let second = outcome(dir.path());
+    assert_eq!(first, second);
+    let schedules = stdout(&asyncapex(dir.path(), &["schedules", "list", "--json"]));
+    let schedules: serde_json::Value = serde_json::from_str(&schedules).unwrap();
+    assert_eq!(
+        schedules.as_array().unwrap().len(),
+        1,
+        "one daily schedule left: {schedules}"
+    );
+    let holding = stdout(&asyncapex(dir.path(), &["flex-queue", "list", "--json"]));
+    let holding: serde_json::Value = serde_json::from_str(&holding).unwrap();
+    assert_eq!(
+        holding.as_array().unwrap().len(),
+        2,
+        "two batches holding: {holding}"
+    );
+    assert_eq!(holding[0]["position"], 1);
+    let events = stdout(&asyncapex(dir.path(), &["batch-errors", "list", "--json"]));
+    let events: serde_json::Value = serde_json::from_str(&events).unwrap();
+    assert_eq!(
+        events.as_array().unwrap().len(),
+        2,
+        "one event per run: {events}"
+    );
+}
+
+/// A job type the demo does not know.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct PayrollRun;
+
+impl asyncapex::Queueable for PayrollRun {
+    async fn execute(
+        &mut self,
+        _ctx: &mut asyncapex::QueueableContext,
+    ) -> Result<(), asyncapex::JobError> {
+        Ok(())
+    }
+}
+
+#[test]
+fn the_demo_refuses_a_database_with_other_unfinished_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.db");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        // An engine that runs nothing, so the job stays queued, as in a stopped application.
+        let engine = asyncapex::Engine::builder()
+            .sqlite(&path)
+            .register::<PayrollRun>()
+            .concurrency(0)
+            .start()
+            .await
+            .unwrap();
+        engine.enqueue_job(PayrollRun).await.unwrap();
+        engine
+            .shutdown(std::time::Duration::from_secs(5))
+            .await
+            .unwrap();
+    });
+    let demo = asyncapex(dir.path(), &["--database", "app.db", "demo"]);
+    assert_eq!(demo.status.code(), Some(1), "{}", stdout(&demo));
+    let err = stderr(&demo);
+    assert!(
+        err.contains("holds other work")
+            && err.contains("PayrollRun")
+            && err.contains("--database"),
+        "{err}"
+    );
+    let queued = stdout(&asyncapex(
+        dir.path(),
+        &["--database", "app.db", "jobs", "list", "--status", "queued"],
+    ));
+    assert_eq!(
+        queued.lines().filter(|l| l.starts_with("707")).count(),
+        1,
+        "left alone: {queued}"
+    );
 }

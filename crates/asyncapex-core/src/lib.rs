@@ -34,9 +34,9 @@ pub use store::{
     CronTriggerFailParams, CronTriggerFireParams, CronTriggerInsertParams, CronTriggerListParams,
     CronTriggerResumeParams, DURATION_BUCKETS_MS, HeartbeatAck, JobAbortParams, JobClaimParams,
     JobCompleteManyParams, JobCountCreatedSinceParams, JobFinishParams, JobHeartbeatParams,
-    JobInsertManyParams, JobListParams, JobOutcome, JobReleaseParams, JobRescueParams, JobStats,
-    JobStatsParams, MinuteStats, NodeHeartbeatParams, NodeListParams, NodeRecord,
-    NodeRegisterParams, RescueOutcome, Store,
+    JobInsertManyParams, JobListParams, JobOutcome, JobPurgeParams, JobReleaseParams,
+    JobRescueParams, JobStats, JobStatsParams, MinuteStats, NodeHeartbeatParams, NodeListParams,
+    NodeRecord, NodeRegisterParams, RescueOutcome, Store,
 };
 pub use store::{
     BatchChunkFinishParams, BatchChunkListParams, BatchChunksInsertParams, BatchChunksResetParams,

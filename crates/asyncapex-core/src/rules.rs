@@ -167,6 +167,36 @@ pub const MIGRATIONS: &[(u32, &str)] = &[
     (5, "node_heartbeats"),
 ];
 
+/// Checks that a purge names only terminal statuses: waiting and running jobs are never
+/// purged.
+///
+/// ```
+/// use asyncapex_core::{JobStatus, rules::check_purge_statuses};
+/// assert!(check_purge_statuses(&[JobStatus::Completed, JobStatus::Failed]).is_ok());
+/// assert!(check_purge_statuses(&[JobStatus::Queued]).is_err());
+/// assert!(check_purge_statuses(&[]).is_err());
+/// ```
+///
+/// # Errors
+/// [`Error::InvalidInput`] naming the first status that is not terminal, or an empty list.
+pub fn check_purge_statuses(statuses: &[JobStatus]) -> Result<(), Error> {
+    if statuses.is_empty() {
+        return Err(Error::InvalidInput {
+            what: "purge statuses",
+            input: String::new(),
+            rule: "name at least one of Completed, Failed, Aborted",
+        });
+    }
+    match statuses.iter().find(|s| !s.is_terminal()) {
+        Some(s) => Err(Error::InvalidInput {
+            what: "purge status",
+            input: s.to_string(),
+            rule: "only finished jobs (Completed, Failed, Aborted) are purged",
+        }),
+        None => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

@@ -140,6 +140,25 @@ pub trait Store: QuerySource + Send + Sync + Debug + 'static {
     /// plus `Preparing` and `Processing`.
     async fn job_count_pending(&self, now: Timestamp) -> Result<u64>;
 
+    /// Deletes up to `params.limit` finished jobs (of the given terminal statuses and job
+    /// types) that ended before `params.before`, with their batch chunks and batch error
+    /// events, in one transaction; returns how many job records it deleted. Oldest endings
+    /// go first. Concurrent purges on a shared store never delete the same rows twice (each
+    /// skips rows another holds). Schedules are never touched: a trigger's
+    /// `TimesTriggered` and `PreviousFireTime` live on the trigger.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) when a status is not terminal
+    /// (see [`rules::check_purge_statuses`](crate::rules::check_purge_statuses)).
+    async fn job_purge(&self, params: JobPurgeParams) -> Result<u64>;
+
+    /// How many job records [`job_purge`](Self::job_purge) would delete with these params if
+    /// it had no limit (a dry run).
+    ///
+    /// # Errors
+    /// As [`job_purge`](Self::job_purge).
+    async fn job_purge_count(&self, params: JobPurgeParams) -> Result<u64>;
+
     /// Inserts a schedule.
     ///
     /// # Errors
@@ -212,6 +231,12 @@ pub trait Store: QuerySource + Send + Sync + Debug + 'static {
     /// Deletes a batch job's chunks (before `start` runs again after a crash), if `owner`
     /// holds the job.
     async fn batch_chunks_reset(&self, params: BatchChunksResetParams) -> Result<bool>;
+
+    /// Deletes a running batch job's `Completed` chunks, if `owner` holds the job: once every
+    /// chunk has run, their items are no longer needed (a crash after this resumes at the
+    /// first `Pending` chunk, of which there are none). `Failed` chunks stay for operators.
+    /// Returns how many chunks it deleted, or `None` when `owner` does not hold the job.
+    async fn batch_chunks_release(&self, params: BatchChunksResetParams) -> Result<Option<u64>>;
 
     /// `Preparing` → `Processing`: `start` is done, its chunks stored; records the chunk count
     /// and the state chunks start from. Guarded by the lease.
@@ -740,4 +765,17 @@ pub trait AppTransaction<S: Store>: Sync {
         jobs: &[NewJob],
         max_holding: u32,
     ) -> impl std::future::Future<Output = Result<()>> + Send;
+}
+
+/// Params of [`Store::job_purge`] and [`Store::job_purge_count`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobPurgeParams {
+    /// Jobs that ended strictly before this instant (one that ended at it survives).
+    pub before: Timestamp,
+    /// Which terminal statuses to delete.
+    pub statuses: Vec<JobStatus>,
+    /// Only these job types; `None` for every type.
+    pub job_types: Option<Vec<JobType>>,
+    /// The most job records one call deletes, so a purge never holds the write lock long.
+    pub limit: u32,
 }

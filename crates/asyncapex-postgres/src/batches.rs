@@ -117,6 +117,19 @@ pub(crate) async fn chunks_reset(tx: &dyn Tx, p: &BatchChunksResetParams) -> Res
     Ok(true)
 }
 
+pub(crate) async fn chunks_release(tx: &dyn Tx, p: &BatchChunksResetParams) -> Result<Option<u64>> {
+    if !holds(tx, p.job_id, &p.owner, &["Processing"]).await? {
+        return Ok(None);
+    }
+    let n = db::execute(
+        tx,
+        include_str!("queries/batch_chunks_release.sql"),
+        &[&p.job_id.as_15()],
+    )
+    .await?;
+    Ok(Some(n))
+}
+
 pub(crate) async fn start_complete(tx: &dyn Tx, p: &BatchStartCompleteParams) -> Result<bool> {
     let n = db::execute(
         tx,

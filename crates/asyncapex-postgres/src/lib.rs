@@ -36,6 +36,7 @@ mod jobs;
 mod listener;
 mod migrate;
 mod query_source;
+mod retention;
 
 /// The PostgreSQL client, re-exported for transactional enqueue (`job_insert_in`).
 pub use tokio_postgres;
@@ -50,9 +51,10 @@ use asyncapex_core::{
     CronTriggerFireParams, CronTriggerId, CronTriggerInsertParams, CronTriggerListParams,
     CronTriggerRecord, CronTriggerResumeParams, Error, HeartbeatAck, JobAbortParams,
     JobClaimParams, JobCompleteManyParams, JobCountCreatedSinceParams, JobFinishParams,
-    JobHeartbeatParams, JobId, JobInsertManyParams, JobListParams, JobRecord, JobReleaseParams,
-    JobRescueParams, JobStats, JobStatsParams, JobStatus, NewJob, NodeHeartbeatParams,
-    NodeListParams, NodeRecord, NodeRegisterParams, RescueOutcome, Result, Store, StoreErrorKind,
+    JobHeartbeatParams, JobId, JobInsertManyParams, JobListParams, JobPurgeParams, JobRecord,
+    JobReleaseParams, JobRescueParams, JobStats, JobStatsParams, JobStatus, NewJob,
+    NodeHeartbeatParams, NodeListParams, NodeRecord, NodeRegisterParams, RescueOutcome, Result,
+    Store, StoreErrorKind,
 };
 use asyncapex_core::{
     BatchChunkFinishParams, BatchChunkListParams, BatchChunkRecord, BatchChunksInsertParams,
@@ -554,6 +556,15 @@ impl Store for PostgresStore {
         autocommit!(self, retry: true, |c| jobs::count_created_since(&c, &params).await?)
     }
 
+    async fn job_purge(&self, params: JobPurgeParams) -> Result<u64> {
+        // Deleting what is already deleted deletes nothing: safe to retry.
+        autocommit!(self, retry: true, |c| retention::purge(&c, &params).await?)
+    }
+
+    async fn job_purge_count(&self, params: JobPurgeParams) -> Result<u64> {
+        autocommit!(self, retry: true, |c| retention::purge_count(&c, &params).await?)
+    }
+
     async fn job_count_pending(&self, now: Timestamp) -> Result<u64> {
         autocommit!(self, retry: true, |c| jobs::count_pending(&c, now).await?)
     }
@@ -630,6 +641,10 @@ impl Store for PostgresStore {
 
     async fn batch_chunks_reset(&self, params: BatchChunksResetParams) -> Result<bool> {
         in_transaction!(self, |tx| batches::chunks_reset(&tx, &params).await?)
+    }
+
+    async fn batch_chunks_release(&self, params: BatchChunksResetParams) -> Result<Option<u64>> {
+        in_transaction!(self, |tx| batches::chunks_release(&tx, &params).await?)
     }
 
     async fn batch_start_complete(&self, params: BatchStartCompleteParams) -> Result<bool> {

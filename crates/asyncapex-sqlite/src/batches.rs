@@ -118,6 +118,18 @@ pub(crate) fn chunks_reset(conn: &Connection, p: &BatchChunksResetParams) -> Res
     Ok(true)
 }
 
+pub(crate) fn chunks_release(conn: &Connection, p: &BatchChunksResetParams) -> Result<Option<u64>> {
+    if !holds(conn, p.job_id, &p.owner, &["Processing"])? {
+        return Ok(None);
+    }
+    let n = conn
+        .prepare_cached(include_str!("queries/batch_chunks_release.sql"))
+        .map_err(from_sqlite)?
+        .execute(named_params! {":job_id": p.job_id.as_15()})
+        .map_err(from_sqlite)?;
+    Ok(Some(n as u64))
+}
+
 pub(crate) fn start_complete(conn: &Connection, p: &BatchStartCompleteParams) -> Result<bool> {
     let n = conn
         .prepare_cached(include_str!("queries/batch_start_complete.sql"))

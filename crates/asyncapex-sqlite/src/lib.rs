@@ -19,6 +19,7 @@ mod errors;
 mod jobs;
 mod migrate;
 mod query_source;
+mod retention;
 mod wake;
 
 use std::path::{Path, PathBuf};
@@ -30,9 +31,9 @@ use asyncapex_core::{
     CronTriggerFireParams, CronTriggerId, CronTriggerInsertParams, CronTriggerListParams,
     CronTriggerRecord, CronTriggerResumeParams, Error, HeartbeatAck, JobAbortParams,
     JobClaimParams, JobCompleteManyParams, JobCountCreatedSinceParams, JobFinishParams,
-    JobHeartbeatParams, JobId, JobInsertManyParams, JobListParams, JobRecord, JobReleaseParams,
-    JobRescueParams, JobStats, JobStatsParams, JobStatus, NodeHeartbeatParams, NodeListParams,
-    NodeRecord, NodeRegisterParams, RescueOutcome, Result, Store, StoreErrorKind,
+    JobHeartbeatParams, JobId, JobInsertManyParams, JobListParams, JobPurgeParams, JobRecord,
+    JobReleaseParams, JobRescueParams, JobStats, JobStatsParams, JobStatus, NodeHeartbeatParams,
+    NodeListParams, NodeRecord, NodeRegisterParams, RescueOutcome, Result, Store, StoreErrorKind,
 };
 use asyncapex_core::{
     BatchChunkFinishParams, BatchChunkListParams, BatchChunkRecord, BatchChunksInsertParams,
@@ -384,6 +385,18 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn job_purge(&self, params: JobPurgeParams) -> Result<u64> {
+        self.conn
+            .call(move |conn| retention::purge(conn, &params))
+            .await
+    }
+
+    async fn job_purge_count(&self, params: JobPurgeParams) -> Result<u64> {
+        self.conn
+            .call_single(move |conn| retention::purge_count(conn, &params))
+            .await
+    }
+
     async fn job_count_pending(&self, now: Timestamp) -> Result<u64> {
         self.conn
             .call_single(move |conn| jobs::count_pending(conn, now))
@@ -485,6 +498,12 @@ impl Store for SqliteStore {
     async fn batch_chunks_reset(&self, params: BatchChunksResetParams) -> Result<bool> {
         self.conn
             .call(move |conn| batches::chunks_reset(conn, &params))
+            .await
+    }
+
+    async fn batch_chunks_release(&self, params: BatchChunksResetParams) -> Result<Option<u64>> {
+        self.conn
+            .call(move |conn| batches::chunks_release(conn, &params))
             .await
     }
 

@@ -29,6 +29,7 @@ mod batch_cases;
 mod factory;
 mod job_cases;
 mod race_cases;
+mod retention_cases;
 mod transition_cases;
 mod trigger_cases;
 
@@ -142,4 +143,8 @@ conformance_suite!($
     race_cases::a_finish_racing_a_rescue_leaves_exactly_one_ending,
     race_cases::a_trigger_fired_by_two_callers_at_once_fires_once,
     race_cases::inserts_racing_past_the_flex_queue_cap_never_exceed_it,
+    retention_cases::purge_deletes_only_jobs_that_ended_before_the_cut,
+    retention_cases::purge_never_touches_waiting_or_running_jobs,
+    retention_cases::purge_is_bounded_oldest_first_and_filtered,
+    retention_cases::purge_takes_a_batchs_chunks_and_error_events,
 );

@@ -84,7 +84,8 @@ pub use asyncapex_macros::future;
 #[cfg(feature = "testing")]
 pub use engine::testing;
 pub use engine::{
-    AbortTarget, Engine, EngineBuilder, EnqueueTransaction, ScheduleOptions, ShutdownReport,
+    AbortTarget, Engine, EngineBuilder, EnqueueTransaction, PurgeFilter, ScheduleOptions,
+    ShutdownReport,
 };
 pub use kinds::batch::{Batchable, QueryLocator, WorkSet};
 pub use kinds::context::{
@@ -101,6 +102,7 @@ pub use runtime::enqueue::{DuplicateSignature, DuplicateSignatureBuilder, Enqueu
 pub use runtime::job_error::JobError;
 pub use runtime::limits::{LimitsView, TimeUsage, Usage};
 pub use runtime::outcome::ParentJobResult;
+pub use runtime::retention::Retention;
 pub use runtime::signals::JobEvent;
 
 pub use kinds::future;

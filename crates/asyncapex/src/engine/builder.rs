@@ -16,7 +16,9 @@ use crate::runtime::Runtime;
 use crate::runtime::config::{EngineConfig, TestRules};
 use crate::runtime::daily::DailyCap;
 use crate::runtime::handler::Registry;
+use crate::runtime::retention::Retention;
 use crate::services::Services;
+use crate::services::cleaner::Cleaner;
 use crate::services::executor::Executor;
 use crate::services::heartbeat::Heartbeat;
 use crate::services::promoter::Promoter;
@@ -202,6 +204,13 @@ impl EngineBuilder {
         self
     }
 
+    /// How long finished job records are kept before this engine's cleaner deletes them
+    /// (default: 7 days, as Apex; [`Retention::forever`] keeps them).
+    pub fn retention(mut self, retention: Retention) -> Self {
+        self.config.retention = retention;
+        self
+    }
+
     /// Governor limits ([`Limits::unlimited`] lifts them).
     pub fn limits(mut self, limits: Limits) -> Self {
         self.config.limits = limits;
@@ -245,8 +254,8 @@ impl EngineBuilder {
     }
 
     /// Opens the store, registers this process with it and starts the services: the
-    /// executor, the flex-queue promoter, the heartbeat and the rescuer (unless concurrency is
-    /// 0), and the scheduler.
+    /// executor, the flex-queue promoter, the heartbeat, the rescuer and the cleaner (unless
+    /// concurrency is 0), and the scheduler.
     ///
     /// # Errors
     /// The first registration error, an invalid configuration, or a store error.
@@ -295,6 +304,9 @@ impl EngineBuilder {
         Ok(Engine { rt, services })
     }
 }
+
+/// Records the cleaner deletes per store call: a few milliseconds of the write lock.
+const CLEAN_BATCH: u32 = 1000;
 
 /// Refuses a configuration no engine can run with.
 fn check_config(config: &EngineConfig) -> Result<(), Error> {
@@ -392,6 +404,18 @@ fn start_services(rt: &Arc<Runtime>, services: &Services) {
             },
             rt.shutdown.stop(),
         );
+        if !config.retention.is_forever() {
+            services.start(
+                Cleaner {
+                    store: rt.store.clone(),
+                    clock: rt.clock.clone(),
+                    retention: config.retention.clone(),
+                    interval: config.clean_interval,
+                    batch: CLEAN_BATCH,
+                },
+                rt.shutdown.stop(),
+            );
+        }
     }
     if config.scheduler.unwrap_or(config.concurrency > 0) {
         services.start(

@@ -4,6 +4,7 @@
 
 mod builder;
 mod control;
+mod retention;
 mod schedule;
 mod submit;
 mod transaction;
@@ -22,6 +23,7 @@ use tokio::sync::broadcast;
 
 pub use self::builder::EngineBuilder;
 pub use self::control::{AbortTarget, ShutdownReport};
+pub use self::retention::PurgeFilter;
 pub use self::schedule::ScheduleOptions;
 pub use self::transaction::EnqueueTransaction;
 use crate::runtime::Runtime;

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use asyncapex_core::Limits;
 
+use super::retention::Retention;
+
 /// Tuning of an engine. Every field has a builder method; the defaults suit most services.
 ///
 /// ```
@@ -40,6 +42,11 @@ pub struct EngineConfig {
     pub default_time_zone: String,
     /// Whether to fire schedules; `None`: when concurrency > 0.
     pub scheduler: Option<bool>,
+    /// How long finished job records are kept (Apex: 7 days); engines that run jobs delete
+    /// older ones.
+    pub retention: Retention,
+    /// How often the cleaner looks for records past their retention.
+    pub clean_interval: Duration,
 }
 
 /// Rules an engine built by the test kit follows; a normal engine has them all off.
@@ -67,6 +74,8 @@ impl Default for EngineConfig {
             limits: Limits::default(),
             default_time_zone: "UTC".into(),
             scheduler: None,
+            retention: Retention::default(),
+            clean_interval: Duration::from_secs(60),
         }
     }
 }

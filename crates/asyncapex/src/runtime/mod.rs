@@ -17,6 +17,7 @@ pub(crate) mod isolation;
 pub(crate) mod job_error;
 pub(crate) mod limits;
 pub(crate) mod outcome;
+pub(crate) mod retention;
 pub(crate) mod running;
 pub(crate) mod signals;
 

@@ -1,12 +1,13 @@
 //! The engine's background services, each small and named, all with one start/stop shape
 //! ([`Service`]): the executor (with its completer), the flex-queue promoter, the scheduler,
-//! the heartbeat and the rescuer.
+//! the heartbeat, the rescuer and the cleaner.
 //!
 //! Each takes a narrow configuration of its own — the handles and numbers it needs, not the
 //! whole runtime (the executor is the exception: it builds execution contexts, which need the
 //! runtime). Services wait on the engine's [`Clock`](asyncapex_core::Clock), so tests drive
 //! them with a manual clock.
 
+pub(crate) mod cleaner;
 pub(crate) mod completer;
 pub(crate) mod executor;
 pub(crate) mod heartbeat;

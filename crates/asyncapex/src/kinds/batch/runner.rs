@@ -150,6 +150,19 @@ pub(super) async fn run<B: Batchable>(
         // An aborted batch stops after its current chunk; finish does not run.
         return Ok(());
     }
+    // Every chunk has run: their items are not needed again (a 10 M-item batch must not keep
+    // 10 M rows for its retention period). Failed chunks stay for operators.
+    if rt
+        .store
+        .batch_chunks_release(BatchChunksResetParams {
+            job_id: run.job.id,
+            owner: rt.owner.clone(),
+        })
+        .await?
+        .is_none()
+    {
+        return Err(run.lost());
+    }
     let mut batch: B = serde_json::from_str(if B::STATEFUL {
         &last_state
     } else {

@@ -1,0 +1,40 @@
+//! The `--json` shapes: the stored records, with each payload nested as the JSON it is (not a
+//! string to parse again) and a schedule's one state as its list shows it.
+
+use asyncapex::{CronTriggerRecord, JobRecord};
+use serde_json::Value;
+
+use crate::error::CliError;
+use crate::output::outln;
+
+/// A payload as JSON; a payload that is not JSON stays a string.
+fn nested(payload: &str) -> Value {
+    serde_json::from_str(payload).unwrap_or_else(|_| Value::String(payload.to_owned()))
+}
+
+/// A job record, its payload nested.
+pub(crate) fn job(job: &JobRecord) -> Result<Value, CliError> {
+    let mut value = serde_json::to_value(job)?;
+    value["payload"] = job.payload_json();
+    Ok(value)
+}
+
+/// A schedule, its payload nested; `state` is what it is now (`WAITING`, `PAUSED`, `DELETED`…),
+/// in place of the stored state it is derived from.
+pub(crate) fn schedule(
+    trigger: &CronTriggerRecord,
+    now: jiff::Timestamp,
+) -> Result<Value, CliError> {
+    let mut value = serde_json::to_value(trigger)?;
+    if let Value::Object(fields) = &mut value {
+        fields.remove("stored_state");
+        fields.insert("state".into(), Value::from(trigger.state(now).as_str()));
+        fields.insert("payload".into(), nested(&trigger.payload));
+    }
+    Ok(value)
+}
+
+/// Prints `value` pretty, then a newline.
+pub(crate) fn print(value: &impl serde::Serialize) -> Result<(), CliError> {
+    outln!("{}", serde_json::to_string_pretty(value)?)
+}

@@ -1,0 +1,46 @@
+//! Retention: deleting finished jobs with their batch chunks and error events.
+
+use asyncapex_core::{JobPurgeParams, Result, rules};
+
+use crate::db::{self, Tx, get, micros};
+
+fn statuses(p: &JobPurgeParams) -> Vec<&'static str> {
+    p.statuses.iter().map(|s| s.as_str()).collect()
+}
+
+fn types(p: &JobPurgeParams) -> Option<Vec<&'static str>> {
+    p.job_types
+        .as_ref()
+        .map(|types| types.iter().map(|t| t.as_str()).collect())
+}
+
+pub(crate) async fn purge(tx: &dyn Tx, p: &JobPurgeParams) -> Result<u64> {
+    rules::check_purge_statuses(&p.statuses)?;
+    let rows = db::query(
+        tx,
+        include_str!("queries/job_purge.sql"),
+        &[
+            &micros(p.before),
+            &statuses(p),
+            &types(p),
+            &i64::from(p.limit),
+        ],
+    )
+    .await?;
+    Ok(rows.len() as u64)
+}
+
+pub(crate) async fn purge_count(tx: &dyn Tx, p: &JobPurgeParams) -> Result<u64> {
+    rules::check_purge_statuses(&p.statuses)?;
+    let rows = db::query(
+        tx,
+        include_str!("queries/job_purge_count.sql"),
+        &[&micros(p.before), &statuses(p), &types(p)],
+    )
+    .await?;
+    let n: i64 = match rows.first() {
+        Some(row) => get(row, "n")?,
+        None => 0,
+    };
+    Ok(n.max(0) as u64)
+}
