@@ -478,4 +478,9 @@ async fn start_and_stop_each_happen_once_per_test() {
     let (_, kit, _) = kits(engine, BatchMode::Strict).await.remove(0);
     let report = kit.run_queued().await.unwrap();
     assert!(report.runs().is_empty());
+    // A block belongs to the kit that started it.
+    let (_, other, _) = kits(engine, BatchMode::Strict).await.remove(0);
+    let foreign = other.start_test().await.unwrap();
+    let err = kit.stop_test(foreign).await.unwrap_err();
+    assert!(err.to_string().contains("needs a Test.startTest"), "{err}");
 }

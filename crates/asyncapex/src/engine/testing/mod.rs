@@ -332,7 +332,9 @@ impl TestKit {
     /// error (a broken limit, a duplicate signature); a store error; [`Error::NotAllowed`]
     /// past 10,000 executions (a chain that never ends).
     pub async fn stop_test(&self, block: TestBlock) -> Result<TestReport, Error> {
-        let before = match std::mem::replace(&mut *self.block(), Block::Stopped) {
+        // A statement of its own, so the lock is released before an arm takes it again.
+        let state = std::mem::replace(&mut *self.block(), Block::Stopped);
+        let before = match state {
             Block::Started(before) => before,
             other => {
                 let stopped = matches!(other, Block::Stopped);
