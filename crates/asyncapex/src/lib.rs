@@ -13,6 +13,9 @@
 //!   with HTTP callouts for futures that declare them.
 //! * **Governor limits** ([`Limits`], [`LimitsView`]): Apex's per-execution quotas and the
 //!   daily async cap.
+//! * **Testing** (feature `testing`, `asyncapex::testing`): Apex's `Test.startTest()` /
+//!   `Test.stopTest()`, unit tests of one execution, assertions on enqueued work and virtual
+//!   time, all on the test's own task; the guide is `docs/testing.md`.
 //!
 //! ```no_run
 //! use asyncapex::{Engine, JobError, Queueable, QueueableContext};
