@@ -13,6 +13,9 @@
 //!   with HTTP callouts for futures that declare them.
 //! * **Governor limits** ([`Limits`], [`LimitsView`]): Apex's per-execution quotas and the
 //!   daily async cap.
+//! * **Testing** (feature `testing`, `asyncapex::testing`): Apex's `Test.startTest()` /
+//!   `Test.stopTest()`, unit tests of one execution, assertions on enqueued work and virtual
+//!   time, all on the test's own task; the guide is `docs/testing.md`.
 //!
 //! ```no_run
 //! use asyncapex::{Engine, JobError, Queueable, QueueableContext};
@@ -79,6 +82,10 @@ pub use asyncapex_core::{
 /// module path by default).
 pub use asyncapex_macros::future;
 
+/// The test kit: Apex's `Test.startTest`/`Test.stopTest`, unit tests of one execution,
+/// assertions and virtual time (feature `testing`; guide in `docs/testing.md`).
+#[cfg(feature = "testing")]
+pub use engine::testing;
 pub use engine::{
     AbortTarget, Engine, EngineBuilder, EnqueueTransaction, PurgeFilter, ScheduleOptions,
     ShutdownReport,
@@ -130,3 +137,9 @@ pub mod unstable {
     feature = "callouts"
 ))]
 pub struct ReadmeDoctests;
+
+/// The testing guide's code blocks (`docs/testing.md`), compiled and run as doctests so the
+/// guide cannot drift from the kit.
+#[doc = include_str!("../../../docs/testing.md")]
+#[cfg(all(doctest, feature = "testing", feature = "sqlite"))]
+pub struct TestingGuideDoctests;

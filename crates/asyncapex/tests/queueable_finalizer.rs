@@ -1,20 +1,20 @@
 //! Transaction finalizers: run after success and failure, retry, and the consecutive limit.
+//!
+//! On the test kit: each test collects work, runs it on its own task (`run_queued`,
+//! `stop_test`) and reads what each finalizer saw from the state it left — no statics.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-mod support;
-
+use asyncapex::testing::{JobRun, TestKit, TestReport};
 use asyncapex::{
-    Engine, Finalizer, FinalizerContext, JobError, JobListParams, JobStatus, JobType,
-    ParentJobResult, Queueable, QueueableContext,
+    Engine, Finalizer, FinalizerContext, JobError, JobId, JobStatus, JobType, ParentJobResult,
+    Queueable, QueueableContext,
 };
 use serde::{Deserialize, Serialize};
-use support::{WAIT, log, logged, tag};
 
 /// Fails until its `run` reaches `succeed_on` (never, if `None`); attaches a retrying
 /// finalizer each time.
 #[derive(Serialize, Deserialize, Clone)]
 struct Flaky {
-    tag: String,
     run: u32,
     succeed_on: Option<u32>,
     panic_instead: bool,
@@ -22,11 +22,7 @@ struct Flaky {
 
 impl Queueable for Flaky {
     async fn execute(&mut self, ctx: &mut QueueableContext) -> Result<(), JobError> {
-        ctx.attach_finalizer(Retry {
-            tag: self.tag.clone(),
-            job: self.clone(),
-        })?;
-        log(&self.tag, format!("run {}", self.run));
+        ctx.attach_finalizer(Retry::of(self.clone()))?;
         if Some(self.run) == self.succeed_on {
             return Ok(());
         }
@@ -37,29 +33,38 @@ impl Queueable for Flaky {
     }
 }
 
-/// Re-enqueues the failed job with its run number advanced.
+/// Re-enqueues the failed job with its run number advanced; keeps what it saw.
 #[derive(Serialize, Deserialize)]
 struct Retry {
-    tag: String,
     job: Flaky,
+    saw_result: Option<ParentJobResult>,
+    saw_error: Option<String>,
+    saw_parent: Option<JobId>,
+    refused: Option<String>,
+}
+
+impl Retry {
+    fn of(job: Flaky) -> Retry {
+        Retry {
+            job,
+            saw_result: None,
+            saw_error: None,
+            saw_parent: None,
+            refused: None,
+        }
+    }
 }
 
 impl Finalizer for Retry {
     async fn execute(&mut self, ctx: &mut FinalizerContext) -> Result<(), JobError> {
-        log(
-            &self.tag,
-            format!(
-                "finalizer {:?} {:?} parent={}",
-                ctx.result(),
-                ctx.error(),
-                ctx.async_apex_job_id() == ctx.async_apex_job_id()
-            ),
-        );
+        self.saw_result = Some(ctx.result());
+        self.saw_error = ctx.error().map(str::to_owned);
+        self.saw_parent = Some(ctx.async_apex_job_id());
         if ctx.result() == ParentJobResult::UnhandledException {
             let mut next = self.job.clone();
             next.run += 1;
             if let Err(e) = ctx.enqueue_job(next) {
-                log(&self.tag, format!("retry refused: {e}"));
+                self.refused = Some(e.to_string());
                 return Err(e.into());
             }
         }
@@ -72,101 +77,92 @@ struct TwoFinalizers;
 
 impl Queueable for TwoFinalizers {
     async fn execute(&mut self, ctx: &mut QueueableContext) -> Result<(), JobError> {
-        ctx.attach_finalizer(Retry {
-            tag: "x".into(),
-            job: Flaky {
-                tag: "x".into(),
-                run: 0,
-                succeed_on: Some(0),
-                panic_instead: false,
-            },
-        })?;
-        ctx.attach_finalizer(Retry {
-            tag: "y".into(),
-            job: Flaky {
-                tag: "y".into(),
-                run: 0,
-                succeed_on: Some(0),
-                panic_instead: false,
-            },
-        })?;
+        let done = Flaky {
+            run: 0,
+            succeed_on: Some(0),
+            panic_instead: false,
+        };
+        ctx.attach_finalizer(Retry::of(done.clone()))?;
+        ctx.attach_finalizer(Retry::of(done))?;
         Ok(())
     }
 }
 
-async fn engine() -> Engine {
-    Engine::builder()
-        .in_memory()
-        .register::<Flaky>()
-        .register::<TwoFinalizers>()
-        .register_finalizer::<Retry>()
-        .start()
-        .await
-        .unwrap()
+/// A kit without a maximum chain depth: a finalizer's retries deepen the chain, and these
+/// tests are about the re-enqueue limit, not the depth limit.
+async fn kit() -> TestKit {
+    TestKit::builder(
+        Engine::builder()
+            .register::<Flaky>()
+            .register::<TwoFinalizers>()
+            .register_finalizer::<Retry>(),
+    )
+    .max_stack_depth(None)
+    .start()
+    .await
+    .unwrap()
 }
 
-fn flaky(tag: &str, succeed_on: Option<u32>) -> Flaky {
+fn flaky(succeed_on: Option<u32>) -> Flaky {
     Flaky {
-        tag: tag.into(),
         run: 1,
         succeed_on,
         panic_instead: false,
     }
 }
 
-async fn all_jobs(engine: &Engine) -> Vec<asyncapex::JobRecord> {
-    let mut jobs = engine
-        .jobs(JobListParams {
-            limit: 1000,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    jobs.reverse();
-    jobs
+/// What each finalizer run saw, in run order.
+fn finalizers(report: &TestReport) -> Vec<(JobRun, Retry)> {
+    report
+        .runs_of("Retry")
+        .into_iter()
+        .map(|r| (r.clone(), r.state::<Retry>().unwrap()))
+        .collect()
 }
 
 #[tokio::test]
 async fn a_finalizer_runs_after_success_in_its_own_record() {
-    let engine = engine().await;
-    let t = tag("fin-ok");
-    let id = engine.enqueue_job(flaky(&t, Some(1))).await.unwrap();
-    engine.wait_idle(WAIT).await.unwrap();
-    assert_eq!(engine.job(id).await.unwrap().status, JobStatus::Completed);
-    assert_eq!(
-        logged(&t),
-        vec!["run 1", "finalizer Success None parent=true"]
-    );
-    let jobs = all_jobs(&engine).await;
-    assert_eq!(jobs.len(), 2);
-    let fin = &jobs[1];
-    assert_eq!(fin.job_type, JobType::Finalizer);
-    assert_eq!(fin.class_name, "Retry");
-    assert_eq!(fin.parent_job_id, Some(id));
-    assert_eq!(fin.status, JobStatus::Completed);
+    let kit = kit().await;
+    let mut block = kit.start_test().await.unwrap();
+    let id = block.enqueue_job(flaky(Some(1))).unwrap();
+    let report = kit.stop_test(block).await.unwrap().into_result().unwrap();
+    assert_eq!(report.run(id).unwrap().record.status, JobStatus::Completed);
+    let fins = finalizers(&report);
+    assert_eq!(fins.len(), 1);
+    let (run, saw) = &fins[0];
+    assert_eq!(saw.saw_result, Some(ParentJobResult::Success));
+    assert_eq!(saw.saw_error, None);
+    assert_eq!(saw.saw_parent, Some(id));
+    assert_eq!(run.record.job_type, JobType::Finalizer);
+    assert_eq!(run.record.class_name, "Retry");
+    assert_eq!(run.record.parent_job_id, Some(id));
+    assert_eq!(run.record.status, JobStatus::Completed);
+    assert_eq!(report.runs().len(), 2);
 }
 
 #[tokio::test]
 async fn a_finalizer_runs_after_failure_and_can_retry_until_success() {
-    let engine = engine().await;
-    let t = tag("fin-retry");
-    let id = engine.enqueue_job(flaky(&t, Some(3))).await.unwrap();
-    engine.wait_idle(WAIT).await.unwrap();
+    let kit = kit().await;
+    let id = kit.engine().enqueue_job(flaky(Some(3))).await.unwrap();
+    let report = kit.run_queued().await.unwrap();
+    let saw: Vec<(Option<ParentJobResult>, Option<String>)> = finalizers(&report)
+        .into_iter()
+        .map(|(_, r)| (r.saw_result, r.saw_error))
+        .collect();
+    use ParentJobResult::{Success, UnhandledException};
     assert_eq!(
-        logged(&t),
+        saw,
         vec![
-            "run 1",
-            "finalizer UnhandledException Some(\"run 1 failed\") parent=true",
-            "run 2",
-            "finalizer UnhandledException Some(\"run 2 failed\") parent=true",
-            "run 3",
-            "finalizer Success None parent=true",
+            (Some(UnhandledException), Some("run 1 failed".into())),
+            (Some(UnhandledException), Some("run 2 failed".into())),
+            (Some(Success), None),
         ]
     );
-    let runs: Vec<_> = all_jobs(&engine)
-        .await
-        .into_iter()
-        .filter(|j| j.job_type == JobType::Queueable)
+    let runs: Vec<_> = report
+        .runs()
+        .iter()
+        .filter(|r| r.record.job_type == JobType::Queueable)
+        .map(|r| &r.record)
         .collect();
     assert_eq!(runs.len(), 3);
     assert_eq!(runs[0].id, id);
@@ -180,66 +176,61 @@ async fn a_finalizer_runs_after_failure_and_can_retry_until_success() {
             .collect::<Vec<_>>(),
         vec![0, 1, 2]
     );
+    assert_eq!(
+        report.failures().len(),
+        2,
+        "the two failed runs are reported"
+    );
 }
 
 #[tokio::test]
 async fn a_finalizer_runs_after_a_panic() {
-    let engine = engine().await;
-    let t = tag("fin-panic");
-    let mut job = flaky(&t, Some(2));
+    let kit = kit().await;
+    let mut job = flaky(Some(2));
     job.panic_instead = true;
-    engine.enqueue_job(job).await.unwrap();
-    engine.wait_idle(WAIT).await.unwrap();
+    kit.engine().enqueue_job(job).await.unwrap();
+    let report = kit.run_queued().await.unwrap();
+    let fins = finalizers(&report);
     assert_eq!(
-        logged(&t)[1],
-        "finalizer UnhandledException Some(\"panicked: run 1 panicked\") parent=true"
+        fins[0].1.saw_error.as_deref(),
+        Some("panicked: run 1 panicked")
     );
     assert_eq!(
-        logged(&t).last().unwrap(),
-        "finalizer Success None parent=true"
+        fins.last().unwrap().1.saw_result,
+        Some(ParentJobResult::Success)
     );
 }
 
 #[tokio::test]
 async fn a_failing_job_is_re_enqueued_at_most_five_consecutive_times() {
-    let engine = engine().await;
-    let t = tag("fin-limit");
-    engine.enqueue_job(flaky(&t, None)).await.unwrap();
-    engine.wait_idle(WAIT).await.unwrap();
-    let log = logged(&t);
-    let runs = log.iter().filter(|l| l.starts_with("run ")).count();
-    assert_eq!(runs, 6, "the original plus five retries: {log:?}");
-    let refused = log.last().unwrap();
+    let kit = kit().await;
+    kit.engine().enqueue_job(flaky(None)).await.unwrap();
+    let report = kit.run_queued().await.unwrap();
+    let runs = report.runs_of("Flaky").len();
+    assert_eq!(runs, 6, "the original plus five retries");
+    let (last_run, last) = finalizers(&report).pop().unwrap();
+    let refused = last.refused.unwrap();
     assert!(
-        refused.starts_with(
-            "retry refused: a finalizer may re-enqueue a failing job at most 5 consecutive times"
-        ),
+        refused.starts_with("a finalizer may re-enqueue a failing job at most 5 consecutive times"),
         "{refused}"
     );
-    let last_finalizer = all_jobs(&engine)
-        .await
-        .into_iter()
-        .rfind(|j| j.job_type == JobType::Finalizer)
-        .unwrap();
-    assert_eq!(last_finalizer.status, JobStatus::Failed);
+    assert_eq!(last_run.record.status, JobStatus::Failed);
 }
 
 #[tokio::test]
 async fn only_one_finalizer_may_be_attached() {
-    let engine = engine().await;
-    let id = engine.enqueue_job(TwoFinalizers).await.unwrap();
-    let done = engine.wait_for(id, WAIT).await.unwrap();
-    assert_eq!(done.status, JobStatus::Failed);
+    let kit = kit().await;
+    let id = kit.engine().enqueue_job(TwoFinalizers).await.unwrap();
+    let report = kit.run_queued().await.unwrap();
     assert_eq!(
-        done.extended_status.as_deref(),
-        Some("more than one finalizer cannot be attached to the same async job")
+        report.failure_of(id).unwrap().message,
+        "more than one finalizer cannot be attached to the same async job"
     );
-    engine.wait_idle(WAIT).await.unwrap();
     // The first one still runs: it was attached before the failure.
-    let fins: Vec<_> = all_jobs(&engine)
-        .await
-        .into_iter()
-        .filter(|j| j.job_type == JobType::Finalizer && j.parent_job_id == Some(id))
+    let fins: Vec<_> = report
+        .runs()
+        .iter()
+        .filter(|r| r.record.job_type == JobType::Finalizer && r.record.parent_job_id == Some(id))
         .collect();
     assert_eq!(fins.len(), 1);
 }

@@ -1,30 +1,50 @@
 //! Scheduled jobs on the manual clock: firing, snapshots, DST weeks, two engines, missed fires,
 //! pause/resume, abort, blocking, and refusals.
+//!
+//! Tests of the schedules themselves run on the test kit's virtual time (`TestKit::advance`),
+//! which fires and runs everything due on the test's task and hands back each firing's
+//! state; tests that need real workers (two engines, a firing still running) use engines.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod support;
 
 use std::time::Duration;
 
+use asyncapex::testing::{TestKit, TestReport};
 use asyncapex::{
-    AbortOutcome, CronDialect, CronTriggerListParams, DstPolicy, Engine, Error, JobError,
-    JobListParams, JobStatus, JobType, Limits, ManualClock, Schedulable, SchedulableContext,
-    ScheduleOptions, TriggerState,
+    AbortOutcome, CronDialect, CronTriggerId, CronTriggerListParams, DstPolicy, Engine, Error,
+    JobError, JobListParams, JobStatus, JobType, Limits, ManualClock, Schedulable,
+    SchedulableContext, ScheduleOptions, TriggerState,
 };
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use support::{WAIT, log, logged, signal, tag, wait_signal};
 
-/// Logs each firing; `runs` is part of the snapshot, so every firing sees the scheduled value.
-#[derive(Serialize, Deserialize)]
+/// Notes each firing in its own state (read back through the kit) and in the log under its
+/// tag (for the tests on engines); `runs` is part of the snapshot, so every firing sees the
+/// scheduled value.
+#[derive(Default, Serialize, Deserialize)]
 struct Report {
     tag: String,
     runs: u32,
+    fired_at: Option<Timestamp>,
+    trigger: Option<CronTriggerId>,
+}
+
+impl Report {
+    fn new(tag: &str) -> Report {
+        Report {
+            tag: tag.into(),
+            ..Report::default()
+        }
+    }
 }
 
 impl Schedulable for Report {
     async fn execute(&mut self, ctx: &mut SchedulableContext) -> Result<(), JobError> {
         self.runs += 1;
+        self.fired_at = Some(ctx.now());
+        self.trigger = Some(ctx.trigger_id());
         log(
             &self.tag,
             format!(
@@ -103,6 +123,28 @@ async fn drive(engine: &Engine, clock: &ManualClock, key: &str, end: Timestamp) 
     }
 }
 
+/// A test kit on `clock` knowing this file's schedulables.
+async fn kit(clock: &ManualClock) -> TestKit {
+    TestKit::builder(
+        Engine::builder()
+            .register_schedulable::<Report>()
+            .register_schedulable::<Slow>(),
+    )
+    .clock(clock.clone())
+    .start()
+    .await
+    .unwrap()
+}
+
+/// Each firing's state, in firing order.
+fn firings(report: &TestReport) -> Vec<Report> {
+    report
+        .runs_of("Report")
+        .iter()
+        .map(|r| r.state::<Report>().unwrap())
+        .collect()
+}
+
 async fn scheduled_runs(engine: &Engine) -> Vec<asyncapex::JobRecord> {
     engine
         .jobs(JobListParams {
@@ -117,17 +159,10 @@ async fn scheduled_runs(engine: &Engine) -> Vec<asyncapex::JobRecord> {
 #[tokio::test]
 async fn a_schedule_gets_an_08e_id_and_each_firing_a_scheduled_apex_job_from_the_snapshot() {
     let clock = ManualClock::new(at("2026-03-02T00:00:00Z"));
-    let engine = builder(&clock).start().await.unwrap();
-    let t = tag("hourly");
+    let kit = kit(&clock).await;
+    let engine = kit.engine();
     let id = engine
-        .schedule(
-            "Hourly report",
-            "0 0 * * * ?",
-            Report {
-                tag: t.clone(),
-                runs: 0,
-            },
-        )
+        .schedule("Hourly report", "0 0 * * * ?", Report::default())
         .await
         .unwrap();
     assert!(id.to_string().starts_with("08e") && id.to_string().len() == 18);
@@ -138,20 +173,20 @@ async fn a_schedule_gets_an_08e_id_and_each_firing_a_scheduled_apex_job_from_the
     assert_eq!(record.state(clock.now()), TriggerState::Waiting);
     assert_eq!(record.times_triggered, 0);
 
-    let fired = drive(&engine, &clock, "Hourly report", at("2026-03-02T02:00:00Z")).await;
+    let report = kit.advance_to(at("2026-03-02T02:00:00Z")).await.unwrap();
+    let fired: Vec<(Option<Timestamp>, u32, Option<CronTriggerId>)> = firings(&report)
+        .into_iter()
+        .map(|f| (f.fired_at, f.runs, f.trigger))
+        .collect();
     assert_eq!(
         fired,
-        vec![at("2026-03-02T01:00:00Z"), at("2026-03-02T02:00:00Z")]
-    );
-    assert_eq!(
-        logged(&t),
         vec![
-            format!("fired at 2026-03-02T01:00:00Z runs=1 trigger={id}"),
-            format!("fired at 2026-03-02T02:00:00Z runs=1 trigger={id}"),
+            (Some(at("2026-03-02T01:00:00Z")), 1, Some(id)),
+            (Some(at("2026-03-02T02:00:00Z")), 1, Some(id)),
         ],
-        "each firing starts from the scheduled snapshot"
+        "each firing at its fire time, each starting from the scheduled snapshot"
     );
-    let runs = scheduled_runs(&engine).await;
+    let runs = scheduled_runs(engine).await;
     assert_eq!(runs.len(), 2);
     for run in &runs {
         assert_eq!(run.cron_trigger_id, Some(id));
@@ -174,23 +209,23 @@ async fn a_week_across_spring_forward_in_new_york_follows_the_dst_policy() {
         (DstPolicy::NeverSkip, Some(at("2026-03-08T07:00:00Z"))),
     ] {
         let clock = ManualClock::new(start);
-        let engine = builder(&clock).start().await.unwrap();
-        let t = tag("dst-week");
-        engine
+        let kit = kit(&clock).await;
+        kit.engine()
             .schedule_with(
                 "Nightly 02:30",
                 "0 30 2 * * ?",
-                Report {
-                    tag: t.clone(),
-                    runs: 0,
-                },
+                Report::default(),
                 ScheduleOptions::default()
                     .time_zone("America/New_York")
                     .dst_policy(policy),
             )
             .await
             .unwrap();
-        let fired = drive(&engine, &clock, "Nightly 02:30", end).await;
+        let report = kit.advance_to(end).await.unwrap();
+        let fired: Vec<Timestamp> = firings(&report)
+            .into_iter()
+            .map(|f| f.fired_at.unwrap())
+            .collect();
         let mut expected = vec![
             at("2026-03-05T07:30:00Z"),
             at("2026-03-06T07:30:00Z"),
@@ -203,7 +238,7 @@ async fn a_week_across_spring_forward_in_new_york_follows_the_dst_policy() {
             at("2026-03-11T06:30:00Z"),
         ]);
         assert_eq!(fired, expected, "{policy:?}");
-        assert_eq!(scheduled_runs(&engine).await.len(), expected.len());
+        assert_eq!(scheduled_runs(kit.engine()).await.len(), expected.len());
     }
 }
 
@@ -215,16 +250,9 @@ async fn two_engines_on_one_store_fire_each_fire_time_exactly_once() {
     let a = builder(&clock).sqlite(&path).start().await.unwrap();
     let b = builder(&clock).sqlite(&path).start().await.unwrap();
     let t = tag("two-engines");
-    a.schedule(
-        "Every hour",
-        "0 0 * * * ?",
-        Report {
-            tag: t.clone(),
-            runs: 0,
-        },
-    )
-    .await
-    .unwrap();
+    a.schedule("Every hour", "0 0 * * * ?", Report::new(&t))
+        .await
+        .unwrap();
     let fired = drive(&a, &clock, "Every hour", at("2026-06-02T00:00:00Z")).await;
     b.wait_idle(WAIT).await.unwrap();
     assert_eq!(fired.len(), 24);
@@ -244,48 +272,30 @@ async fn two_engines_on_one_store_fire_each_fire_time_exactly_once() {
 #[tokio::test]
 async fn after_downtime_a_missed_schedule_fires_once_then_resumes() {
     let clock = ManualClock::new(at("2026-03-02T00:00:00Z"));
-    let engine = builder(&clock).start().await.unwrap();
-    let t = tag("missed");
+    let kit = kit(&clock).await;
+    let engine = kit.engine();
     engine
-        .schedule(
-            "Hourly",
-            "0 0 * * * ?",
-            Report {
-                tag: t.clone(),
-                runs: 0,
-            },
-        )
+        .schedule("Hourly", "0 0 * * * ?", Report::default())
         .await
         .unwrap();
-    // Five fire times pass at once (the process was down, say).
+    // Five fire times pass at once while nothing runs (the process was down, say); then the
+    // scheduler looks.
     clock.set(at("2026-03-02T05:30:00Z"));
-    wait_fired(&engine, "Hourly", 1).await;
+    let report = kit.advance(Duration::ZERO).await.unwrap();
     let record = engine.schedule_record("Hourly").await.unwrap();
     assert_eq!(record.times_triggered, 1, "missed fires are not replayed");
     assert_eq!(record.next_fire_time, Some(at("2026-03-02T06:00:00Z")));
-    assert_eq!(
-        logged(&t),
-        vec![format!(
-            "fired at 2026-03-02T05:30:00Z runs=1 trigger={}",
-            record.id
-        )]
-    );
+    let fired: Vec<_> = firings(&report).into_iter().map(|f| f.fired_at).collect();
+    assert_eq!(fired, [Some(at("2026-03-02T05:30:00Z"))]);
 }
 
 #[tokio::test]
 async fn pause_stops_firing_and_resume_runs_once_at_once_skipping_what_was_missed() {
     let clock = ManualClock::new(at("2026-03-02T00:00:00Z"));
-    let engine = builder(&clock).start().await.unwrap();
-    let t = tag("pause");
+    let kit = kit(&clock).await;
+    let engine = kit.engine();
     let id = engine
-        .schedule(
-            "Hourly",
-            "0 0 * * * ?",
-            Report {
-                tag: t.clone(),
-                runs: 0,
-            },
-        )
+        .schedule("Hourly", "0 0 * * * ?", Report::default())
         .await
         .unwrap();
     assert!(engine.pause_schedule("Hourly").await.unwrap());
@@ -293,18 +303,20 @@ async fn pause_stops_firing_and_resume_runs_once_at_once_skipping_what_was_misse
         !engine.pause_schedule(&id.to_string()).await.unwrap(),
         "already paused"
     );
-    clock.set(at("2026-03-02T03:30:00Z"));
-    engine.wait_idle(WAIT).await.unwrap();
+    let paused_hours = kit.advance_to(at("2026-03-02T03:30:00Z")).await.unwrap();
+    assert!(paused_hours.runs().is_empty());
     let paused = engine.schedule_record("Hourly").await.unwrap();
     assert_eq!(paused.state(clock.now()), TriggerState::Paused);
     assert_eq!(paused.times_triggered, 0);
     assert!(engine.resume_schedule("Hourly").await.unwrap());
-    wait_fired(&engine, "Hourly", 1).await;
-    let resumed = engine.schedule_record("Hourly").await.unwrap();
+    let report = kit.advance(Duration::ZERO).await.unwrap();
     assert_eq!(
-        resumed.times_triggered, 1,
+        firings(&report).len(),
+        1,
         "one run at once, nothing replayed"
     );
+    let resumed = engine.schedule_record("Hourly").await.unwrap();
+    assert_eq!(resumed.times_triggered, 1);
     assert_eq!(resumed.previous_fire_time, Some(at("2026-03-02T03:30:00Z")));
     assert_eq!(resumed.next_fire_time, Some(at("2026-03-02T04:00:00Z")));
 }
@@ -388,10 +400,7 @@ async fn bad_schedules_are_refused_with_reasons() {
         .start()
         .await
         .unwrap();
-    let job = || Report {
-        tag: tag("refusals"),
-        runs: 0,
-    };
+    let job = || Report::new(&tag("refusals"));
     let err = engine
         .schedule("bad", "0 0 25 * * ?", job())
         .await

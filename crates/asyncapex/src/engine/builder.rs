@@ -13,7 +13,7 @@ use crate::kinds::future;
 use crate::kinds::queueable::{self, Queueable};
 use crate::kinds::schedulable::{self, Schedulable};
 use crate::runtime::Runtime;
-use crate::runtime::config::EngineConfig;
+use crate::runtime::config::{EngineConfig, TestRules};
 use crate::runtime::daily::DailyCap;
 use crate::runtime::handler::Registry;
 use crate::runtime::retention::Retention;
@@ -57,6 +57,7 @@ pub struct EngineBuilder {
     registry: Registry,
     errors: Vec<Error>,
     config: EngineConfig,
+    test: TestRules,
 }
 
 impl EngineBuilder {
@@ -74,6 +75,7 @@ impl EngineBuilder {
             registry: Registry::default(),
             errors: Vec::new(),
             config: EngineConfig::default(),
+            test: TestRules::default(),
         }
     }
 
@@ -221,6 +223,36 @@ impl EngineBuilder {
         self
     }
 
+    /// The test kit's rules, and the clock, concurrency and scheduler it needs: jobs are
+    /// collected in the store and run by the kit on the calling task.
+    #[cfg(feature = "testing")]
+    pub(super) fn for_test_kit(mut self, clock: Arc<dyn Clock>, test: TestRules) -> Self {
+        self.clock = clock;
+        self.test = test;
+        self.config.concurrency = 0;
+        self.config.scheduler = Some(false);
+        self
+    }
+
+    /// Whether a store was chosen (the test kit picks an in-memory one otherwise).
+    #[cfg(feature = "testing")]
+    pub(super) fn has_store(&self) -> bool {
+        self.store.is_some()
+    }
+
+    /// The chain depth limit chosen so far.
+    #[cfg(feature = "testing")]
+    pub(super) fn max_stack_depth(&self) -> Option<u32> {
+        self.config.default_max_stack_depth
+    }
+
+    /// Sets or lifts the chain depth limit (the test kit's own choice wins).
+    #[cfg(feature = "testing")]
+    pub(super) fn set_max_stack_depth(mut self, depth: Option<u32>) -> Self {
+        self.config.default_max_stack_depth = depth;
+        self
+    }
+
     /// Opens the store, registers this process with it and starts the services: the
     /// executor, the flex-queue promoter, the heartbeat, the rescuer and the cleaner (unless
     /// concurrency is 0), and the scheduler.
@@ -258,6 +290,7 @@ impl EngineBuilder {
             owner: format!("{name}#{node_id}"),
             node_id,
             config: self.config,
+            test: self.test,
             wakers: Default::default(),
             events: Default::default(),
             running: Default::default(),

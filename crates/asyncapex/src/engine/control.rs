@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use asyncapex_core::{
-    AbortOutcome, CronTriggerDeleteParams, CronTriggerId, Error, JobAbortParams, JobId, JobRecord,
-    JobReleaseParams, JobStatus,
+    AbortOutcome, CronTriggerDeleteParams, CronTriggerDueParams, CronTriggerId, Error,
+    JobAbortParams, JobId, JobRecord, JobReleaseParams, JobStatus,
 };
 use tokio::task::AbortHandle;
 
@@ -172,8 +172,21 @@ impl Engine {
     }
 
     /// Waits until nothing is due or running: every job whose run time has come (by this
-    /// engine's clock) has ended, including what those jobs enqueued. Apex tests'
-    /// `Test.stopTest()` in spirit; delayed jobs still in the future are not waited for.
+    /// engine's clock) has ended, including what those jobs enqueued; no batch waits in the
+    /// flex queue; no schedule is due without having fired. Delayed jobs and schedules whose
+    /// time is still in the future (by the engine's clock) are not waited for.
+    ///
+    /// This is for engines that run jobs (concurrency > 0): work that nobody will run keeps
+    /// it waiting until the timeout. To test your jobs, prefer the `testing` feature's
+    /// `TestKit` (`docs/testing.md`): its `stop_test`, `run_queued` and `advance` calls run
+    /// everything on the calling task, ignore delays where Apex does, and return a report.
+    ///
+    /// ```no_run
+    /// # async fn demo(engine: &asyncapex::Engine, clock: &asyncapex::ManualClock) -> Result<(), asyncapex::Error> {
+    /// clock.advance(std::time::Duration::from_secs(3600)); // a schedule becomes due
+    /// engine.wait_idle(std::time::Duration::from_secs(10)).await?; // …and has fired and run
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// [`Error::Timeout`]; a store error.
@@ -181,8 +194,7 @@ impl Engine {
         let mut events = self.rt.events.subscribe_jobs();
         let wait = async {
             loop {
-                let pending = self.rt.store.job_count_pending(self.rt.clock.now()).await?;
-                if pending == 0 && self.rt.running.lock().is_empty() {
+                if self.is_idle().await? {
                     return Ok(());
                 }
                 let _ = tokio::time::timeout(Duration::from_millis(100), events.recv()).await;
@@ -194,6 +206,38 @@ impl Engine {
                 what: "the engine to become idle".into(),
                 millis: timeout.as_millis() as u64,
             })?
+    }
+
+    /// Whether nothing is due, holding or running. Work moves downstream — a due trigger
+    /// becomes a queued job, a holding batch a queued one, a queued job a running one, a
+    /// running job's end inserts what it enqueued — each step in one store write, so looking
+    /// upstream first means no work slips past between two looks. Due jobs are counted twice,
+    /// around the look at the running map, each time with the clock read just before: a job
+    /// inserted as "due now" by a job that ended meanwhile carries a run time later than the
+    /// first reading, but not later than the second (it was inserted before its parent left
+    /// the running map).
+    async fn is_idle(&self) -> Result<bool, Error> {
+        let store = &self.rt.store;
+        let clock = &self.rt.clock;
+        let due = store
+            .cron_trigger_due(CronTriggerDueParams {
+                now: clock.now(),
+                limit: 1,
+            })
+            .await?;
+        if !due.is_empty() {
+            return Ok(false);
+        }
+        if !store.flex_queue_list().await?.is_empty() {
+            return Ok(false);
+        }
+        if store.job_count_pending(clock.now()).await? > 0 {
+            return Ok(false);
+        }
+        if !self.rt.running.is_empty() {
+            return Ok(false);
+        }
+        Ok(store.job_count_pending(clock.now()).await? == 0)
     }
 
     /// Stops claiming, lets running jobs finish until `deadline`, then hands the rest back

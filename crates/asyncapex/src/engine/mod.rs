@@ -9,6 +9,9 @@ mod schedule;
 mod submit;
 mod transaction;
 
+#[cfg(feature = "testing")]
+pub mod testing;
+
 use std::sync::Arc;
 
 use asyncapex_core::{
@@ -169,6 +172,22 @@ impl Engine {
     /// [`batch_error_events`](Self::batch_error_events).
     pub fn subscribe_batch_errors(&self) -> broadcast::Receiver<NewBatchErrorEvent> {
         self.rt.events.subscribe_batch_errors()
+    }
+
+    /// Subscribes to the endings of jobs this engine runs (or aborts while waiting), from
+    /// now on: a test or a dashboard observes jobs without polling the store.
+    ///
+    /// ```
+    /// # async fn demo(engine: &asyncapex::Engine) -> Result<(), asyncapex::Error> {
+    /// let mut ended = engine.subscribe_jobs();
+    /// # let id = engine.jobs(Default::default()).await?[0].id;
+    /// while let Ok(event) = ended.recv().await {
+    ///     if event.id == id { println!("{id} ended {}", event.status); break; }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn subscribe_jobs(&self) -> broadcast::Receiver<crate::runtime::signals::JobEvent> {
+        self.rt.events.subscribe_jobs()
     }
 
     /// One job record.

@@ -80,6 +80,20 @@ impl EnqueueTransaction {
         batch::submit(&self.inner, &batch, scope)
     }
 
+    /// What this context has used of its governor limits (Apex's `Limits`): a fresh context
+    /// starts at zero.
+    ///
+    /// ```
+    /// # async fn demo(engine: &asyncapex::Engine) {
+    /// let tx = engine.begin();
+    /// assert_eq!(tx.limits().queueable_jobs.used, 0);
+    /// assert_eq!(tx.limits().queueable_jobs.limit, 50);
+    /// # }
+    /// ```
+    pub fn limits(&self) -> crate::runtime::limits::LimitsView {
+        self.inner.limits_view()
+    }
+
     /// The buffer, once its limits and the daily cap allow it to commit.
     async fn checked(self) -> Result<Buffer, Error> {
         let buffer = self.inner.shared.take_buffer();

@@ -127,7 +127,9 @@ impl<F: Finalizer> Handler for FinalizerHandler<F> {
                 result: envelope.result,
                 error: envelope.error,
             };
-            value.execute(&mut ctx).await
+            let result = value.execute(&mut ctx).await;
+            ctx.inner.keep_state(&value);
+            result
         })
     }
 }

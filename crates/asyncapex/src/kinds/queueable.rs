@@ -122,7 +122,9 @@ impl<Q: Queueable> Handler for QueueableHandler<Q> {
                 inner,
                 job: running,
             };
-            value.execute(&mut ctx).await
+            let result = value.execute(&mut ctx).await;
+            ctx.inner.keep_state(&value);
+            result
         })
     }
 }

@@ -111,7 +111,9 @@ impl<S: Schedulable> Handler for SchedulableHandler<S> {
                 job: running,
                 trigger_id,
             };
-            value.execute(&mut ctx).await
+            let result = value.execute(&mut ctx).await;
+            ctx.inner.keep_state(&value);
+            result
         })
     }
 }

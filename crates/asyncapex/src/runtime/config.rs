@@ -49,6 +49,17 @@ pub struct EngineConfig {
     pub clean_interval: Duration,
 }
 
+/// Rules an engine built by the test kit follows; a normal engine has them all off.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct TestRules {
+    /// Apex's rule: one batch `execute` per test; a batch whose `start` yields more chunks
+    /// fails with Apex's "No more than one executeBatch" error after its first chunk.
+    pub(crate) strict_batches: bool,
+    /// Keep the state a job's code left after it ran (queueables, schedulables,
+    /// finalizers), so a test reads it instead of logging to statics.
+    pub(crate) capture_state: bool,
+}
+
 impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {

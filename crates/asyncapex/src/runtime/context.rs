@@ -56,6 +56,8 @@ pub(crate) struct Buffer {
     pub(crate) finalizer: Option<(String, serde_json::Value)>,
     /// The first broken limit; it fails the execution whatever the code returns.
     pub(crate) violation: Option<Error>,
+    /// The job's state as its code left it, as JSON (kept only under the test kit).
+    pub(crate) final_state: Option<String>,
 }
 
 /// State shared between an execution's context and the executor watching it, so the buffer
@@ -172,6 +174,14 @@ impl ExecContext {
         match self.rt.daily.check_now(1 + buffer.enqueued.len() as u64) {
             Ok(()) => Ok(()),
             Err(err) => Err(self.violate(buffer, err)),
+        }
+    }
+
+    /// Keeps the state `value` was left in after the job's code ran, when the test kit asked
+    /// for it: a test then reads what the job did without statics.
+    pub(crate) fn keep_state<T: serde::Serialize>(&self, value: &T) {
+        if self.rt.test.capture_state {
+            self.shared.lock().final_state = serde_json::to_string(value).ok();
         }
     }
 

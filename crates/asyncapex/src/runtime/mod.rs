@@ -27,7 +27,7 @@ use asyncapex_core::{
     Clock, Error, IdGenerator, JobId, JobInsertManyParams, JobStatus, NewJob, Store,
 };
 
-use self::config::EngineConfig;
+use self::config::{EngineConfig, TestRules};
 use self::daily::DailyCap;
 use self::handler::Registry;
 use self::running::RunningJobs;
@@ -40,6 +40,8 @@ pub(crate) struct Runtime {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) ids: Arc<IdGenerator>,
     pub(crate) config: EngineConfig,
+    /// The test kit's rules (all off outside it).
+    pub(crate) test: TestRules,
     pub(crate) registry: Registry,
     pub(crate) wakers: Arc<Wakers>,
     pub(crate) events: Arc<Events>,

@@ -185,6 +185,34 @@ async fn run_job(rt: &Arc<Runtime>, job: JobRecord, shared: Arc<ExecShared>) -> 
     Ended::Recorded(record(rt, &job, decision).await)
 }
 
+/// Runs one claimed job to its end on the calling task, through the same steps as the
+/// claim loop's tasks (execute, decide, record) but without the group writer: the test
+/// kit's stop and virtual-time calls use it, so their semantics cannot drift from a worker's.
+/// Returns the status written (if the job was still ours) and the state the job's code left
+/// (when the kit captures it).
+pub(crate) async fn run_claimed(
+    rt: &Arc<Runtime>,
+    job: JobRecord,
+) -> (Option<JobStatus>, Option<String>) {
+    let shared = Arc::new(ExecShared::default());
+    rt.running.lock().insert(
+        job.id,
+        Running {
+            shared: shared.clone(),
+            task: None,
+        },
+    );
+    let settled = execute(rt, &job, &shared).await;
+    let state = shared.lock().final_state.take();
+    let decision = decide(settled, &shared);
+    let status = record(rt, &job, decision).await;
+    rt.running.remove(job.id);
+    if let Some(status) = status {
+        rt.announce(job.id, status);
+    }
+    (status, state)
+}
+
 /// Runs the job's handler in isolation under its context's time limit.
 async fn execute(rt: &Arc<Runtime>, job: &JobRecord, shared: &Arc<ExecShared>) -> Settled<()> {
     let key = key_of(job);

@@ -103,10 +103,30 @@ impl Scheduler {
     }
 
     /// Fires one due trigger: its job and its next fire time in one guarded store write.
-    async fn fire(&self, trigger: &CronTriggerRecord, now: Timestamp) -> Result<(), Error> {
+    /// Missed fires are not replayed: the next fire time follows `now`.
+    pub(crate) async fn fire(
+        &self,
+        trigger: &CronTriggerRecord,
+        now: Timestamp,
+    ) -> Result<bool, Error> {
+        let Some(expected) = trigger.next_fire_time else {
+            return Ok(false);
+        };
+        self.fire_as(trigger, now, now.max(expected)).await
+    }
+
+    /// Fires `trigger` at `now`, its next fire time being the first after `after`. The test
+    /// kit's stop fires a schedule early this way (`after` = its pending fire time, so that
+    /// fire is the one consumed). Returns whether it fired.
+    pub(crate) async fn fire_as(
+        &self,
+        trigger: &CronTriggerRecord,
+        now: Timestamp,
+        after: Timestamp,
+    ) -> Result<bool, Error> {
         let engine = self;
         let Some(expected) = trigger.next_fire_time else {
-            return Ok(());
+            return Ok(false);
         };
         let (expr, tz, policy) = match evaluate(trigger) {
             Ok(parts) => parts,
@@ -119,11 +139,10 @@ impl Scheduler {
                         message,
                     })
                     .await?;
-                return Ok(());
+                return Ok(false);
             }
         };
-        // Fire once for everything missed, then continue from now.
-        let next = expr.next_after(now.max(expected), &tz, policy);
+        let next = expr.next_after(after, &tz, policy);
         let job = NewJob::fired(engine.ids.job_id(now), trigger, now)
             .max_attempts(engine.max_attempts)
             .chain(1, engine.max_stack_depth, 0);
@@ -146,7 +165,7 @@ impl Scheduler {
             let lag = asyncapex_core::clock::duration_between(expected, now);
             tracing::debug!(trigger = %trigger.id, name = %trigger.name, ?lag, "fired");
         }
-        Ok(())
+        Ok(fired)
     }
 }
 

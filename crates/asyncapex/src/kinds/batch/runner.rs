@@ -12,7 +12,7 @@ use std::time::Duration;
 use asyncapex_core::batch::JOB_SCOPE_MAX_LEN;
 use asyncapex_core::{
     BatchChunkFinishParams, BatchChunkListParams, BatchChunkRecord, BatchChunksResetParams,
-    BatchPhase, BatchStartCompleteParams, ChunkOutcome, ChunkStatus, JobId, JobRecord,
+    BatchPhase, BatchStartCompleteParams, ChunkOutcome, ChunkStatus, JobId, JobRecord, JobType,
     NewBatchErrorEvent,
 };
 use tokio::task::JoinSet;
@@ -130,6 +130,11 @@ pub(super) async fn run<B: Batchable>(
         job,
         time_limit,
     });
+    if rt.test.strict_batches && chained_from_a_batch(&run).await? {
+        // Apex, in a test: chaining a batch from another batch's finish raises the
+        // one-execute error too.
+        return Err(JobError::new(ONE_EXECUTE_PER_TEST));
+    }
     if !run.job.batch_start_done {
         start::<B>(&run).await?;
     }
@@ -137,6 +142,9 @@ pub(super) async fn run<B: Batchable>(
         return Err(run.lost());
     };
     let base_state = current.payload;
+    if rt.test.strict_batches && current.total_items > 1 {
+        return Err(strict_refusal::<B>(&run, base_state).await);
+    }
     let last_state = chunks::<B>(&run, &finish_ctx.shared, base_state.clone()).await?;
     if finish_ctx.shared.is_abort_requested() {
         // An aborted batch stops after its current chunk; finish does not run.
@@ -179,6 +187,7 @@ pub(super) async fn run<B: Batchable>(
         chunk_id: None,
     };
     let ended = isolate(rt.clock.as_ref(), time_limit, batch.finish(&mut ctx)).await;
+    ctx.inner.keep_state(&batch);
     if let Err(f) = phase_result(settle(ended, &shared)) {
         if B::RAISES_ERROR_EVENTS {
             run.publish(vec![run.event(BatchPhase::Finish, &f, String::new())])
@@ -188,6 +197,44 @@ pub(super) async fn run<B: Batchable>(
         return Err(JobError::new(format!("finish failed: {}", f.message)));
     }
     Ok(())
+}
+
+/// Apex's message when a test's batch would run `execute` more than once.
+pub(crate) const ONE_EXECUTE_PER_TEST: &str = "No more than one executeBatch can be called from within a testmethod. Please make sure the iterable returned from your start method matches the batch size, resulting in one executeBatch invocation.";
+
+/// The test kit's strict rule, as Apex applies it in a test: the first chunk's `execute`
+/// runs, then the job fails with Apex's error instead of running the rest and `finish`.
+async fn strict_refusal<B: Batchable>(run: &Arc<Run>, state: String) -> JobError {
+    let first = run
+        .rt
+        .store
+        .batch_chunk_list(BatchChunkListParams {
+            job_id: run.job.id,
+            status: Some(ChunkStatus::Pending),
+            from_seq: 0,
+            limit: 1,
+        })
+        .await;
+    match first {
+        Ok(page) => {
+            if let Some(chunk) = page.into_iter().next()
+                && let Err(e) = run_chunk::<B>(run.clone(), chunk, state).await
+            {
+                return e;
+            }
+            JobError::new(ONE_EXECUTE_PER_TEST)
+        }
+        Err(e) => e.into(),
+    }
+}
+
+/// Whether this batch was submitted by another batch (from its `finish`).
+async fn chained_from_a_batch(run: &Run) -> Result<bool, JobError> {
+    let Some(parent) = run.job.parent_job_id else {
+        return Ok(false);
+    };
+    let parent = run.rt.store.job_get(parent).await?;
+    Ok(parent.is_some_and(|p| p.job_type == JobType::BatchApex))
 }
 
 async fn start<B: Batchable>(run: &Arc<Run>) -> Result<(), JobError> {
