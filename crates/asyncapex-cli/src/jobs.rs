@@ -56,6 +56,21 @@ pub enum JobsCommand {
         /// The job's (or schedule's) 15- or 18-character ID.
         id: String,
     },
+    /// Delete finished job records (Completed, Failed, Aborted) that ended before a date, with
+    /// their batch chunks and error events (Apex's `System.purgeOldAsyncJobs`), in batches of
+    /// 10,000 with a progress bar. Waiting and running jobs and schedules are never touched.
+    Purge {
+        /// A date (`2026-11-25`, midnight UTC), an instant (`2026-11-25T08:00:00Z`), or an age
+        /// (`7d`, `36h`, `90m`: records that ended longer ago than that).
+        #[arg(long)]
+        before: String,
+        /// Only these statuses (repeatable, or comma-separated): Completed, Failed, Aborted.
+        #[arg(long, value_delimiter = ',')]
+        status: Vec<String>,
+        /// Only count what would be deleted.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 pub(crate) async fn run(database: &str, cmd: JobsCommand) -> Result<(), CliError> {
@@ -133,6 +148,11 @@ pub(crate) async fn run(database: &str, cmd: JobsCommand) -> Result<(), CliError
                 }
             }
         }
+        JobsCommand::Purge {
+            before,
+            status,
+            dry_run,
+        } => purge(database, &before, &status, dry_run).await,
         JobsCommand::Abort { id } => {
             if let Ok(trigger) = id.parse::<asyncapex::CronTriggerId>() {
                 // Apex's abortJob takes a CronTrigger ID too: it deletes the schedule.
@@ -267,4 +287,90 @@ fn describe(job: &JobRecord) -> String {
         out.push('\n');
     }
     out
+}
+
+/// The cut of `jobs purge --before`: a date (midnight UTC), an instant, or an age.
+pub(crate) fn purge_cut(text: &str, now: jiff::Timestamp) -> Result<jiff::Timestamp, CliError> {
+    let text = text.trim();
+    if let Ok(at) = text.parse::<jiff::Timestamp>() {
+        return Ok(at);
+    }
+    if let Ok(date) = text.parse::<jiff::civil::Date>() {
+        return date
+            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+            .map(|z| z.timestamp())
+            .map_err(usage);
+    }
+    let age: jiff::Span = text.parse().map_err(|_| {
+        CliError::Usage(format!(
+            "--before {text:?}: expected a date (2026-11-25), an instant (2026-11-25T08:00:00Z) or an age (7d, 36h, 90m)"
+        ))
+    })?;
+    if age.is_negative() {
+        return Err(CliError::Usage(format!(
+            "--before {text:?}: an age is not negative"
+        )));
+    }
+    now.to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .checked_sub(age)
+        .map(|z| z.timestamp())
+        .map_err(usage)
+}
+
+async fn purge(
+    database: &str,
+    before: &str,
+    status: &[String],
+    dry_run: bool,
+) -> Result<(), CliError> {
+    const BATCH: u32 = 10_000;
+    let cut = purge_cut(before, jiff::Timestamp::now())?;
+    let statuses = if status.is_empty() {
+        vec![JobStatus::Completed, JobStatus::Failed, JobStatus::Aborted]
+    } else {
+        status
+            .iter()
+            .map(|s| s.parse::<JobStatus>().map_err(usage))
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    asyncapex::unstable::rules::check_purge_statuses(&statuses).map_err(usage)?;
+    let params = asyncapex::unstable::store::JobPurgeParams {
+        before: cut,
+        statuses,
+        job_types: None,
+        limit: BATCH,
+    };
+    let store = open_existing(database).await?;
+    let total = store
+        .job_purge_count(params.clone())
+        .await
+        .map_err(|e| e.to_string())?;
+    let when = cut.strftime("%Y-%m-%d %H:%M:%S UTC");
+    if dry_run {
+        outln!("would purge {total} finished job records that ended before {when}")?;
+        return Ok(());
+    }
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("purging [{bar:30}] {pos}/{len} records")
+            .map_err(|e| e.to_string())?
+            .progress_chars("=> "),
+    );
+    crate::output::set_bar(&bar);
+    let mut deleted = 0u64;
+    loop {
+        let n = store
+            .job_purge(params.clone())
+            .await
+            .map_err(|e| e.to_string())?;
+        deleted += n;
+        bar.inc(n);
+        if n < u64::from(BATCH) {
+            break;
+        }
+    }
+    bar.finish_and_clear();
+    crate::output::clear_bar();
+    outln!("purged {deleted} finished job records that ended before {when}")?;
+    Ok(())
 }

@@ -291,3 +291,60 @@ fn nouns_have_list_and_global_flags_stay_out_of_cron() {
         assert_eq!(bench.status.code(), Some(2), "not in the default binary");
     }
 }
+
+#[test]
+fn jobs_purge_counts_then_deletes_finished_records_and_refuses_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = asyncapex(dir.path(), &["demo"]);
+    assert!(demo.status.success(), "{}", stderr(&demo));
+    let dry = asyncapex(
+        dir.path(),
+        &["jobs", "purge", "--before", "2099-01-01", "--dry-run"],
+    );
+    assert!(dry.status.success(), "{}", stderr(&dry));
+    let would: u64 = stdout(&dry)
+        .split_whitespace()
+        .nth(2)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("a count: {}", stdout(&dry)));
+    assert!(would >= 12, "the demo's finished records: {}", stdout(&dry));
+    let listed = asyncapex(dir.path(), &["jobs", "list", "--status", "completed"]);
+    assert!(stdout(&listed).contains("707"), "dry run deleted nothing");
+    let purge = asyncapex(dir.path(), &["jobs", "purge", "--before", "2099-01-01"]);
+    assert!(purge.status.success(), "{}", stderr(&purge));
+    assert!(
+        stdout(&purge).contains(&format!("purged {would} ")),
+        "{}",
+        stdout(&purge)
+    );
+    let listed = asyncapex(
+        dir.path(),
+        &["jobs", "list", "--status", "completed,failed,aborted"],
+    );
+    assert!(
+        stdout(&listed).contains("no jobs match"),
+        "{}",
+        stdout(&listed)
+    );
+    let holding = asyncapex(dir.path(), &["flex-queue", "list"]);
+    assert!(
+        stdout(&holding).contains("707"),
+        "holding batches are never purged"
+    );
+    for bad in [
+        vec!["jobs", "purge", "--before", "last tuesday"],
+        vec!["jobs", "purge", "--before", "7d", "--status", "queued"],
+    ] {
+        let out = asyncapex(dir.path(), &bad);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}: {}", stderr(&out));
+    }
+    let recent = asyncapex(
+        dir.path(),
+        &["jobs", "purge", "--before", "7d", "--dry-run"],
+    );
+    assert!(
+        stdout(&recent).contains("would purge 0 "),
+        "{}",
+        stdout(&recent)
+    );
+}

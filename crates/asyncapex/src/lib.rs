@@ -123,8 +123,8 @@ pub mod http {
 /// results, the records it inserts and the ID generator. For admin tools and store authors;
 /// it changes between minor releases, unlike the rest of this crate's API.
 pub mod unstable {
-    pub use asyncapex_core::store;
     pub use asyncapex_core::{IdGenerator, NewBatchChunk, NewJob, id, job};
+    pub use asyncapex_core::{rules, store};
 }
 
 /// The README's code blocks, compiled as doctests so they cannot drift from the API (they use

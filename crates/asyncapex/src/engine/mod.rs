@@ -100,7 +100,7 @@ impl Engine {
     }
 
     /// Async jobs submitted to this store in the last 24 hours, and the daily cap
-    /// ([`Limits::daily_async_executions`]); read fresh from the store.
+    /// ([`Limits::daily_async_executions`](crate::Limits::daily_async_executions)); read fresh from the store.
     ///
     /// # Errors
     /// A store error.

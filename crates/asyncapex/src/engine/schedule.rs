@@ -78,7 +78,7 @@ impl Engine {
     /// [`Error::InvalidCron`] for an invalid expression (naming the field and the rule) or
     /// one that never fires again; [`Error::InvalidInput`] for an empty or overlong name or an
     /// unknown time zone; [`Error::DuplicateScheduleName`]; [`Error::LimitExceeded`] past
-    /// [`Limits::scheduled_jobs`]; [`Error::UnknownJobType`] for an unregistered type.
+    /// [`Limits::scheduled_jobs`](crate::Limits::scheduled_jobs); [`Error::UnknownJobType`] for an unregistered type.
     pub async fn schedule_with<S: Schedulable>(
         &self,
         name: &str,

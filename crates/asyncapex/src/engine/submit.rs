@@ -108,12 +108,12 @@ impl Engine {
 
     /// Submits a batch job (Apex's `Database.executeBatch`): it joins the end of the flex
     /// queue (`Holding`) and is promoted to `Queued` when fewer than
-    /// [`Limits::active_batch_jobs`] batches are queued or running. `scope` is the number of
+    /// [`Limits::active_batch_jobs`](crate::Limits::active_batch_jobs) batches are queued or running. `scope` is the number of
     /// items per `execute` (Apex's default is 200; 1 to 2000).
     ///
     /// # Errors
     /// [`Error::InvalidInput`] for a scope outside 1–2000; [`Error::LimitExceeded`] when the
-    /// flex queue already holds [`Limits::flex_queue_size`] jobs; [`Error::UnknownJobType`].
+    /// flex queue already holds [`Limits::flex_queue_size`](crate::Limits::flex_queue_size) jobs; [`Error::UnknownJobType`].
     pub async fn execute_batch<B: Batchable>(&self, batch: B, scope: u32) -> Result<JobId, Error> {
         let mut tx = self.begin();
         let id = tx.execute_batch(batch, scope)?;

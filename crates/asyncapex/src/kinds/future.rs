@@ -120,7 +120,7 @@ pub(crate) mod sealed {
 }
 
 /// Where a future can be called from: the engine (committed at once), a synchronous
-/// [`EnqueueTransaction`], or a running job's context (committed with the job's success).
+/// [`EnqueueTransaction`](crate::EnqueueTransaction), or a running job's context (committed with the job's success).
 /// Calling from a [`FutureContext`] is refused, as in Apex.
 pub trait FutureTarget: Sync + sealed::Sealed {
     #[doc(hidden)]

@@ -190,6 +190,7 @@ async fn run_job(rt: &Arc<Runtime>, job: JobRecord, shared: Arc<ExecShared>) -> 
 /// kit's stop and virtual-time calls use it, so their semantics cannot drift from a worker's.
 /// Returns the status written (if the job was still ours) and the state the job's code left
 /// (when the kit captures it).
+#[cfg(feature = "testing")]
 pub(crate) async fn run_claimed(
     rt: &Arc<Runtime>,
     job: JobRecord,
