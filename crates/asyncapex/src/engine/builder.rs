@@ -419,18 +419,20 @@ fn start_services(rt: &Arc<Runtime>, services: &Services) {
         }
     }
     if config.scheduler.unwrap_or(config.concurrency > 0) {
-        services.start(
-            Scheduler {
-                store: rt.store.clone(),
-                clock: rt.clock.clone(),
-                ids: rt.ids.clone(),
-                wakers: rt.wakers.clone(),
-                daily: rt.daily.clone(),
-                max_attempts: config.max_attempts,
-                max_stack_depth: config.default_max_stack_depth,
-                poll_interval: config.poll_interval,
-            },
-            rt.shutdown.stop(),
-        );
+        services.start(scheduler(rt), rt.shutdown.stop());
+    }
+}
+
+/// The scheduler an engine runs (the test kit fires schedules through the same one).
+pub(super) fn scheduler(rt: &Arc<Runtime>) -> Scheduler {
+    Scheduler {
+        store: rt.store.clone(),
+        clock: rt.clock.clone(),
+        ids: rt.ids.clone(),
+        wakers: rt.wakers.clone(),
+        daily: rt.daily.clone(),
+        max_attempts: rt.config.max_attempts,
+        max_stack_depth: rt.config.default_max_stack_depth,
+        poll_interval: rt.config.poll_interval,
     }
 }

@@ -445,16 +445,7 @@ impl TestKit {
     }
 }
 
-/// A scheduler for the kit's calls, configured as the engine's own would be.
+/// A scheduler for the kit's calls: the engine's own.
 fn scheduler(rt: &Arc<Runtime>) -> Scheduler {
-    Scheduler {
-        store: rt.store.clone(),
-        clock: rt.clock.clone(),
-        ids: rt.ids.clone(),
-        wakers: rt.wakers.clone(),
-        daily: rt.daily.clone(),
-        max_attempts: rt.config.max_attempts,
-        max_stack_depth: rt.config.default_max_stack_depth,
-        poll_interval: rt.config.poll_interval,
-    }
+    super::builder::scheduler(rt)
 }
