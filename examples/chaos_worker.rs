@@ -8,7 +8,7 @@
 //! ```
 //!
 //! `<database>` is an SQLite path or a `postgres://` URL (schema `asyncapex_chaos`). Leases
-//! are short (`CHAOS_LEASE_MS`, default 10,000: longer than a PostgreSQL restart, so only a kill loses one), each job works `CHAOS_JOB_MS` (default 20) so killed workers' jobs come back quickly, and a
+//! and rescue passes are the engine's defaults (`CHAOS_LEASE_MS` and `CHAOS_RESCUE_MS` set others), each job works `CHAOS_JOB_MS` (default 20) so killed workers' jobs come back quickly, and a
 //! job may be claimed up to 1,000 times: a job in flight at many kills must not be failed.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -54,18 +54,24 @@ impl Queueable for ChaosJob {
 }
 
 async fn engine(database: &str, concurrency: usize) -> Engine {
-    let lease = std::env::var("CHAOS_LEASE_MS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10_000);
     let builder = Engine::builder()
         .register::<ChaosJob>()
         .concurrency(concurrency)
-        .lease_duration(Duration::from_millis(lease))
-        .rescue_interval(Duration::from_millis(500))
         .poll_interval(Duration::from_millis(200))
         .max_attempts(1000)
         .limits(asyncapex::Limits::unlimited());
+    // The engine's own lease and rescue timing unless the run asks for other ones.
+    let builder = match std::env::var("CHAOS_LEASE_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        Some(ms) => builder.lease_duration(Duration::from_millis(ms)),
+        None => builder,
+    };
+    let builder = match std::env::var("CHAOS_RESCUE_MS").ok().and_then(|v| v.parse().ok()) {
+        Some(ms) => builder.rescue_interval(Duration::from_millis(ms)),
+        None => builder,
+    };
     let builder = if database.starts_with("postgres") {
         #[cfg(feature = "postgres")]
         {

@@ -62,7 +62,7 @@ def main():
     run("prefill", database, str(args.jobs))
     generation = 0
     procs = {}  # slot -> (Popen, log path)
-    killed_logs = set()
+    killed_logs = {}  # log -> when its process was killed (ns)
 
     def spawn(slot):
         nonlocal generation
@@ -90,8 +90,8 @@ def main():
             slot = rng.randrange(args.workers)
             p, log = procs[slot]
             os.killpg(p.pid, signal.SIGKILL)
+            killed_logs[log] = time.time_ns()
             p.wait()
-            killed_logs.add(log)
             kills_left -= 1
             events.append(f"SIGKILL worker {slot} (pid {p.pid}) with {counts.get('Queued', 0)} queued")
             spawn(slot)
@@ -111,7 +111,12 @@ def main():
             i, at = line.split()
             starts[int(i)].append((int(at), log))
     # Workers run side by side: a job's starts are ordered by when they happened.
-    starts = {i: [log for _, log in sorted(v)] for i, v in starts.items()}
+    timed = {i: sorted(v) for i, v in starts.items()}
+    starts = {i: [log for _, log in v] for i, v in timed.items()}
+    # Rescue time: from the kill of the process that ran a job to the job's next start.
+    rescue_ms = sorted(
+        (v[k + 1][0] - killed_logs[v[k][1]]) / 1e6
+        for v in timed.values() for k in range(len(v) - 1) if v[k][1] in killed_logs)
     lost = args.jobs - counts.get("Completed", 0)
     stuck = sum(v for k, v in counts.items() if k != "Completed" and k not in ("Failed", "Aborted"))
     repeated = {i: logs for i, logs in starts.items() if len(logs) > 1}
@@ -123,6 +128,8 @@ def main():
         "seconds": round(drain_s, 1), "final": counts, "lost": lost, "stuck": stuck,
         "never_started": never_started, "repeated_starts": len(repeated),
         "unexplained_repeats": len(unexplained),
+        "rescue_ms_median": round(rescue_ms[len(rescue_ms) // 2]) if rescue_ms else None,
+        "rescue_ms_max": round(rescue_ms[-1]) if rescue_ms else None,
     }
     for e in events:
         print("chaos:", e)

@@ -524,7 +524,6 @@ pub(crate) async fn rescue(tx: &dyn Tx, p: &JobRescueParams) -> Result<RescueOut
             tx,
             include_str!("queries/job_rescue_requeue.sql"),
             &[
-                &now,
                 &requeue.ids,
                 &requeue.owners,
                 &requeue.expiries,

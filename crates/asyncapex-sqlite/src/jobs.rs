@@ -454,7 +454,6 @@ pub(crate) fn rescue(conn: &Connection, p: &JobRescueParams) -> Result<RescueOut
                         .map_err(from_sqlite)?
                         .execute(named_params! {
                             ":id": id,
-                            ":now": now,
                             ":lease_owner": lease.0,
                             ":lease_expires_at": lease.1,
                             ":attempt": job.attempt,

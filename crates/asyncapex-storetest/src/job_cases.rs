@@ -637,7 +637,7 @@ pub(crate) async fn heartbeat_extends_only_owned_leases_and_reports_abort_reques
     assert_eq!(other.lease_expires_at, Some(add(t0(), LEASE)));
 }
 
-/// Expired leases go back to the queue; live ones stay.
+/// Expired leases go back to the queue, in their old place; live ones stay.
 pub(crate) async fn rescue_requeues_expired_leases_and_spares_live_ones(store: &dyn Store) {
     let ids = IdGenerator::new(1);
     let expired = job(&ids, t0());
@@ -663,7 +663,10 @@ pub(crate) async fn rescue_requeues_expired_leases_and_spares_live_ones(store: &
         .expect("exists");
     assert_eq!(got.status, JobStatus::Queued);
     assert_eq!(got.lease_owner, None);
-    assert_eq!(got.run_at, now);
+    assert_eq!(
+        got.run_at, expired.run_at,
+        "a rescued job keeps its run time, so it keeps its place in the queue"
+    );
     assert_eq!(status(store, live.id).await, JobStatus::Processing);
     // The rescued job is claimable again and its attempt count says it is a retry.
     let again = store

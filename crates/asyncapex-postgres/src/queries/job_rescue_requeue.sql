@@ -1,12 +1,12 @@
--- Lost jobs with attempts left: back to Queued, due now. The guard repeats what the rescuer
+-- Lost jobs with attempts left: back to Queued, keeping their run times, so they keep their
+-- place in the queue (claims take the earliest run time first). The guard repeats what the rescuer
 -- read (lease, attempt, no abort request), so a job that moved on since is left alone.
--- $1 now, $2 ids, $3 lease owners, $4 lease expiries, $5 attempts
+-- $1 ids, $2 lease owners, $3 lease expiries, $4 attempts
 UPDATE asyncapex_job j
 SET status = 'Queued',
-    run_at = $1::bigint,
     lease_owner = NULL,
     lease_expires_at = NULL
-FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[])
+FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[])
     AS r(id, lease_owner, lease_expires_at, attempt)
 WHERE j.id = r.id
   AND j.status IN ('Preparing', 'Processing')

@@ -1,9 +1,9 @@
--- A lost job with attempts left: back to Queued, due now. The guard repeats what the
+-- A lost job with attempts left: back to Queued, keeping its run time, so it keeps its place
+-- in the queue (claims take the earliest run time first). The guard repeats what the
 -- rescuer read (lease, attempt, no abort request), so a job that moved on since is left
 -- alone.
 UPDATE asyncapex_job
 SET status = 'Queued',
-    run_at = :now,
     lease_owner = NULL,
     lease_expires_at = NULL
 WHERE id = :id

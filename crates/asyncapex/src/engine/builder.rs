@@ -402,6 +402,7 @@ fn start_services(rt: &Arc<Runtime>, services: &Services) {
                 events: rt.events.clone(),
                 owner: rt.owner.clone(),
                 interval: config.rescue_interval,
+                grace: config.lease_duration,
             },
             rt.shutdown.stop(),
         );

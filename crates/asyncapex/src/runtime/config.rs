@@ -64,10 +64,13 @@ impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {
             concurrency: 8,
-            lease_duration: Duration::from_secs(30),
-            heartbeat_interval: Duration::from_secs(10),
+            // Short leases renewed often are the engine's node liveness: a killed process's
+            // jobs run again within lease + rescue interval (≤ 8 s), while a live process
+            // renews all its leases in one store call every 2 s.
+            lease_duration: Duration::from_secs(6),
+            heartbeat_interval: Duration::from_secs(2),
             poll_interval: Duration::from_secs(1),
-            rescue_interval: Duration::from_secs(15),
+            rescue_interval: Duration::from_secs(2),
             max_attempts: 3,
             default_delay: None,
             default_max_stack_depth: None,

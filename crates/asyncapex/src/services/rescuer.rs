@@ -20,17 +20,30 @@ pub(crate) struct Rescuer {
     pub(crate) owner: String,
     /// How often it looks.
     pub(crate) interval: Duration,
+    /// The lease duration: after a store failure it waits this long before rescuing again,
+    /// so the live processes, which could not heartbeat through the same outage, renew their
+    /// leases before anyone takes their jobs.
+    pub(crate) grace: Duration,
 }
 
 impl Service for Rescuer {
     const NAME: &'static str = "rescuer";
 
     async fn run(self, mut stop: Stop) {
+        let mut failed_at: Option<jiff::Timestamp> = None;
         loop {
             // Due an interval after this pass started, so a clock that jumps during a pass
             // (a test's manual clock) gets the next pass at once.
             let started = self.clock.now();
-            self.rescue().await;
+            let in_grace = failed_at.is_some_and(|at| {
+                asyncapex_core::clock::duration_between(at, started) < self.grace
+            });
+            if !in_grace {
+                failed_at = None;
+                if self.rescue().await.is_none() {
+                    failed_at = Some(self.clock.now());
+                }
+            }
             let next = add(started, self.interval);
             tokio::select! {
                 _ = self.clock.sleep_until(next) => {}
@@ -89,6 +102,7 @@ mod tests {
             events: Default::default(),
             owner: "me".into(),
             interval: Duration::from_secs(15),
+            grace: Duration::from_secs(30),
         }
     }
 
