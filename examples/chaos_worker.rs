@@ -68,7 +68,10 @@ async fn engine(database: &str, concurrency: usize) -> Engine {
         Some(ms) => builder.lease_duration(Duration::from_millis(ms)),
         None => builder,
     };
-    let builder = match std::env::var("CHAOS_RESCUE_MS").ok().and_then(|v| v.parse().ok()) {
+    let builder = match std::env::var("CHAOS_RESCUE_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
         Some(ms) => builder.rescue_interval(Duration::from_millis(ms)),
         None => builder,
     };
