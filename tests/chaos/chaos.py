@@ -4,7 +4,7 @@ moments while work is queued (and, on PostgreSQL, the server restarted mid-drain
 verdict from what the store says and what each process logged at each job start.
 
     python3 tests/chaos/chaos.py --store sqlite --jobs 10000 --workers 2 --kills 3
-    python3 tests/chaos/chaos.py --store postgres --jobs 10000 --workers 2 --kills 3 --pg-restarts 1
+    python3 tests/chaos/chaos.py --store postgres --jobs 10000 --workers 2 --kills 3 --pg-restarts 1 --pg-terminations 1
 
 Verdict (the run fails unless all hold):
   lost = 0          every job ends Completed;
@@ -36,6 +36,8 @@ def main():
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--kills", type=int, default=3)
     ap.add_argument("--pg-restarts", type=int, default=0)
+    ap.add_argument("--pg-terminations", type=int, default=0,
+                    help="times to terminate every backend of the database mid-drain")
     ap.add_argument("--timeout", type=float, default=300)
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--worker", default=str(ROOT / "target/debug/examples/chaos_worker"))
@@ -75,7 +77,7 @@ def main():
 
     for slot in range(args.workers):
         spawn(slot)
-    kills_left, restarts_left = args.kills, args.pg_restarts
+    kills_left, restarts_left, terminations_left = args.kills, args.pg_restarts, args.pg_terminations
     events = []
     deadline = time.monotonic() + args.timeout
     while time.monotonic() < deadline:
@@ -86,6 +88,14 @@ def main():
             break
         # Faults are spread over the drain: a restart is due when its share of the faults is.
         restart_now = restarts_left and (not kills_left or rng.random() < restarts_left / (kills_left + restarts_left))
+        if terminations_left and counts.get("Queued", 0) > 0 and rng.random() < 0.3:
+            subprocess.run(["psql", database, "-qAtc",
+                            "select count(pg_terminate_backend(pid)) from pg_stat_activity "
+                            "where datname = current_database() and pid <> pg_backend_pid()"],
+                           check=True, capture_output=True)
+            terminations_left -= 1
+            events.append(f"terminated every backend with {counts.get('Queued', 0)} queued")
+            continue
         if kills_left and not restart_now and counts.get("Queued", 0) > 0:
             slot = rng.randrange(args.workers)
             p, log = procs[slot]
@@ -125,6 +135,7 @@ def main():
     verdict = {
         "store": args.store, "jobs": args.jobs, "workers": args.workers, "seed": seed,
         "kills": args.kills - kills_left, "pg_restarts": args.pg_restarts - restarts_left,
+        "pg_terminations": args.pg_terminations - terminations_left,
         "seconds": round(drain_s, 1), "final": counts, "lost": lost, "stuck": stuck,
         "never_started": never_started, "repeated_starts": len(repeated),
         "unexplained_repeats": len(unexplained),
@@ -135,7 +146,7 @@ def main():
         print("chaos:", e)
     print(json.dumps(verdict))
     ok = (lost == 0 and stuck == 0 and never_started == 0 and not unexplained
-          and kills_left == 0 and restarts_left == 0)
+          and kills_left == 0 and restarts_left == 0 and terminations_left == 0)
     if not ok:
         for i, logs in list(unexplained.items())[:5]:
             print(f"unexplained: job {i} started in {[l.name for l in logs]}", file=sys.stderr)

@@ -122,3 +122,76 @@ async fn a_full_disk_refuses_enqueues_clearly_loses_nothing_and_recovers_when_sp
     }
     worker.shutdown(Duration::from_secs(5)).await.unwrap();
 }
+
+#[derive(Serialize, Deserialize)]
+struct Slow;
+
+impl Queueable for Slow {
+    async fn execute(&mut self, _ctx: &mut QueueableContext) -> Result<(), JobError> {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        Ok(())
+    }
+}
+
+/// Fills the rest of the disk with one file; returns it (delete it to give the space back).
+fn fill(dir: &std::path::Path) -> std::path::PathBuf {
+    use std::io::Write;
+    let path = dir.join("fill");
+    let mut file = std::fs::File::create(&path).unwrap();
+    let block = vec![0u8; 64 * 1024];
+    while file.write_all(&block).is_ok() {}
+    let _ = file.sync_all();
+    path
+}
+
+#[tokio::test]
+#[ignore = "needs root to mount a small tmpfs; .ci/run runs it with --ignored"]
+async fn completions_that_meet_a_full_disk_are_retried_and_nothing_is_lost() {
+    let disk = SmallDisk::mount("16m");
+    let path = disk.dir.path().join("jobs.db");
+    let engine = Engine::builder()
+        .sqlite(&path)
+        .register::<Slow>()
+        .concurrency(8)
+        .start()
+        .await
+        .unwrap();
+    let ids = engine.enqueue_jobs((0..8).map(|_| Slow)).await.unwrap();
+    // Let the worker claim them (they then run for 1.5 s), then fill the disk under them.
+    tokio::time::timeout(WAIT, async {
+        loop {
+            let running = engine
+                .jobs(asyncapex::JobListParams {
+                    statuses: vec![JobStatus::Processing],
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .len();
+            if running == ids.len() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the worker claimed every job");
+    let filler = fill(disk.dir.path());
+    // The jobs end while the disk is full: their completions fail and are retried.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let completed_while_full = engine
+        .jobs(asyncapex::JobListParams {
+            statuses: vec![JobStatus::Completed],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(completed_while_full, 0, "no completion could be written to the full disk");
+    std::fs::remove_file(filler).unwrap();
+    for id in &ids {
+        let done = engine.wait_for(*id, WAIT).await.unwrap();
+        assert_eq!(done.status, JobStatus::Completed, "job {id} was not lost");
+    }
+    engine.shutdown(Duration::from_secs(5)).await.unwrap();
+}
