@@ -187,7 +187,10 @@ async fn completions_that_meet_a_full_disk_are_retried_and_nothing_is_lost() {
         .await
         .unwrap()
         .len();
-    assert_eq!(completed_while_full, 0, "no completion could be written to the full disk");
+    assert_eq!(
+        completed_while_full, 0,
+        "no completion could be written to the full disk"
+    );
     std::fs::remove_file(filler).unwrap();
     for id in &ids {
         let done = engine.wait_for(*id, WAIT).await.unwrap();
