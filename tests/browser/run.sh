@@ -30,20 +30,9 @@ cleanup() {
 trap cleanup EXIT
 
 echo "running the demo on $work/demo.db"
-if ! "$bin" --database "$work/demo.db" demo >"$work/demo.log" 2>&1; then
-  cat "$work/demo.log"; echo "the demo failed"; exit 1
-fi
-
-"$bin" --database "$work/demo.db" serve --addr 127.0.0.1:0 --token "$token" >"$work/serve.log" 2>&1 &
-server=$!
-url=""
-for _ in $(seq 1 100); do
-  url="$(sed -n 's/^asyncapex dashboard on \(http:[^ ]*\) .*/\1/p' "$work/serve.log")"
-  [ -n "$url" ] && break
-  if ! kill -0 "$server" 2>/dev/null; then cat "$work/serve.log"; echo "the server exited"; exit 1; fi
-  sleep 0.1
-done
-if [ -z "$url" ]; then cat "$work/serve.log"; echo "the server did not start"; exit 1; fi
+# shellcheck source=../support/serve-demo.sh
+. "$here/../support/serve-demo.sh"
+serve_demo "$work/demo.db"
 echo "serving on $url"
 
 mkdir -p "$here/screenshots"
