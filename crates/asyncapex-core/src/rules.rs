@@ -165,6 +165,7 @@ pub const MIGRATIONS: &[(u32, &str)] = &[
     (3, "create_cron_triggers"),
     (4, "batches"),
     (5, "node_heartbeats"),
+    (6, "job_counts"),
 ];
 
 /// Checks that a purge names only terminal statuses: waiting and running jobs are never

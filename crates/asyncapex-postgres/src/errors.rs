@@ -15,6 +15,9 @@ pub(crate) fn from_pg(e: tokio_postgres::Error) -> Error {
                 StoreErrorKind::Unavailable
             }
             "3D000" => StoreErrorKind::Unavailable,
+            // A deadlock or serialization failure rolled the whole transaction back, so
+            // running it again is safe and is what the caller would do by hand.
+            "40P01" | "40001" => StoreErrorKind::Unavailable,
             c if c.starts_with("23") => StoreErrorKind::Constraint,
             c if c.starts_with("XX") => StoreErrorKind::Corrupt,
             _ => StoreErrorKind::Other,

@@ -31,6 +31,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "node_heartbeats",
         include_str!("../migrations/0005_node_heartbeats.sql"),
     ),
+    (
+        6,
+        "job_counts",
+        include_str!("../migrations/0006_job_counts.sql"),
+    ),
 ];
 
 /// Creates the schema if needed and brings it to the newest version this build knows, in one

@@ -213,9 +213,7 @@ pub(crate) fn get(conn: &Connection, id: JobId) -> Result<Option<JobRecord>> {
 pub(crate) fn list(conn: &Connection, p: &JobListParams) -> Result<Vec<JobRecord>> {
     let statuses: Vec<&str> = p.statuses.iter().map(|s| s.as_str()).collect();
     let types: Vec<&str> = p.job_types.iter().map(|t| t.as_str()).collect();
-    let mut stmt = conn
-        .prepare_cached(include_str!("queries/job_list.sql"))
-        .map_err(from_sqlite)?;
+    let mut stmt = conn.prepare_cached(&list_sql(p)).map_err(from_sqlite)?;
     let columns = JobColumns::of(&stmt)?;
     let rows = stmt
         .query_map(
@@ -231,6 +229,94 @@ pub(crate) fn list(conn: &Connection, p: &JobListParams) -> Result<Vec<JobRecord
         )
         .map_err(from_sqlite)?;
     skip_undecodable("asyncapex_job", rows)
+}
+
+/// A status arm's index and key: active batch jobs have a small partial index of their own
+/// (the flex-queue page lists them beside a queue that may hold many other jobs), which SQLite
+/// uses only when the arm's condition repeats the index's `job_type = 'BatchApex'`; otherwise
+/// (status, id). Named, because without statistics SQLite may pick the queued-jobs index and
+/// sort every queued job.
+fn status_arm(status: JobStatus, types: &[JobType]) -> (&'static str, String) {
+    let active = matches!(
+        status,
+        JobStatus::Queued | JobStatus::Preparing | JobStatus::Processing
+    );
+    if active && types == [JobType::BatchApex] {
+        (
+            "INDEXED BY asyncapex_job_batch_active",
+            format!("status = '{status}' AND job_type = 'BatchApex'"),
+        )
+    } else {
+        (
+            "INDEXED BY asyncapex_job_status",
+            format!("status = '{status}'"),
+        )
+    }
+}
+
+/// `values` sorted, each once.
+fn unique<T: Ord + Copy>(values: &[T]) -> Vec<T> {
+    let mut out = values.to_vec();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// The job list's SQL: which index bounds the walk, so that a page costs the rows it shows
+/// (plus the rows its other filters skip) however many finished jobs the store keeps. A
+/// parent or class filter walks its own index; several statuses or types walk one index range
+/// per value, merged newest-first, because one `IN` list over an index cannot be read in ID
+/// order; no filter walks the primary key.
+fn list_sql(p: &JobListParams) -> String {
+    let arm = |index: &str, driver: &str| {
+        include_str!("queries/job_list.sql")
+            .replace("{index}", index)
+            .replace("{driver}", driver)
+    };
+    let arms: Vec<String> = if p.parent_job_id.is_some() {
+        vec![arm(
+            "INDEXED BY asyncapex_job_parent",
+            "parent_job_id = :parent_job_id",
+        )]
+    } else if p.class_name.is_some() {
+        vec![arm(
+            "INDEXED BY asyncapex_job_class",
+            "class_name = :class_name",
+        )]
+    } else if !p.statuses.is_empty() {
+        // Status and type names are fixed identifiers from the enums, never user text; a
+        // value asked for twice is one arm, or its jobs would be listed twice.
+        unique(&p.statuses)
+            .into_iter()
+            .map(|s| {
+                let (index, driver) = status_arm(s, &p.job_types);
+                arm(index, &driver)
+            })
+            .collect()
+    } else if !p.job_types.is_empty() {
+        unique(&p.job_types)
+            .into_iter()
+            .map(|t| {
+                arm(
+                    "INDEXED BY asyncapex_job_type",
+                    &format!("job_type = '{t}'"),
+                )
+            })
+            .collect()
+    } else {
+        vec![arm("", "1")]
+    };
+    if let [one] = arms.as_slice() {
+        return one.clone();
+    }
+    let union: Vec<String> = arms
+        .iter()
+        .map(|a| format!("SELECT * FROM ({a})"))
+        .collect();
+    format!(
+        "{}\nORDER BY id DESC\nLIMIT :limit",
+        union.join("\nUNION ALL\n")
+    )
 }
 
 pub(crate) fn claim(conn: &Connection, p: &JobClaimParams) -> Result<Vec<JobRecord>> {

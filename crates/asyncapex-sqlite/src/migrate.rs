@@ -28,6 +28,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "node_heartbeats",
         include_str!("../migrations/0005_node_heartbeats.sql"),
     ),
+    (
+        6,
+        "job_counts",
+        include_str!("../migrations/0006_job_counts.sql"),
+    ),
 ];
 
 /// What a file held when it was opened, before anything was written to it.

@@ -852,6 +852,54 @@ pub(crate) async fn list_filters_and_pages_newest_first(store: &dyn Store) {
     })
     .await;
     assert_eq!(page2, vec![all[2], all[1]]);
+
+    // Several statuses or types (a value named twice counts once), and a type with a status,
+    // page newest first across all of them.
+    let b = NewJob {
+        status: JobStatus::Queued,
+        ..NewJob::batch(
+            ids.job_id(add(t0(), secs(10))),
+            "Reindex",
+            "{}".into(),
+            asyncapex_core::batch::BatchScope::DEFAULT,
+            add(t0(), secs(10)),
+        )
+    };
+    insert(store, vec![b.clone()]).await;
+    assert_eq!(
+        list(JobListParams {
+            statuses: vec![JobStatus::Queued],
+            job_types: vec![JobType::BatchApex],
+            ..Default::default()
+        })
+        .await,
+        vec![b.id]
+    );
+    let queued_or_aborted = JobListParams {
+        statuses: vec![JobStatus::Queued, JobStatus::Aborted, JobStatus::Queued],
+        ..Default::default()
+    };
+    assert_eq!(
+        list(queued_or_aborted.clone()).await,
+        vec![b.id, all[4], all[3], all[2], all[1], all[0]]
+    );
+    assert_eq!(
+        list(JobListParams {
+            limit: 2,
+            before: Some(all[3]),
+            ..queued_or_aborted
+        })
+        .await,
+        vec![all[2], all[1]]
+    );
+    assert_eq!(
+        list(JobListParams {
+            job_types: vec![JobType::Future, JobType::BatchApex],
+            ..Default::default()
+        })
+        .await,
+        vec![b.id, all[4]]
+    );
 }
 
 /// Counts reflect statuses and what is due.

@@ -26,6 +26,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod batch_cases;
+mod count_cases;
 mod factory;
 mod job_cases;
 mod race_cases;
@@ -33,6 +34,7 @@ mod retention_cases;
 mod transition_cases;
 mod trigger_cases;
 
+pub use count_cases::{assert_counts_match_rows, assert_v5_demo_survived};
 pub use factory::{FACTORY_OWNER, factory_lease_until, job_in};
 
 /// A minimal queued job, for a store crate's own tests.
@@ -164,4 +166,5 @@ conformance_suite!($
     retention_cases::purge_never_touches_waiting_or_running_jobs,
     retention_cases::purge_is_bounded_oldest_first_and_filtered,
     retention_cases::purge_takes_a_batchs_chunks_and_error_events,
+    count_cases::counts_stay_true_through_every_change,
 );

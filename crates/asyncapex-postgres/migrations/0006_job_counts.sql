@@ -1,0 +1,72 @@
+-- Operator views (overview, /metrics, the flex-queue page, filtered lists) must not count
+-- every row: finished jobs are most of a store that has run for months. Their counts live
+-- here, kept in the same transaction as each change by the statement triggers below (one
+-- grouped upsert per statement, not one per row); waiting and running jobs are counted
+-- through the status index, which holds only the current work. Each count is split over 16
+-- shards picked by the writing backend, so completions committing at once on several
+-- connections do not queue on one row lock; a read sums the shards. Rows are upserted in
+-- (job_type, status) order so two backends sharing a shard lock them in the same order (a
+-- deadlock that still happens across statements is retried: see errors.rs).
+CREATE TABLE asyncapex_job_count (
+    job_type TEXT NOT NULL COLLATE "C",
+    status TEXT NOT NULL COLLATE "C",
+    shard SMALLINT NOT NULL,
+    n BIGINT NOT NULL,
+    PRIMARY KEY (job_type, status, shard)
+);
+
+INSERT INTO asyncapex_job_count (job_type, status, shard, n)
+SELECT job_type, status, 0, COUNT(*) FROM asyncapex_job
+WHERE status IN ('Completed', 'Failed', 'Aborted')
+GROUP BY job_type, status;
+
+-- SET search_path FROM CURRENT: the trigger also fires in an application's own transaction
+-- (EnqueueTransaction::commit_in), whose search_path need not name this schema.
+CREATE FUNCTION asyncapex_job_count_apply() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $$
+BEGIN
+    -- Finished rows after the statement count +1, finished rows before it -1: a row that
+    -- stays finished nets zero, so no join of the two transition tables is needed.
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO asyncapex_job_count AS c (job_type, status, shard, n)
+        SELECT job_type, status, pg_backend_pid() % 16, COUNT(*) FROM new_rows
+        WHERE status IN ('Completed', 'Failed', 'Aborted')
+        GROUP BY job_type, status ORDER BY job_type, status
+        ON CONFLICT (job_type, status, shard) DO UPDATE SET n = c.n + excluded.n;
+    ELSIF TG_OP = 'UPDATE' THEN
+        INSERT INTO asyncapex_job_count AS c (job_type, status, shard, n)
+        SELECT job_type, status, pg_backend_pid() % 16, SUM(d) FROM (
+            SELECT job_type, status, 1 AS d FROM new_rows
+            WHERE status IN ('Completed', 'Failed', 'Aborted')
+            UNION ALL
+            SELECT job_type, status, -1 FROM old_rows
+            WHERE status IN ('Completed', 'Failed', 'Aborted')
+        ) delta
+        GROUP BY job_type, status
+        HAVING SUM(d) <> 0 ORDER BY job_type, status
+        ON CONFLICT (job_type, status, shard) DO UPDATE SET n = c.n + excluded.n;
+    ELSE
+        INSERT INTO asyncapex_job_count AS c (job_type, status, shard, n)
+        SELECT job_type, status, pg_backend_pid() % 16, -COUNT(*) FROM old_rows
+        WHERE status IN ('Completed', 'Failed', 'Aborted')
+        GROUP BY job_type, status ORDER BY job_type, status
+        ON CONFLICT (job_type, status, shard) DO UPDATE SET n = c.n + excluded.n;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER asyncapex_job_count_insert AFTER INSERT ON asyncapex_job
+REFERENCING NEW TABLE AS new_rows
+FOR EACH STATEMENT EXECUTE FUNCTION asyncapex_job_count_apply();
+
+CREATE TRIGGER asyncapex_job_count_update AFTER UPDATE ON asyncapex_job
+REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+FOR EACH STATEMENT EXECUTE FUNCTION asyncapex_job_count_apply();
+
+CREATE TRIGGER asyncapex_job_count_delete AFTER DELETE ON asyncapex_job
+REFERENCING OLD TABLE AS old_rows
+FOR EACH STATEMENT EXECUTE FUNCTION asyncapex_job_count_apply();
+
+-- The job list filtered by type walks this index (see jobs::list); the other filters have one.
+CREATE INDEX asyncapex_job_type ON asyncapex_job (job_type, id);

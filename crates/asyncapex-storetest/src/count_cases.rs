@@ -1,0 +1,228 @@
+//! Counts: what the operator views read (counts by status, by type and status) stays equal
+//! to the rows through every change. A store may keep finished jobs' counts in a table of
+//! its own, updated with each change, so they are checked after each kind of change.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use asyncapex_core::clock::add;
+use asyncapex_core::{
+    JobAbortParams, JobCompleteManyParams, JobListParams, JobOutcome, JobPurgeParams,
+    JobRescueParams, JobStatsParams, JobStatus, JobType, NewJob, Store,
+};
+use jiff::Timestamp;
+
+use crate::factory::{factory_lease_until, job_in};
+use crate::job_cases::{claim, finish, insert, t0};
+
+/// Every job by (type, status), read row by row through the job list (the ground truth).
+async fn tally_rows(store: &dyn Store) -> BTreeMap<(JobType, JobStatus), u64> {
+    let mut tally = BTreeMap::new();
+    let mut before = None;
+    loop {
+        let page = store
+            .job_list(JobListParams {
+                before,
+                limit: 500,
+                ..JobListParams::default()
+            })
+            .await
+            .expect("list");
+        for j in &page {
+            *tally.entry((j.job_type, j.status)).or_insert(0) += 1;
+        }
+        match page.last() {
+            Some(last) => before = Some(last.id),
+            None => return tally,
+        }
+    }
+}
+
+/// Asserts that `job_count_by_status` and `job_stats`' counts by type and status equal a
+/// row-by-row tally of the store's jobs (zero counts may be reported or left out).
+///
+/// # Panics
+/// When they differ, or the store fails: a conformance failure.
+pub async fn assert_counts_match_rows(store: &dyn Store) {
+    let rows = tally_rows(store).await;
+    let mut by_status: BTreeMap<JobStatus, u64> = BTreeMap::new();
+    for ((_, status), n) in &rows {
+        *by_status.entry(*status).or_insert(0) += n;
+    }
+    let counted: BTreeMap<JobStatus, u64> = store
+        .job_count_by_status()
+        .await
+        .expect("count by status")
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    assert_eq!(counted, by_status, "counts by status against the rows");
+    let stats = store
+        .job_stats(JobStatsParams {
+            since: Timestamp::UNIX_EPOCH,
+        })
+        .await
+        .expect("stats");
+    let counted: BTreeMap<(JobType, JobStatus), u64> = stats
+        .by_type_and_status
+        .into_iter()
+        .filter(|(_, _, n)| *n > 0)
+        .map(|(t, s, n)| ((t, s), n))
+        .collect();
+    assert_eq!(counted, rows, "counts by type and status against the rows");
+}
+
+/// Inserts, claims, finishes (singly and many at once), aborts of waiting and running jobs,
+/// rescues that requeue, fail and abort, and purges: after each, the counts are the rows'.
+pub(crate) async fn counts_stay_true_through_every_change(store: &dyn Store) {
+    let mut made = BTreeMap::new();
+    for status in JobStatus::ALL {
+        made.insert(status, job_in(store, status).await.id);
+        assert_counts_match_rows(store).await;
+    }
+
+    // A future call of another type, failed: counted under its own type.
+    let ids = asyncapex_core::IdGenerator::new(31);
+    let call = NewJob {
+        job_type: JobType::Future,
+        method_name: Some("send".into()),
+        ..crate::job_cases::job(&ids, t0())
+    };
+    insert(store, vec![call.clone()]).await;
+    let claimed = claim(store, "w", t0(), 100).await;
+    assert!(claimed.contains(&call.id), "the call is claimed");
+    assert!(
+        store
+            .job_finish(finish(
+                call.id,
+                "w",
+                t0(),
+                JobOutcome::Failed {
+                    message: "boom".into()
+                }
+            ))
+            .await
+            .expect("finish")
+    );
+    assert_counts_match_rows(store).await;
+
+    // The rest of what that claim took (the factory's queued job) completes in a batch.
+    let rest: Vec<_> = claimed.into_iter().filter(|id| *id != call.id).collect();
+    let done = store
+        .job_complete_many(JobCompleteManyParams {
+            ids: rest.clone(),
+            owner: "w".into(),
+            now: t0(),
+        })
+        .await
+        .expect("complete many");
+    assert_eq!(done.len(), rest.len(), "every claimed job completes");
+    assert_counts_match_rows(store).await;
+
+    // A job on its last attempt, left running: the rescue below fails it.
+    let last_try = NewJob {
+        max_attempts: 1,
+        ..crate::job_cases::job(&ids, t0())
+    };
+    insert(store, vec![last_try.clone()]).await;
+    assert_eq!(claim(store, "w", t0(), 100).await, vec![last_try.id]);
+    assert_counts_match_rows(store).await;
+
+    // Aborting a holding job ends it; aborting a running one only asks, and the rescue
+    // after its lease ran out ends it as aborted, while the preparing one is requeued.
+    for status in [JobStatus::Holding, JobStatus::Processing] {
+        store
+            .job_abort(JobAbortParams {
+                id: made[&status],
+                now: t0(),
+            })
+            .await
+            .expect("abort");
+        assert_counts_match_rows(store).await;
+    }
+    store
+        .job_rescue(JobRescueParams {
+            now: add(factory_lease_until(), Duration::from_secs(1)),
+            exclude_owner: None,
+        })
+        .await
+        .expect("rescue");
+    for (id, want) in [
+        (last_try.id, JobStatus::Failed),
+        (made[&JobStatus::Processing], JobStatus::Aborted),
+        (made[&JobStatus::Preparing], JobStatus::Queued),
+    ] {
+        let got = store
+            .job_get(id)
+            .await
+            .expect("get")
+            .expect("exists")
+            .status;
+        assert_eq!(got, want, "the rescue moved {id}");
+    }
+    assert_counts_match_rows(store).await;
+
+    // Purges in small steps take the finished jobs down to none.
+    let far = add(factory_lease_until(), Duration::from_secs(86_400 * 365));
+    loop {
+        let deleted = store
+            .job_purge(JobPurgeParams {
+                before: far,
+                statuses: vec![JobStatus::Completed, JobStatus::Failed, JobStatus::Aborted],
+                job_types: None,
+                limit: 2,
+            })
+            .await
+            .expect("purge");
+        assert_counts_match_rows(store).await;
+        if deleted == 0 {
+            break;
+        }
+    }
+    let left = tally_rows(store).await;
+    assert!(
+        left.keys().all(|(_, s)| !s.is_terminal()),
+        "only unfinished jobs are left: {left:?}"
+    );
+}
+
+/// Checks a store opened on the demo's store as schema version 5 wrote it (each store crate
+/// keeps that store as a fixture, `tests/fixtures/v5-demo.*`): all 16 jobs are there, the
+/// counts the migration filled in are true (12 completed, 2 failed, 2 holding) and move with
+/// later changes (purging the 2 failed ones).
+///
+/// # Panics
+/// When anything was lost or miscounted: an upgrade failure.
+pub async fn assert_v5_demo_survived(store: &dyn Store) {
+    let all = store
+        .job_list(JobListParams {
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .expect("list");
+    assert_eq!(all.len(), 16, "every job is still there");
+    let mut counts = store.job_count_by_status().await.expect("counts");
+    counts.retain(|(_, n)| *n > 0);
+    counts.sort();
+    assert_eq!(
+        counts,
+        vec![
+            (JobStatus::Holding, 2),
+            (JobStatus::Completed, 12),
+            (JobStatus::Failed, 2),
+        ]
+    );
+    assert_counts_match_rows(store).await;
+    let deleted = store
+        .job_purge(JobPurgeParams {
+            before: Timestamp::MAX,
+            statuses: vec![JobStatus::Failed],
+            job_types: None,
+            limit: 100,
+        })
+        .await
+        .expect("purge");
+    assert_eq!(deleted, 2);
+    assert_counts_match_rows(store).await;
+}
