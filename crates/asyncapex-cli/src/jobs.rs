@@ -289,34 +289,6 @@ fn describe(job: &JobRecord) -> String {
     out
 }
 
-/// The cut of `jobs purge --before`: a date (midnight UTC), an instant, or an age.
-pub(crate) fn purge_cut(text: &str, now: jiff::Timestamp) -> Result<jiff::Timestamp, CliError> {
-    let text = text.trim();
-    if let Ok(at) = text.parse::<jiff::Timestamp>() {
-        return Ok(at);
-    }
-    if let Ok(date) = text.parse::<jiff::civil::Date>() {
-        return date
-            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
-            .map(|z| z.timestamp())
-            .map_err(usage);
-    }
-    let age: jiff::Span = text.parse().map_err(|_| {
-        CliError::Usage(format!(
-            "--before {text:?}: expected a date (2026-11-25), an instant (2026-11-25T08:00:00Z) or an age (7d, 36h, 90m)"
-        ))
-    })?;
-    if age.is_negative() {
-        return Err(CliError::Usage(format!(
-            "--before {text:?}: an age is not negative"
-        )));
-    }
-    now.to_zoned_datetime(jiff::tz::TimeZone::UTC)
-        .checked_sub(age)
-        .map(|z| z.timestamp())
-        .map_err(usage)
-}
-
 async fn purge(
     database: &str,
     before: &str,
@@ -324,7 +296,7 @@ async fn purge(
     dry_run: bool,
 ) -> Result<(), CliError> {
     const BATCH: u32 = 10_000;
-    let cut = purge_cut(before, jiff::Timestamp::now())?;
+    let cut = asyncapex::PurgeFilter::cut(before, jiff::Timestamp::now()).map_err(usage)?;
     let statuses = if status.is_empty() {
         vec![JobStatus::Completed, JobStatus::Failed, JobStatus::Aborted]
     } else {

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use asyncapex::{AbortOutcome, EnqueueOptions, FlexMove, JobId};
+use asyncapex::{AbortOutcome, EnqueueOptions, FlexMove, JobId, JobStatus, JobType, PurgeFilter};
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -27,6 +27,7 @@ pub(crate) fn routes() -> Router<WebState> {
         .route("/api/jobs", get(list_jobs).post(enqueue_job))
         .route("/api/jobs/{id}", get(job_detail))
         .route("/api/jobs/{id}/abort", post(abort_job))
+        .route("/api/jobs/purge", post(purge_jobs))
         .route("/api/batches", post(execute_batch))
         .route("/api/schedules", get(list_schedules).post(create_schedule))
         .route("/api/schedules/{id}", get(schedule).delete(delete_schedule))
@@ -271,6 +272,80 @@ pub async fn abort_job(
     ApiPath(id): ApiPath<String>,
 ) -> WebResult<Json<AbortResult>> {
     Ok(Json(abort(&state, &id).await?))
+}
+
+/// Which finished job records to purge (Apex's `System.purgeOldAsyncJobs`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PurgeRequest {
+    /// Records that ended strictly before this go: an instant (`2026-11-25T08:00:00Z`), a
+    /// date (`2026-11-25`, midnight UTC) or an age (`7d`, `36h`, `90m`).
+    #[schema(example = "7d")]
+    pub before: String,
+    /// Only these statuses, each `Completed`, `Failed` or `Aborted` (default: all three).
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub statuses: Option<Vec<JobStatus>>,
+    /// Only these job types (default: every type).
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub job_types: Option<Vec<JobType>>,
+    /// Count what would go, delete nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// What a purge deleted, or would delete.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PurgeResult {
+    /// Job records deleted (with their batch chunks and error events), or that a dry run
+    /// would delete.
+    pub deleted: u64,
+    /// Whether this was a dry run (nothing was deleted).
+    pub dry_run: bool,
+    /// The cut the request's `before` meant.
+    #[schema(value_type = String, format = DateTime)]
+    pub before: jiff::Timestamp,
+}
+
+/// Deletes finished job records that ended before a cut, in batches (Apex's
+/// `System.purgeOldAsyncJobs`); waiting and running jobs and schedules are never touched.
+/// The token is required.
+#[utoipa::path(post, path = "/api/jobs/purge", tag = "jobs", request_body = PurgeRequest,
+    security(("bearer" = [])),
+    responses((status = 200, body = PurgeResult), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn purge_jobs(
+    State(state): State<WebState>,
+    ApiJson(request): ApiJson<PurgeRequest>,
+) -> WebResult<Json<PurgeResult>> {
+    let before = PurgeFilter::cut(&request.before, jiff::Timestamp::now())?;
+    let mut filter = PurgeFilter::before(before);
+    if let Some(statuses) = request.statuses {
+        filter = filter.statuses(statuses);
+    }
+    if let Some(job_types) = request.job_types {
+        if job_types.is_empty() {
+            return Err(asyncapex::Error::InvalidInput {
+                what: "purge job types",
+                input: String::new(),
+                rule: "name at least one job type, or leave job_types out for every type",
+            }
+            .into());
+        }
+        filter = filter.job_types(job_types);
+    }
+    let engine = state.engine();
+    let deleted = if request.dry_run {
+        engine.purge_count(&filter).await?
+    } else {
+        engine.purge(&filter, |_| {}).await?
+    };
+    Ok(Json(PurgeResult {
+        deleted,
+        dry_run: request.dry_run,
+        before,
+    }))
 }
 
 /// Scheduled jobs, newest first.

@@ -674,6 +674,72 @@ pub struct NodeView {
     pub running_jobs: u64,
 }
 
+/// How long one status's finished records are kept: one period for most job types, and
+/// the job types kept longer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RetentionView {
+    /// `Completed`, `Failed` or `Aborted`.
+    #[schema(value_type = String)]
+    pub status: JobStatus,
+    /// Seconds its records are kept after they end; `null`: forever (no cleaner).
+    pub kept_seconds: Option<u64>,
+    /// Job types kept longer than `kept_seconds`.
+    pub longer: Vec<RetentionException>,
+}
+
+/// A job type whose finished records are kept longer than its status's period.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RetentionException {
+    /// The job type.
+    #[schema(value_type = String)]
+    pub job_type: JobType,
+    /// Seconds its records are kept after they end.
+    pub kept_seconds: u64,
+}
+
+impl RetentionView {
+    /// Each terminal status's retention under `retention`: the shortest period any job type
+    /// gets, then the job types kept longer.
+    pub fn of(retention: &asyncapex::Retention) -> Vec<RetentionView> {
+        [JobStatus::Completed, JobStatus::Failed, JobStatus::Aborted]
+            .into_iter()
+            .map(|status| {
+                let periods: Vec<(JobType, Option<u64>)> = JobType::ALL
+                    .into_iter()
+                    .map(|t| (t, retention.for_job(status, t).map(|d| d.as_secs())))
+                    .collect();
+                let kept_seconds = periods.iter().filter_map(|(_, p)| *p).min();
+                let longer = periods
+                    .into_iter()
+                    .filter_map(|(job_type, p)| {
+                        let p = p?;
+                        (Some(p) != kept_seconds).then_some(RetentionException {
+                            job_type,
+                            kept_seconds: p,
+                        })
+                    })
+                    .collect();
+                RetentionView {
+                    status,
+                    kept_seconds,
+                    longer,
+                }
+            })
+            .collect()
+    }
+}
+
+/// A period as an operator reads it: `7 days`, `36 hours`, `90 minutes`, `45 seconds`.
+pub fn period_text(seconds: u64) -> String {
+    let (n, unit) = match seconds {
+        s if s >= 86_400 && s % 86_400 == 0 => (s / 86_400, "day"),
+        s if s >= 3_600 && s % 3_600 == 0 => (s / 3_600, "hour"),
+        s if s >= 60 && s % 60 == 0 => (s / 60, "minute"),
+        s => (s, "second"),
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
 /// The overview: counts by status, the last hour per minute, the daily cap, the nodes.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Overview {
@@ -696,6 +762,8 @@ pub struct Overview {
     pub flex_queue_size: u64,
     /// Processes sharing the store, newest first (living ones and recently dead ones).
     pub nodes: Vec<NodeView>,
+    /// How long this engine's cleaner keeps finished records.
+    pub retention: Vec<RetentionView>,
 }
 
 /// The start of the minute holding `t`.
@@ -785,6 +853,7 @@ impl Overview {
             daily_limit: daily.limit,
             flex_queue_size,
             nodes,
+            retention: RetentionView::of(engine.retention()),
         })
     }
 

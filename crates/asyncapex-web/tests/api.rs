@@ -9,6 +9,18 @@ use axum::http::{Method, StatusCode};
 use serde_json::json;
 use support::{TOKEN, call, fixture, get, post};
 
+/// The overview's count of one status.
+fn status_count(overview: &serde_json::Value, status: &str) -> u64 {
+    overview["counts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["status"] == status)
+        .unwrap()["count"]
+        .as_u64()
+        .unwrap()
+}
+
 fn ids(list: &serde_json::Value) -> Vec<String> {
     list.as_array()
         .unwrap()
@@ -23,16 +35,7 @@ async fn the_overview_counts_jobs_by_status_and_lists_sixty_minutes() {
     let r = get(&f.app, "/api/overview").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let o = r.json();
-    let count = |status: &str| {
-        o["counts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["status"] == status)
-            .unwrap()["count"]
-            .as_u64()
-            .unwrap()
-    };
+    let count = |status: &str| status_count(&o, status);
     assert_eq!(count("Completed"), 3); // the chain's two jobs and the batch
     assert_eq!(count("Queued"), 2);
     assert_eq!(count("Holding"), 3);
@@ -1035,4 +1038,131 @@ async fn names_the_document_refuses_are_refused_and_names_it_allows_are_taken() 
     let class = &doc["components"]["schemas"]["EnqueueRequest"]["properties"]["class_name"];
     assert_eq!(class["maxLength"], 63, "{class}");
     assert!(class["pattern"].is_string(), "{class}");
+}
+
+#[tokio::test]
+async fn purging_needs_the_token_counts_on_a_dry_run_and_deletes_only_finished_records() {
+    let f = fixture().await;
+    let later = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(1)).to_string();
+    let count = status_count;
+
+    let body = json!({ "before": later });
+    for token in [None, Some("wrong-token-123")] {
+        let r = call(
+            &f.app,
+            Method::POST,
+            "/api/jobs/purge",
+            Some(body.clone()),
+            token,
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{token:?}");
+    }
+    let o = get(&f.app, "/api/overview").await.json();
+    assert_eq!(count(&o, "Completed"), 3, "nothing went without the token");
+
+    // The fixture's records ended moments ago: a day's cut keeps them all.
+    let r = post(&f.app, "/api/jobs/purge", Some(json!({ "before": "1d" }))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.json()["deleted"], 0);
+
+    let r = post(
+        &f.app,
+        "/api/jobs/purge",
+        Some(json!({ "before": later, "dry_run": true })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.json()["deleted"], 3);
+    assert_eq!(r.json()["dry_run"], true);
+    assert!(
+        f.engine.job(f.batch).await.is_ok(),
+        "a dry run deletes nothing"
+    );
+
+    let r = post(
+        &f.app,
+        "/api/jobs/purge",
+        Some(json!({ "before": later, "statuses": ["Completed"], "job_types": ["BatchApex"] })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.json()["deleted"], 1, "only the finished batch");
+    let r = get(&f.app, &format!("/api/jobs/{}", f.batch)).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "the batch is gone");
+
+    let r = post(&f.app, "/api/jobs/purge", Some(body)).await;
+    assert_eq!(r.json()["deleted"], 2, "the chain's two jobs");
+    let o = get(&f.app, "/api/overview").await.json();
+    assert_eq!(count(&o, "Completed"), 0);
+    assert_eq!(count(&o, "Queued"), 2, "waiting jobs are never purged");
+    assert_eq!(count(&o, "Holding"), 3);
+    assert_eq!(
+        get(&f.app, "/api/schedules")
+            .await
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "schedules are never purged"
+    );
+}
+
+#[tokio::test]
+async fn a_bad_purge_request_is_a_400_naming_what_broke() {
+    let f = fixture().await;
+    for (body, code, says) in [
+        (json!({ "before": "last week" }), "invalid_input", "an age"),
+        (json!({ "before": "-3d" }), "invalid_input", "not negative"),
+        (
+            json!({ "before": "1h", "statuses": ["Queued"] }),
+            "invalid_input",
+            "Queued",
+        ),
+        (
+            json!({ "before": "1h", "statuses": ["Nope"] }),
+            "invalid_body",
+            "Nope",
+        ),
+        (json!({ "statuses": ["Failed"] }), "invalid_body", "before"),
+        (
+            json!({ "before": "1h", "extra": true }),
+            "invalid_body",
+            "extra",
+        ),
+    ] {
+        let r = post(&f.app, "/api/jobs/purge", Some(body.clone())).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}: {}", r.body);
+        assert_eq!(r.code(), code, "{body}");
+        assert!(r.body.contains(says), "{body}: {}", r.body);
+    }
+    let o = get(&f.app, "/api/overview").await.json();
+    assert!(
+        o["counts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["status"] == "Completed" && c["count"] == 3),
+        "nothing was deleted"
+    );
+}
+
+#[tokio::test]
+async fn the_overview_states_the_retention_in_force() {
+    let f = fixture().await;
+    let o = get(&f.app, "/api/overview").await.json();
+    let retention = o["retention"].as_array().unwrap();
+    let statuses: Vec<&str> = retention
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["Completed", "Failed", "Aborted"]);
+    for r in retention {
+        assert_eq!(r["kept_seconds"], 7 * 86_400, "Apex's 7 days: {r}");
+        assert_eq!(r["longer"], json!([]));
+    }
+    let page = get(&f.app, "/").await;
+    assert!(page.body.contains("Completed kept"), "{}", page.body);
+    assert!(page.body.contains("7 days"));
 }

@@ -8,7 +8,7 @@ use maud::{Markup, html};
 use super::{Ctx, layout_with, status_badge, time_el};
 use crate::WebState;
 use crate::error::WebResult;
-use crate::views::{MinuteView, Overview};
+use crate::views::{MinuteView, Overview, period_text};
 
 /// `GET /`.
 pub async fn page(State(state): State<WebState>, ctx: Ctx) -> Response {
@@ -96,6 +96,20 @@ async fn render(state: &WebState, ctx: &Ctx) -> WebResult<Markup> {
                     div { dt { "Async jobs, last 24 h" } dd { (o.daily_used) @if let Some(l) = o.daily_limit { " of " (l) } } }
                     div { dt { "Flex queue" } dd { a href=(ctx.url("/flex-queue")) { (o.flex_queue_size) " holding" } } }
                     div { dt { "Rescued, last hour" } dd { (o.rescued) } }
+                    @for r in &o.retention {
+                        div.retention {
+                            dt { (r.status.as_str()) " kept" }
+                            dd {
+                                @match r.kept_seconds {
+                                    Some(s) => { (period_text(s)) }
+                                    None => { "forever" }
+                                }
+                                @for l in &r.longer {
+                                    br; span.muted { (l.job_type.as_str()) ": " (period_text(l.kept_seconds)) }
+                                }
+                            }
+                        }
+                    }
                 }
             }
             section.card.flush {

@@ -45,6 +45,57 @@ impl PurgeFilter {
         self
     }
 
+    /// Reads a purge's cut as operators write it: an instant (`2026-11-25T08:00:00Z`), a
+    /// date (`2026-11-25`, midnight UTC), or an age before `now` (`7d`, `36h`, `90m`; any
+    /// [`jiff::Span`] a friendly or ISO 8601 duration spells). The CLI's `jobs purge --before`
+    /// and the API's purge take this.
+    ///
+    /// ```
+    /// use asyncapex::PurgeFilter;
+    /// let now: jiff::Timestamp = "2026-12-02T12:00:00Z".parse().unwrap();
+    /// assert_eq!(PurgeFilter::cut("7d", now).unwrap().to_string(), "2026-11-25T12:00:00Z");
+    /// assert_eq!(PurgeFilter::cut("2026-11-25", now).unwrap().to_string(), "2026-11-25T00:00:00Z");
+    /// assert!(PurgeFilter::cut("last week", now).is_err());
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for text that is none of the three, a negative age, or a cut
+    /// outside the range of instants.
+    pub fn cut(text: &str, now: Timestamp) -> Result<Timestamp, Error> {
+        let text = text.trim();
+        let invalid = |rule| Error::InvalidInput {
+            what: "purge cut",
+            input: text.chars().take(80).collect(),
+            rule,
+        };
+        if let Ok(at) = text.parse::<Timestamp>() {
+            return Ok(at);
+        }
+        if let Ok(date) = text.parse::<jiff::civil::Date>() {
+            return date
+                .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+                .map(|z| z.timestamp())
+                .map_err(|_| invalid("the date's midnight is not a representable instant"));
+        }
+        let age: jiff::Span = text.parse().map_err(|_| {
+            invalid(
+                "expected an instant (2026-11-25T08:00:00Z), a date (2026-11-25) or an age (7d, 36h, 90m)",
+            )
+        })?;
+        if age.is_negative() {
+            return Err(invalid("an age is not negative"));
+        }
+        now.to_zoned_datetime(jiff::tz::TimeZone::UTC)
+            .checked_sub(age)
+            .map(|z| z.timestamp())
+            .map_err(|_| invalid("the age reaches before the earliest representable instant"))
+    }
+
+    /// The cut: records that ended strictly before it are purged.
+    pub fn cut_instant(&self) -> Timestamp {
+        self.before
+    }
+
     fn params(&self) -> JobPurgeParams {
         JobPurgeParams {
             before: self.before,
