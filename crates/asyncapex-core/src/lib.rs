@@ -9,6 +9,7 @@ pub mod clock;
 pub mod cron;
 pub mod cron_trigger;
 pub mod error;
+pub mod fill;
 pub mod id;
 pub mod job;
 pub mod limits;

@@ -18,6 +18,7 @@ mod cron_triggers;
 mod decode;
 mod errors;
 mod file_identity;
+mod fill;
 mod jobs;
 mod migrate;
 mod query_source;
@@ -28,6 +29,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use asyncapex_core::IdGenerator;
+use asyncapex_core::fill::FinishedJobsFill;
 use asyncapex_core::{
     AbortOutcome, CronTriggerDeleteParams, CronTriggerDueParams, CronTriggerFailParams,
     CronTriggerFireParams, CronTriggerId, CronTriggerInsertParams, CronTriggerListParams,
@@ -107,6 +110,43 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// Writes `fill`'s finished job records straight into the job table, for benchmarks and
+    /// load tests (a store with months of history, made in seconds): in transactions of
+    /// 50,000 rows, calling `on_batch` with each one's count. The kept counts move with the
+    /// rows, as with any insert. Returns how many records it wrote.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> asyncapex_core::Result<()> {
+    /// use asyncapex_core::fill::FinishedJobsFill;
+    /// let store = asyncapex_sqlite::SqliteStore::open("bench.db").await?;
+    /// let fill = FinishedJobsFill::over_days(1_000_000, 30, jiff::Timestamp::now());
+    /// store.fill_finished(&fill, |n| eprintln!("+{n}")).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// A store error (rows of batches already committed stay); [`asyncapex_core::Error::Store`]
+    /// with a constraint kind when an ID is taken (fill a store once per node number).
+    pub async fn fill_finished(
+        &self,
+        fill: &FinishedJobsFill,
+        mut on_batch: impl FnMut(u64),
+    ) -> Result<u64> {
+        const BATCH: u64 = 50_000;
+        let ids = std::sync::Arc::new(IdGenerator::new(fill.node));
+        let mut start = 0;
+        while start < fill.count {
+            let end = (start + BATCH).min(fill.count);
+            let (f, g) = (fill.clone(), ids.clone());
+            self.conn
+                .call(move |conn| fill::rows(conn, &f, &g, start, end))
+                .await?;
+            on_batch(end - start);
+            start = end;
+        }
+        Ok(fill.count)
+    }
+
     /// Opens (creating if needed) the database file at `path` and migrates it.
     ///
     /// # Errors

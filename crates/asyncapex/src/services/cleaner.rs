@@ -172,4 +172,81 @@ mod tests {
         kit.clock.advance(23 * DAY);
         assert_eq!(cleaner.clean(&stop).await.unwrap(), 1);
     }
+
+    /// A purge of many records goes in bounded batches, and the store serves other writers
+    /// between them: an enqueue made while a long purge runs commits after at most a few
+    /// batches, never after the whole purge. Progress is read from the purge's own batch
+    /// reports, so the bound is in batches, not in milliseconds.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_enqueue_waits_for_at_most_a_few_purge_batches() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicU64, Ordering};
+
+        use asyncapex_core::fill::FinishedJobsFill;
+        use asyncapex_core::{IdGenerator, JobInsertManyParams, JobPurgeParams, Store};
+
+        const ROWS: u64 = 20_000;
+        const BATCH: u32 = 500;
+        let dir = tempfile::tempdir().unwrap();
+        let sqlite = asyncapex_sqlite::SqliteStore::open(dir.path().join("purge.db"))
+            .await
+            .unwrap();
+        let now = jiff::Timestamp::from_second(1_800_000_000).unwrap();
+        let fill =
+            FinishedJobsFill::over_days(ROWS, 30, now - jiff::SignedDuration::from_hours(24 * 8));
+        sqlite.fill_finished(&fill, |_| {}).await.unwrap();
+        let store: Arc<dyn Store> = Arc::new(sqlite);
+
+        let deleted = Arc::new(AtomicU64::new(0));
+        let batches = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let purge = {
+            let (store, deleted, batches) = (store.clone(), deleted.clone(), batches.clone());
+            tokio::spawn(async move {
+                let params = JobPurgeParams {
+                    before: now,
+                    statuses: vec![JobStatus::Completed, JobStatus::Failed, JobStatus::Aborted],
+                    job_types: None,
+                    limit: BATCH,
+                };
+                super::purge_all(store.as_ref(), &params, &Shutdown::default().stop(), |n| {
+                    deleted.fetch_add(n, Ordering::SeqCst);
+                    batches.lock().unwrap().push(n);
+                })
+                .await
+            })
+        };
+        // Once the purge is under way (its first batch reported), enqueue.
+        while deleted.load(Ordering::SeqCst) == 0 {
+            tokio::task::yield_now().await;
+        }
+        let before = deleted.load(Ordering::SeqCst);
+        let ids = IdGenerator::new(1);
+        let job = asyncapex_core::NewJob::queueable(ids.job_id(now), "Probe", "{}".into(), now);
+        store
+            .job_insert_many(JobInsertManyParams::new(vec![job]))
+            .await
+            .unwrap();
+        let waited = deleted.load(Ordering::SeqCst) - before;
+        assert_eq!(
+            purge.await.unwrap().unwrap(),
+            ROWS,
+            "the purge took every record"
+        );
+        assert!(
+            waited <= 3 * u64::from(BATCH),
+            "the enqueue waited for {waited} records to be deleted, more than three batches"
+        );
+        // The bound holds because no batch is larger than the limit: the write lock is
+        // never held for more than one batch's deletes.
+        let batches = batches.lock().unwrap().clone();
+        assert!(
+            batches.iter().all(|n| *n <= u64::from(BATCH)),
+            "{batches:?}"
+        );
+        assert!(
+            batches.len() as u64 >= ROWS / u64::from(BATCH),
+            "{} batches",
+            batches.len()
+        );
+    }
 }

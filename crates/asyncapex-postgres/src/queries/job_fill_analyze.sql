@@ -1,0 +1,2 @@
+-- Fresh statistics after a bulk fill, so plans see the history it wrote.
+ANALYZE asyncapex_job
