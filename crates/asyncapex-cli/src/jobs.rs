@@ -295,7 +295,7 @@ async fn purge(
     status: &[String],
     dry_run: bool,
 ) -> Result<(), CliError> {
-    const BATCH: u32 = 10_000;
+    const BATCH: u32 = asyncapex::PURGE_BATCH;
     let cut = asyncapex::PurgeFilter::cut(before, jiff::Timestamp::now()).map_err(usage)?;
     let statuses = if status.is_empty() {
         vec![JobStatus::Completed, JobStatus::Failed, JobStatus::Aborted]

@@ -20,6 +20,25 @@ SELECT job_type, status, 0, COUNT(*) FROM asyncapex_job
 WHERE status IN ('Completed', 'Failed', 'Aborted')
 GROUP BY job_type, status;
 
+-- The daily cap and the overview count the jobs created in the last 24 hours; at a million
+-- a day that is a million rows to count on every look. Creations are counted here per minute
+-- (minute = created_at / 60,000,000), job type and shard by the insert trigger below, which
+-- also drops minutes more than 48 hours before the newest job it counts, so the table stays
+-- small (jobs::count_created_since reads it, and counts rows for windows it no longer
+-- covers). Purges do not subtract: a creation happened whether or not its record is kept.
+CREATE TABLE asyncapex_job_created_count (
+    minute BIGINT NOT NULL,
+    job_type TEXT NOT NULL COLLATE "C",
+    shard SMALLINT NOT NULL,
+    n BIGINT NOT NULL,
+    PRIMARY KEY (minute, job_type, shard)
+);
+
+INSERT INTO asyncapex_job_created_count (minute, job_type, shard, n)
+SELECT created_at / 60000000, job_type, 0, COUNT(*) FROM asyncapex_job
+WHERE created_at / 60000000 >= (SELECT MAX(created_at) / 60000000 - 2880 FROM asyncapex_job)
+GROUP BY created_at / 60000000, job_type;
+
 -- SET search_path FROM CURRENT: the trigger also fires in an application's own transaction
 -- (EnqueueTransaction::commit_in), whose search_path need not name this schema.
 CREATE FUNCTION asyncapex_job_count_apply() RETURNS trigger LANGUAGE plpgsql
@@ -28,6 +47,12 @@ BEGIN
     -- Finished rows after the statement count +1, finished rows before it -1: a row that
     -- stays finished nets zero, so no join of the two transition tables is needed.
     IF TG_OP = 'INSERT' THEN
+        INSERT INTO asyncapex_job_created_count AS c (minute, job_type, shard, n)
+        SELECT created_at / 60000000, job_type, pg_backend_pid() % 16, COUNT(*) FROM new_rows
+        GROUP BY created_at / 60000000, job_type ORDER BY 1, 2
+        ON CONFLICT (minute, job_type, shard) DO UPDATE SET n = c.n + excluded.n;
+        DELETE FROM asyncapex_job_created_count
+        WHERE minute < (SELECT MAX(created_at) / 60000000 - 2880 FROM new_rows);
         INSERT INTO asyncapex_job_count AS c (job_type, status, shard, n)
         SELECT job_type, status, pg_backend_pid() % 16, COUNT(*) FROM new_rows
         WHERE status IN ('Completed', 'Failed', 'Aborted')

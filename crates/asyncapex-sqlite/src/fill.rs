@@ -16,24 +16,36 @@ pub(crate) fn rows(
     start: u64,
     end: u64,
 ) -> Result<()> {
+    // Rows per statement: large enough to amortize the statement, small enough to keep
+    // each JSON text a few hundred kilobytes.
+    const PER_STATEMENT: u64 = 2_000;
     let mut stmt = conn
         .prepare_cached(include_str!("queries/job_fill.sql"))
         .map_err(from_sqlite)?;
-    for i in start..end {
-        let r = fill.row(ids, i);
-        stmt.execute(named_params! {
-            ":id": r.id.as_15(),
-            ":job_type": r.job_type.as_str(),
-            ":class_name": r.class_name,
-            ":method_name": r.method_name,
-            ":status": r.status.as_str(),
-            ":extended_status": r.extended_status,
-            ":created_at": micros(r.created_at),
-            ":started_at": r.started_at.map(micros),
-            ":completed_at": micros(r.completed_at),
-            ":attempt": r.attempt,
-        })
-        .map_err(from_sqlite)?;
+    let mut first = start;
+    while first < end {
+        let last = (first + PER_STATEMENT).min(end);
+        let rows: Vec<serde_json::Value> = (first..last)
+            .map(|i| {
+                let r = fill.row(ids, i);
+                serde_json::json!([
+                    r.id.as_15(),
+                    r.job_type.as_str(),
+                    r.class_name,
+                    r.method_name,
+                    r.status.as_str(),
+                    r.extended_status,
+                    micros(r.created_at),
+                    r.started_at.map(micros),
+                    micros(r.completed_at),
+                    r.attempt,
+                ])
+            })
+            .collect();
+        let json = serde_json::Value::from(rows).to_string();
+        stmt.execute(named_params! { ":rows": json })
+            .map_err(from_sqlite)?;
+        first = last;
     }
     Ok(())
 }

@@ -267,6 +267,12 @@ fn configure(conn: &Connection, options: &SqliteOptions) -> Result<()> {
     };
     conn.pragma_update(None, "synchronous", sync)
         .map_err(from_sqlite)?;
+    // Every call in a group transaction runs under a savepoint, whose statement journal
+    // would otherwise go to a temporary file: one pwrite per page a call changes (a profile
+    // of a bulk insert spent a fifth of its time there). Kept in memory it is bounded by one
+    // call's changes and gone at its end.
+    conn.pragma_update(None, "temp_store", "MEMORY")
+        .map_err(from_sqlite)?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(())
 }

@@ -40,9 +40,11 @@ pub(crate) fn purge(conn: &Connection, p: &JobPurgeParams) -> Result<u64> {
     }
     let ids_json = serde_json::Value::from(ids).to_string();
     let mut deleted = 0;
-    // Chunks and events first, then the jobs, whose count is the answer; one transaction.
+    // Chunks, events and the kept counts first, then the jobs, whose count is the answer;
+    // one transaction.
     for sql in [
         include_str!("queries/job_purge_chunks.sql"),
+        include_str!("queries/job_purge_counts.sql"),
         include_str!("queries/job_purge_events.sql"),
         include_str!("queries/job_purge_jobs.sql"),
     ] {

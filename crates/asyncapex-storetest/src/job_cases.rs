@@ -976,6 +976,54 @@ pub(crate) async fn count_created_since_counts_only_the_window_and_the_types(sto
     assert_eq!(count(t0(), vec![]).await, 0);
 }
 
+/// The creation count is exact to the microsecond at minute edges (a store may keep counts
+/// per minute), and for a window older than such counts keep (days back) too.
+pub(crate) async fn count_created_since_is_exact_at_minute_edges_and_days_back(store: &dyn Store) {
+    let ids = IdGenerator::new(1);
+    let at = |micros: i64| {
+        t0().checked_add(jiff::SignedDuration::from_micros(micros))
+            .expect("in range")
+    };
+    let minute = 60_000_000;
+    let mut jobs = Vec::new();
+    // Three days before, then around the minute that starts at t0 (a whole minute).
+    for offset in [
+        -3 * 86_400_000_000,
+        0,
+        30_000_000,
+        minute - 1,
+        minute,
+        90_000_000,
+    ] {
+        let mut j = job(&ids, at(offset));
+        j.created_at = at(offset);
+        jobs.push(j);
+    }
+    for j in jobs {
+        insert(store, vec![j]).await;
+    }
+    let count = |since| async move {
+        store
+            .job_count_created_since(JobCountCreatedSinceParams {
+                since,
+                job_types: vec![JobType::Queueable],
+            })
+            .await
+            .expect("count")
+    };
+    assert_eq!(count(at(0)).await, 5);
+    assert_eq!(count(at(1)).await, 4, "mid-minute start");
+    assert_eq!(
+        count(at(minute - 1)).await,
+        3,
+        "the minute's last microsecond"
+    );
+    assert_eq!(count(at(minute)).await, 2, "a whole minute");
+    assert_eq!(count(at(minute + 1)).await, 1);
+    assert_eq!(count(at(-86_400_000_000)).await, 5, "a day back");
+    assert_eq!(count(at(-4 * 86_400_000_000)).await, 6, "four days back");
+}
+
 /// Dashboard counts: by type and status, per minute, durations and rescues.
 pub(crate) async fn job_stats_count_by_type_status_minute_and_duration(store: &dyn Store) {
     let ids = IdGenerator::new(1);

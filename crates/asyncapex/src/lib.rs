@@ -87,8 +87,8 @@ pub use asyncapex_macros::future;
 #[cfg(feature = "testing")]
 pub use engine::testing;
 pub use engine::{
-    AbortTarget, Engine, EngineBuilder, EnqueueTransaction, PurgeFilter, ScheduleOptions,
-    ShutdownReport,
+    AbortTarget, Engine, EngineBuilder, EnqueueTransaction, PURGE_BATCH, PurgeFilter,
+    ScheduleOptions, ShutdownReport,
 };
 pub use kinds::batch::{Batchable, QueryLocator, WorkSet};
 pub use kinds::context::{
@@ -123,7 +123,7 @@ pub mod http {
 /// results, the records it inserts and the ID generator. For admin tools and store authors;
 /// it changes between minor releases, unlike the rest of this crate's API.
 pub mod unstable {
-    pub use asyncapex_core::{IdGenerator, NewBatchChunk, NewJob, id, job};
+    pub use asyncapex_core::{IdGenerator, NewBatchChunk, NewJob, fill, id, job};
     pub use asyncapex_core::{rules, store};
 }
 

@@ -1,4 +1,20 @@
+-- Jobs of $2 types created at or after $1 (µs): whole minutes from the kept per-minute
+-- counts (migration 6, summed over shards), the part-minute before the first whole one from
+-- the rows. When the counts no longer reach back to $1 (more than 48 hours), every row is
+-- counted instead.
 -- $1 since, $2 job_types
-SELECT COUNT(*) FROM asyncapex_job
-WHERE created_at >= $1::bigint
-  AND job_type = ANY($2::text[])
+WITH w AS (
+    SELECT ($1::bigint + 59999999) / 60000000 AS first_minute,
+           COALESCE((SELECT MAX(minute) FROM asyncapex_job_created_count), 0) - 2880 AS kept_from
+)
+SELECT CASE WHEN w.first_minute >= w.kept_from THEN
+    (SELECT COALESCE(SUM(n), 0) FROM asyncapex_job_created_count
+     WHERE minute >= w.first_minute AND job_type = ANY($2::text[]))
+  + (SELECT COUNT(*) FROM asyncapex_job
+     WHERE created_at >= $1::bigint AND created_at < w.first_minute * 60000000
+       AND job_type = ANY($2::text[]))
+ELSE
+    (SELECT COUNT(*) FROM asyncapex_job
+     WHERE created_at >= $1::bigint AND job_type = ANY($2::text[]))
+END::bigint
+FROM w

@@ -305,9 +305,6 @@ impl EngineBuilder {
     }
 }
 
-/// Records the cleaner deletes per store call: a few milliseconds of the write lock.
-const CLEAN_BATCH: u32 = 1000;
-
 /// Refuses a configuration no engine can run with.
 fn check_config(config: &EngineConfig) -> Result<(), Error> {
     if config.max_attempts == 0 {
@@ -413,7 +410,7 @@ fn start_services(rt: &Arc<Runtime>, services: &Services) {
                     clock: rt.clock.clone(),
                     retention: config.retention.clone(),
                     interval: config.clean_interval,
-                    batch: CLEAN_BATCH,
+                    batch: super::retention::PURGE_BATCH,
                 },
                 rt.shutdown.stop(),
             );

@@ -23,7 +23,7 @@ use tokio::sync::broadcast;
 
 pub use self::builder::EngineBuilder;
 pub use self::control::{AbortTarget, ShutdownReport};
-pub use self::retention::PurgeFilter;
+pub use self::retention::{PURGE_BATCH, PurgeFilter};
 pub use self::schedule::ScheduleOptions;
 pub use self::transaction::EnqueueTransaction;
 use crate::runtime::Runtime;

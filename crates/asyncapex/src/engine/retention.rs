@@ -6,8 +6,10 @@ use jiff::Timestamp;
 use super::Engine;
 use crate::services::cleaner::purge_all;
 
-/// Records deleted per store call by an on-demand purge.
-const PURGE_BATCH: u32 = 10_000;
+/// Records deleted per store call by an on-demand purge unless
+/// [`PurgeFilter::batch_size`] says otherwise: on SQLite a few milliseconds of the write
+/// lock, so enqueues and claims meanwhile wait that long at most (BENCHMARKS.md, scale).
+pub const PURGE_BATCH: u32 = 500;
 
 /// Which finished records a purge deletes.
 ///
@@ -21,6 +23,7 @@ pub struct PurgeFilter {
     before: Timestamp,
     statuses: Vec<JobStatus>,
     job_types: Option<Vec<JobType>>,
+    batch: u32,
 }
 
 impl PurgeFilter {
@@ -30,7 +33,15 @@ impl PurgeFilter {
             before: cut,
             statuses: vec![JobStatus::Completed, JobStatus::Failed, JobStatus::Aborted],
             job_types: None,
+            batch: PURGE_BATCH,
         }
+    }
+
+    /// Records deleted per store call (default [`PURGE_BATCH`]; at least 1). Larger batches
+    /// delete faster and hold the store longer each time; a purge yields between them.
+    pub fn batch_size(mut self, records: u32) -> PurgeFilter {
+        self.batch = records.max(1);
+        self
     }
 
     /// Only these statuses (each must be terminal).
@@ -101,7 +112,7 @@ impl PurgeFilter {
             before: self.before,
             statuses: self.statuses.clone(),
             job_types: self.job_types.clone(),
-            limit: PURGE_BATCH,
+            limit: self.batch,
         }
     }
 }

@@ -1,5 +1,7 @@
 //! `asyncapex bench …`: benchmark programs that print figures (never timed tests).
 
+mod scale;
+
 use std::time::{Duration, Instant};
 
 use asyncapex::{BatchContext, Batchable, Engine, JobError, JobStatus, Limits, WorkSet};
@@ -40,6 +42,11 @@ pub enum BenchCommand {
         #[arg(long)]
         file: Option<std::path::PathBuf>,
     },
+    /// Fill a fresh store with finished job records, then time the operator views, a W2
+    /// drain and a purge of the older half (with W3 latency during it); once per row count.
+    /// The store is wiped first: an SQLite file is deleted, on PostgreSQL the schema
+    /// `asyncapex_scale` is dropped.
+    Scale(scale::ScaleArgs),
 }
 
 /// Sums its items: the trivial `execute` of the batch benchmark.
@@ -127,6 +134,7 @@ pub(crate) async fn run(database: &str, cmd: BenchCommand) -> Result<(), String>
             stateful,
             file,
         } => batch(items, scope, stateful, file).await,
+        BenchCommand::Scale(args) => scale::run(args).await,
     }
 }
 
