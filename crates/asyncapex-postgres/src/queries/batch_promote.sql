@@ -11,5 +11,7 @@ WITH front AS (
 UPDATE asyncapex_job j
 SET status = 'Queued', flex_position = NULL, run_at = $1::bigint
 FROM front
-WHERE j.id = front.id AND j.status = 'Holding'
+-- No status check again: FOR UPDATE holds the rows read as holding (see job_claim.sql for
+-- the plan that check invites).
+WHERE j.id = front.id
 RETURNING j.id

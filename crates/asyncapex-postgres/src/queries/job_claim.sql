@@ -18,5 +18,10 @@ SET status = CASE WHEN j.job_type = 'BatchApex' AND NOT j.batch_start_done
     lease_expires_at = $3::bigint,
     signature = NULL
 FROM locked
-WHERE j.id = locked.id AND j.status = 'Queued'
+-- No `j.status = 'Queued'` again: the CTE's FOR UPDATE already holds exactly the rows it
+-- read as queued, and repeating it lets the planner join through the queued-jobs index,
+-- which after statistics taken while nothing was queued (rows=1) turned every claim into a
+-- nested loop over all queued jobs (8.8 s per claim of 1,024 beside 20,000 queued jobs).
+-- Without it the join can only go through the primary key.
+WHERE j.id = locked.id
 RETURNING j.*

@@ -1,0 +1,77 @@
+//! Plans that must not depend on fresh statistics: a table analyzed while nothing was queued
+//! (a store of finished history) then given a burst of queued jobs must still claim through
+//! the primary key, not loop over every queued job for each one claimed.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod common;
+
+use asyncapex_core::fill::FinishedJobsFill;
+use asyncapex_core::{IdGenerator, JobClaimParams, JobInsertManyParams, Store};
+use asyncapex_postgres::PostgresStore;
+
+#[tokio::test]
+#[cfg_attr(
+    not(asyncapex_postgres_tests),
+    ignore = "the store's database is not configured"
+)]
+async fn a_claim_after_statistics_of_an_idle_queue_joins_through_the_primary_key() {
+    let Some(url) = common::url() else {
+        return;
+    };
+    common::sweep_stale_schemas(&url).await;
+    let schema = common::fresh_schema();
+    let store = PostgresStore::connect_with(&url, common::options(&schema))
+        .await
+        .unwrap();
+    // History only, then ANALYZE (the fill runs it): the statistics say nothing is queued.
+    let fill = FinishedJobsFill::over_days(5_000, 30, common::t0());
+    store.fill_finished(&fill, |_| {}).await.unwrap();
+    let ids = IdGenerator::new(1);
+    let burst: Vec<_> = (0..3_000)
+        .map(|_| common::job(&ids, common::t0()))
+        .collect();
+    store
+        .job_insert_many(JobInsertManyParams::new(burst))
+        .await
+        .unwrap();
+
+    let admin = common::admin(&url).await;
+    admin
+        .batch_execute(&format!("SET search_path TO \"{schema}\""))
+        .await
+        .unwrap();
+    let now = common::t0().as_microsecond();
+    let plan: serde_json::Value = admin
+        .query_one(
+            &format!(
+                "EXPLAIN (FORMAT JSON) {}",
+                include_str!("../src/queries/job_claim.sql")
+            ),
+            &[&"w", &now, &(now + 30_000_000), &1024_i64],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let text = plan.to_string();
+    assert!(
+        text.contains("asyncapex_job_pkey"),
+        "the claimed rows are found by primary key: {text}"
+    );
+    assert!(
+        !text.contains("Join Filter"),
+        "no join that filters every queued job per claimed one: {text}"
+    );
+
+    let claimed = store
+        .job_claim(JobClaimParams {
+            owner: "w".into(),
+            now: common::t0(),
+            lease_until: common::t0() + jiff::SignedDuration::from_secs(30),
+            limit: 1024,
+        })
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1024);
+    drop(store);
+    common::drop_schema(&url, &schema).await;
+}
