@@ -70,9 +70,8 @@ struct Figures {
     w2_jobs_per_s: f64,
     purged: u64,
     purge_rows_per_s: f64,
-    w3_during_purge_p50_ms: f64,
-    w3_during_purge_p99_ms: f64,
-    w3_during_purge_samples: usize,
+    w3_idle: Option<Latency>,
+    w3_during_purge: Option<Latency>,
     rss_before_purge_kib: u64,
     rss_after_purge_kib: u64,
 }
@@ -266,12 +265,17 @@ async fn w2(store: Arc<dyn Store>, jobs: u64) -> Result<f64, String> {
         .shutdown(Duration::from_secs(5))
         .await
         .map_err(|e| e.to_string())?;
+    let done_before = completed(store.as_ref()).await?;
     let started = Instant::now();
-    let worker = engine(store, 1024).await?;
-    worker
-        .wait_idle(Duration::from_secs(900))
-        .await
-        .map_err(|e| e.to_string())?;
+    let worker = engine(store.clone(), 1024).await?;
+    // Polls the kept counts, as the peer harness's `count_done` does: the drain is timed,
+    // not a wait that counts the queue.
+    while completed(store.as_ref()).await? < done_before + jobs {
+        if started.elapsed() > Duration::from_secs(900) {
+            return Err("the W2 drain did not finish in 15 minutes".into());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let rate = jobs as f64 / started.elapsed().as_secs_f64();
     worker
         .shutdown(Duration::from_secs(5))
@@ -280,50 +284,45 @@ async fn w2(store: Arc<dyn Store>, jobs: u64) -> Result<f64, String> {
     Ok(rate)
 }
 
+/// How many jobs are Completed.
+async fn completed(store: &dyn Store) -> Result<u64, String> {
+    let counts = store.job_count_by_status().await.map_err(|e| e.to_string())?;
+    Ok(counts
+        .into_iter()
+        .filter(|(s, _)| *s == asyncapex::JobStatus::Completed)
+        .map(|(_, n)| n)
+        .sum())
+}
+
 /// Purges records created before the fill's midpoint while probes measure W3 (one enqueue
 /// every 2 ms on a running worker); (purged, rows/s, p50 ms, p99 ms, samples).
 async fn purge_half(
     store: Arc<dyn Store>,
     fill: &FinishedJobsFill,
     batch: u32,
-) -> Result<(u64, f64, f64, f64, usize), String> {
+) -> Result<Purge, String> {
     let worker = engine(store, 64).await?;
-    if let Ok(mut l) = PROBE_LATENCIES.lock() {
-        l.clear();
-    }
+    // The same probes for a second with nothing else running: the latency the purge adds to.
+    let idle = probe_while(&worker, tokio::time::sleep(Duration::from_secs(1))).await?;
     let mid = fill.from + fill.to.duration_since(fill.from) / 2;
     let filter = PurgeFilter::before(mid).batch_size(batch);
-    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let probes = {
-        let (worker, done) = (worker.clone(), done.clone());
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_millis(2));
-            while !done.load(std::sync::atomic::Ordering::Relaxed) {
-                tick.tick().await;
-                let probe = ScaleProbe {
-                    enqueued_us: jiff::Timestamp::now().as_microsecond(),
-                };
-                if let Err(e) = worker.enqueue_job(probe).await {
-                    return Err(e.to_string());
-                }
-            }
-            Ok(())
-        })
-    };
     let bar = indicatif::ProgressBar::new(fill.count / 2);
     bar.set_style(
         indicatif::ProgressStyle::with_template("  purging [{bar:30}] {pos}/{len} records")
             .map_err(|e| e.to_string())?,
     );
     let started = Instant::now();
-    let purged = worker
-        .purge(&filter, |n| bar.inc(n))
-        .await
-        .map_err(|e| e.to_string())?;
+    let mut purge = std::pin::pin!(worker.purge(&filter, |n| bar.inc(n)));
+    let mut purged = None;
+    let during = probe_while(&worker, async {
+        purged = Some(purge.as_mut().await);
+    })
+    .await?;
     let took = started.elapsed();
     bar.finish_and_clear();
-    done.store(true, std::sync::atomic::Ordering::Relaxed);
-    probes.await.map_err(|e| e.to_string())??;
+    let purged = purged
+        .ok_or("the purge did not finish")?
+        .map_err(|e| e.to_string())?;
     worker
         .wait_idle(Duration::from_secs(60))
         .await
@@ -332,18 +331,62 @@ async fn purge_half(
         .shutdown(Duration::from_secs(5))
         .await
         .map_err(|e| e.to_string())?;
-    let mut latencies = PROBE_LATENCIES
-        .lock()
-        .map(|l| l.clone())
-        .unwrap_or_default();
-    latencies.sort_unstable();
-    Ok((
+    Ok(Purge {
         purged,
-        purged as f64 / took.as_secs_f64(),
-        percentile(&latencies, 0.50),
-        percentile(&latencies, 0.99),
-        latencies.len(),
-    ))
+        rows_per_s: purged as f64 / took.as_secs_f64(),
+        idle,
+        during,
+    })
+}
+
+/// W3 latencies (ms) seen by probes: p50, p99, how many.
+#[derive(Debug, Clone, Copy, Serialize)]
+struct Latency {
+    p50_ms: f64,
+    p99_ms: f64,
+    samples: usize,
+}
+
+/// What the purge measured.
+struct Purge {
+    purged: u64,
+    rows_per_s: f64,
+    idle: Latency,
+    during: Latency,
+}
+
+/// Enqueues a probe every 2 ms on `worker` until `until` finishes; their W3 latencies.
+async fn probe_while(worker: &Engine, until: impl std::future::Future<Output = ()>) -> Result<Latency, String> {
+    if let Ok(mut l) = PROBE_LATENCIES.lock() {
+        l.clear();
+    }
+    let probes = async {
+        let mut tick = tokio::time::interval(Duration::from_millis(2));
+        loop {
+            tick.tick().await;
+            let probe = ScaleProbe {
+                enqueued_us: jiff::Timestamp::now().as_microsecond(),
+            };
+            if let Err(e) = worker.enqueue_job(probe).await {
+                return e.to_string();
+            }
+        }
+    };
+    tokio::select! {
+        () = until => {}
+        e = probes => return Err(e),
+    }
+    worker
+        .wait_idle(Duration::from_secs(60))
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut latencies = PROBE_LATENCIES.lock().map(|l| l.clone()).unwrap_or_default();
+    latencies.sort_unstable();
+    Ok(Latency {
+        p50_ms: percentile(&latencies, 0.50),
+        p99_ms: percentile(&latencies, 0.99),
+        samples: latencies.len(),
+    })
 }
 
 /// Runs the benchmark for each row count.
@@ -392,10 +435,10 @@ pub(crate) async fn run(args: ScaleArgs) -> Result<(), String> {
 
         let w2_rate = w2(store.clone(), args.w2_jobs).await?;
         let rss_before = rss_kib();
-        let (purged, purge_rate, p50, p99, samples) = if args.skip_purge {
-            (0, f64::NAN, f64::NAN, f64::NAN, 0)
+        let purge = if args.skip_purge {
+            None
         } else {
-            purge_half(store.clone(), &fill, args.purge_batch).await?
+            Some(purge_half(store.clone(), &fill, args.purge_batch).await?)
         };
         let figures = Figures {
             store: concrete.name(),
@@ -404,11 +447,10 @@ pub(crate) async fn run(args: ScaleArgs) -> Result<(), String> {
             views_median_ms: views.iter().map(|(n, m, _)| (*n, *m)).collect(),
             views_max_ms: views.iter().map(|(n, _, m)| (*n, *m)).collect(),
             w2_jobs_per_s: w2_rate,
-            purged,
-            purge_rows_per_s: purge_rate,
-            w3_during_purge_p50_ms: p50,
-            w3_during_purge_p99_ms: p99,
-            w3_during_purge_samples: samples,
+            purged: purge.as_ref().map_or(0, |p| p.purged),
+            purge_rows_per_s: purge.as_ref().map_or(f64::NAN, |p| p.rows_per_s),
+            w3_idle: purge.as_ref().map(|p| p.idle),
+            w3_during_purge: purge.as_ref().map(|p| p.during),
             rss_before_purge_kib: rss_before,
             rss_after_purge_kib: rss_kib(),
         };
@@ -420,17 +462,24 @@ pub(crate) async fn run(args: ScaleArgs) -> Result<(), String> {
             println!("    {name:<24} median {median:>8.2} ms   max {max:>8.2} ms");
         }
         println!(
-            "    W2 {:.0} jobs/s ({} jobs)   purge {} rows at {:.0} rows/s, W3 during it p50 {:.2} ms p99 {:.2} ms ({} probes)   RSS {} -> {} KiB",
-            figures.w2_jobs_per_s,
-            args.w2_jobs,
-            figures.purged,
-            figures.purge_rows_per_s,
-            figures.w3_during_purge_p50_ms,
-            figures.w3_during_purge_p99_ms,
-            figures.w3_during_purge_samples,
-            figures.rss_before_purge_kib,
-            figures.rss_after_purge_kib
+            "    W2 {:.0} jobs/s ({} jobs)",
+            figures.w2_jobs_per_s, args.w2_jobs
         );
+        if let Some(p) = &purge {
+            println!(
+                "    purge {} rows at {:.0} rows/s; W3 p50/p99 idle {:.2}/{:.2} ms ({} probes), during the purge {:.2}/{:.2} ms ({} probes); RSS {} -> {} KiB",
+                p.purged,
+                p.rows_per_s,
+                p.idle.p50_ms,
+                p.idle.p99_ms,
+                p.idle.samples,
+                p.during.p50_ms,
+                p.during.p99_ms,
+                p.during.samples,
+                figures.rss_before_purge_kib,
+                figures.rss_after_purge_kib
+            );
+        }
         if let Some(file) = out.as_mut() {
             use std::io::Write;
             let line = serde_json::to_string(&figures).map_err(|e| e.to_string())?;

@@ -198,6 +198,13 @@ impl Engine {
                     return Ok(());
                 }
                 let _ = tokio::time::timeout(Duration::from_millis(100), events.recv()).await;
+                // A drain ends thousands of jobs a second: look again once per burst of
+                // events, not once per event (each look counts the queue).
+                while !matches!(
+                    events.try_recv(),
+                    Err(tokio::sync::broadcast::error::TryRecvError::Empty
+                        | tokio::sync::broadcast::error::TryRecvError::Closed)
+                ) {}
             }
         };
         tokio::time::timeout(timeout, wait)
