@@ -367,6 +367,8 @@ async fn worker(database: &str, concurrency: usize) -> Result<(), String> {
     let engine = crate::database::builder(&location)
         .register::<BenchNoop>()
         .limits(Limits::unlimited())
+        // A drain is measured, not a drain racing a cleaner through old history.
+        .retention(asyncapex::Retention::forever())
         .concurrency(concurrency)
         .start()
         .await
