@@ -168,6 +168,9 @@ pub fn migration_versions() -> Vec<(i64, &'static str)> {
     migrate::MIGRATIONS.iter().map(|m| (m.0, m.1)).collect()
 }
 
+/// Session settings of every store connection, before the URL's own options.
+const OLTP_SETTINGS: &str = "-c jit=off -c max_parallel_workers_per_gather=0";
+
 impl PostgresStore {
     /// Connects to the database at `url` (`postgres://user@host:port/db` or the key=value
     /// form), with the default options: schema `asyncapex`.
@@ -211,11 +214,18 @@ impl PostgresStore {
                 format!("cannot parse the PostgreSQL connection string: {e}"),
             )
         })?;
-        // Every connection works in the schema, so the SQL files stay unqualified.
+        // Every connection works in the schema, so the SQL files stay unqualified. JIT and
+        // parallel plans are off unless the URL's own options turn them on (they come
+        // after): the store's queries are short, and on a table of millions of rows their
+        // cost estimates pass the JIT and parallel thresholds, so one paid 20 to 300 ms of
+        // compilation, another 8 ms of starting workers, for well under a millisecond of
+        // work (BENCHMARKS.md, scale).
         let search_path = format!("-c search_path=\"{}\"", options.schema);
         let startup = match config.get_options() {
-            Some(existing) if !existing.trim().is_empty() => format!("{existing} {search_path}"),
-            _ => search_path,
+            Some(existing) if !existing.trim().is_empty() => {
+                format!("{OLTP_SETTINGS} {existing} {search_path}")
+            }
+            _ => format!("{OLTP_SETTINGS} {search_path}"),
         };
         config.options(&startup);
         if config.get_application_name().is_none() {

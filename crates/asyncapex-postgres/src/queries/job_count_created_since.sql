@@ -10,9 +10,13 @@ WITH w AS (
 SELECT CASE WHEN w.first_minute >= w.kept_from THEN
     (SELECT COALESCE(SUM(n), 0) FROM asyncapex_job_created_count
      WHERE minute >= w.first_minute AND job_type = ANY($2::text[]))
-  + (SELECT COUNT(*) FROM asyncapex_job
-     WHERE created_at >= $1::bigint AND created_at < w.first_minute * 60000000
-       AND job_type = ANY($2::text[]))
+  -- OFFSET 0 keeps the part-minute's rows found by creation time alone: a generic plan
+  -- otherwise ANDs in a bitmap of the job-type index, every record of those types.
+  + (SELECT COUNT(*) FROM (
+         SELECT job_type FROM asyncapex_job
+         WHERE created_at >= $1::bigint AND created_at < w.first_minute * 60000000
+         OFFSET 0
+     ) part WHERE part.job_type = ANY($2::text[]))
 ELSE
     (SELECT COUNT(*) FROM asyncapex_job
      WHERE created_at >= $1::bigint AND job_type = ANY($2::text[]))
