@@ -115,13 +115,19 @@ impl Drop for Scratch {
     }
 }
 
-/// The process's peak resident set size in KiB, from the OS (Linux `VmHWM`).
-pub(crate) fn peak_rss_kib() -> Option<u64> {
+/// A KiB figure of this process from the OS (`/proc/self/status`, Linux), e.g. `VmHWM:` (peak
+/// resident set) or `VmRSS:` (resident now).
+pub(crate) fn proc_status_kib(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// The process's peak resident set size in KiB, from the OS (Linux `VmHWM`).
+pub(crate) fn peak_rss_kib() -> Option<u64> {
+    proc_status_kib("VmHWM:")
 }
 
 pub(crate) async fn run(database: &str, cmd: BenchCommand) -> Result<(), String> {

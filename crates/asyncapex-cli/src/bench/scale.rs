@@ -208,14 +208,7 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
 
 /// The current resident set size in KiB (Linux `VmRSS`).
 fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or(0)
+    super::proc_status_kib("VmRSS:").unwrap_or(0)
 }
 
 /// Times each view `repeat` times after one warm-up request; (median, max) ms per view.
