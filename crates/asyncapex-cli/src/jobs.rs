@@ -295,7 +295,6 @@ async fn purge(
     status: &[String],
     dry_run: bool,
 ) -> Result<(), CliError> {
-    const BATCH: u32 = asyncapex::PURGE_BATCH;
     let cut = asyncapex::PurgeFilter::cut(before, jiff::Timestamp::now()).map_err(usage)?;
     let statuses = if status.is_empty() {
         vec![JobStatus::Completed, JobStatus::Failed, JobStatus::Aborted]
@@ -306,15 +305,10 @@ async fn purge(
             .collect::<Result<Vec<_>, _>>()?
     };
     asyncapex::unstable::rules::check_purge_statuses(&statuses).map_err(usage)?;
-    let params = asyncapex::unstable::store::JobPurgeParams {
-        before: cut,
-        statuses,
-        job_types: None,
-        limit: BATCH,
-    };
+    let filter = asyncapex::PurgeFilter::before(cut).statuses(statuses);
     let store = open_existing(database).await?;
-    let total = store
-        .job_purge_count(params.clone())
+    let total = filter
+        .count_on(store.as_ref())
         .await
         .map_err(|e| e.to_string())?;
     let when = cut.strftime("%Y-%m-%d %H:%M:%S UTC");
@@ -329,18 +323,10 @@ async fn purge(
             .progress_chars("=> "),
     );
     crate::output::set_bar(&bar);
-    let mut deleted = 0u64;
-    loop {
-        let n = store
-            .job_purge(params.clone())
-            .await
-            .map_err(|e| e.to_string())?;
-        deleted += n;
-        bar.inc(n);
-        if n < u64::from(BATCH) {
-            break;
-        }
-    }
+    let deleted = filter
+        .run_on(store.as_ref(), |n| bar.inc(n))
+        .await
+        .map_err(|e| e.to_string())?;
     bar.finish_and_clear();
     crate::output::clear_bar();
     outln!("purged {deleted} finished job records that ended before {when}")?;

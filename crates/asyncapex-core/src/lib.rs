@@ -36,8 +36,9 @@ pub use store::{
     CronTriggerResumeParams, DURATION_BUCKETS_MS, HeartbeatAck, JobAbortParams, JobClaimParams,
     JobCompleteManyParams, JobCountCreatedSinceParams, JobFinishParams, JobHeartbeatParams,
     JobInsertManyParams, JobListParams, JobOutcome, JobPurgeParams, JobReleaseParams,
-    JobRescueParams, JobStats, JobStatsParams, MinuteStats, NodeHeartbeatParams, NodeListParams,
-    NodeRecord, NodeRegisterParams, RescueOutcome, Store,
+    JobRescueParams, JobStats, JobStatsParams, KEPT_MINUTES, MinuteFigures, MinuteStats,
+    MinuteWindow, NodeHeartbeatParams, NodeListParams, NodeRecord, NodeRegisterParams, PurgeBatch,
+    RescueOutcome, Store,
 };
 pub use store::{
     BatchChunkFinishParams, BatchChunkListParams, BatchChunksInsertParams, BatchChunksResetParams,

@@ -166,6 +166,7 @@ pub const MIGRATIONS: &[(u32, &str)] = &[
     (4, "batches"),
     (5, "node_heartbeats"),
     (6, "job_counts"),
+    (7, "job_minute_stats"),
 ];
 
 /// Checks that a purge names only terminal statuses: waiting and running jobs are never

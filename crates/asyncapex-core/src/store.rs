@@ -142,15 +142,17 @@ pub trait Store: QuerySource + Send + Sync + Debug + 'static {
 
     /// Deletes up to `params.limit` finished jobs (of the given terminal statuses and job
     /// types) that ended before `params.before`, with their batch chunks and batch error
-    /// events, in one transaction; returns how many job records it deleted. Oldest endings
-    /// go first. Concurrent purges on a shared store never delete the same rows twice (each
-    /// skips rows another holds). Schedules are never touched: a trigger's
+    /// events, in one transaction; returns how many job records it deleted, the latest end
+    /// among them (the next batch's [`ended_from`](JobPurgeParams::ended_from)) and whether
+    /// any are left (see [`PurgeBatch`]). Oldest
+    /// endings go first. Concurrent purges on a shared store never delete the same rows
+    /// twice (each skips rows another holds). Schedules are never touched: a trigger's
     /// `TimesTriggered` and `PreviousFireTime` live on the trigger.
     ///
     /// # Errors
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) when a status is not terminal
     /// (see [`rules::check_purge_statuses`](crate::rules::check_purge_statuses)).
-    async fn job_purge(&self, params: JobPurgeParams) -> Result<u64>;
+    async fn job_purge(&self, params: JobPurgeParams) -> Result<PurgeBatch>;
 
     /// How many job records [`job_purge`](Self::job_purge) would delete with these params if
     /// it had no limit (a dry run).
@@ -497,6 +499,118 @@ pub struct MinuteStats {
     pub failed: u64,
 }
 
+/// How far back (in minutes before the newest counted one) the stores keep their per-minute
+/// counts of creations and completions: 48 hours. The stores' migrations prune at this
+/// distance; a window reaching further back is counted from the job rows.
+pub const KEPT_MINUTES: i64 = 2_880;
+
+/// Where a store reads a window's figures that starts at `since`: the whole minutes from
+/// `first_kept_minute` on from its kept per-minute counts, the rows completed before
+/// `rows_until` (microseconds) from the job table: the part-minute before the first whole
+/// one, or the whole window when the kept minutes do not reach back to it.
+///
+/// ```
+/// use asyncapex_core::MinuteWindow;
+/// use jiff::Timestamp;
+///
+/// let since = Timestamp::from_microsecond(90_000_000).unwrap(); // 1.5 minutes
+/// let w = MinuteWindow::split(since, Some(10));
+/// assert_eq!((w.rows_until, w.first_kept_minute), (120_000_000, 2));
+/// // Nothing kept: every row is read.
+/// assert_eq!(MinuteWindow::split(since, None).rows_until, i64::MAX);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MinuteWindow {
+    /// Rows completed at or after the window start and before this instant (µs) are read.
+    pub rows_until: i64,
+    /// Kept minutes from this one (minute = µs / 60,000,000) on are read.
+    pub first_kept_minute: i64,
+}
+
+impl MinuteWindow {
+    /// Splits the window starting at `since`, given the newest minute the store keeps
+    /// (`None` when it keeps none).
+    pub fn split(since: Timestamp, newest_kept_minute: Option<i64>) -> Self {
+        let first_whole = since.as_microsecond().div_euclid(60_000_000)
+            + i64::from(since.as_microsecond().rem_euclid(60_000_000) != 0);
+        match newest_kept_minute {
+            Some(newest) if first_whole >= newest - KEPT_MINUTES => MinuteWindow {
+                rows_until: first_whole.saturating_mul(60_000_000),
+                first_kept_minute: first_whole,
+            },
+            _ => MinuteWindow {
+                rows_until: i64::MAX,
+                first_kept_minute: i64::MAX,
+            },
+        }
+    }
+}
+
+/// What the jobs that ended in one minute and one duration bucket add to [`JobStats`]: a row
+/// of a store's kept completion figures, or one job's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MinuteFigures {
+    /// The minute (µs / 60,000,000).
+    pub minute: i64,
+    /// The index in [`DURATION_BUCKETS_MS`] of the run time's bucket, its length for the
+    /// bucket above the last bound, or -1 for jobs that ended without starting.
+    pub bucket: i64,
+    /// Those that completed.
+    pub completed: u64,
+    /// Those that failed.
+    pub failed: u64,
+    /// All of them (aborted ones too).
+    pub ended: u64,
+    /// Their run time, in milliseconds.
+    pub sum_ms: u64,
+    /// Those that ran more than one attempt.
+    pub rescued: u64,
+}
+
+impl JobStats {
+    /// Stats with no figures yet (a zero for each duration bucket).
+    pub fn empty() -> Self {
+        JobStats {
+            duration_counts: vec![0; DURATION_BUCKETS_MS.len() + 1],
+            ..JobStats::default()
+        }
+    }
+
+    /// Adds one minute's and bucket's figures; figures must come in minute order (a store's
+    /// `ORDER BY minute`), so the per-minute list stays sorted.
+    pub fn add(&mut self, f: MinuteFigures) -> Result<()> {
+        let minute =
+            Timestamp::from_microsecond(f.minute.saturating_mul(60_000_000)).map_err(|e| {
+                crate::Error::store(
+                    crate::StoreErrorKind::Corrupt,
+                    format!("kept stats: minute {} is out of range: {e}", f.minute),
+                )
+            })?;
+        match self.per_minute.last_mut() {
+            Some(last) if last.minute == minute => {
+                last.completed += f.completed;
+                last.failed += f.failed;
+            }
+            _ => self.per_minute.push(MinuteStats {
+                minute,
+                completed: f.completed,
+                failed: f.failed,
+            }),
+        }
+        if f.bucket >= 0 {
+            let slot = (f.bucket as usize).min(DURATION_BUCKETS_MS.len());
+            if self.duration_counts.len() <= slot {
+                self.duration_counts
+                    .resize(DURATION_BUCKETS_MS.len() + 1, 0);
+            }
+            self.duration_counts[slot] += f.ended;
+            self.duration_sum_ms += f.sum_ms;
+            self.rescued += f.rescued;
+        }
+        Ok(())
+    }
+}
+
 /// Params of [`Store::node_heartbeat`].
 #[derive(Debug, Clone)]
 pub struct NodeHeartbeatParams {
@@ -778,4 +892,23 @@ pub struct JobPurgeParams {
     pub job_types: Option<Vec<JobType>>,
     /// The most job records one call deletes, so a purge never holds the write lock long.
     pub limit: u32,
+    /// Only jobs that ended at or after this instant; `None` for no lower bound. A purge in
+    /// batches passes each batch's [`PurgeBatch::last_ended_at`] on, so a batch starts where
+    /// the last one stopped: on PostgreSQL the entries earlier batches deleted stay in the
+    /// index until a vacuum, and walking them from the oldest made each batch slower than
+    /// the one before (ignored by [`Store::job_purge_count`]).
+    pub ended_from: Option<Timestamp>,
+}
+
+/// What one [`Store::job_purge`] call deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PurgeBatch {
+    /// Job records deleted.
+    pub deleted: u64,
+    /// The latest end among them (`None` when none were deleted).
+    pub last_ended_at: Option<Timestamp>,
+    /// Whether the store found no more records to purge. A call may stop short of its limit
+    /// without being done (the SQLite store lets other calls waiting for its one connection
+    /// in between): only this says a purge in batches has finished.
+    pub exhausted: bool,
 }

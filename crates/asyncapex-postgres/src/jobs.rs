@@ -1,10 +1,10 @@
 //! The job table: one function per `Store` method, each running the named query files.
 
 use asyncapex_core::{
-    AbortOutcome, DURATION_BUCKETS_MS, Error, HeartbeatAck, JobAbortParams, JobClaimParams,
-    JobCompleteManyParams, JobCountCreatedSinceParams, JobFinishParams, JobHeartbeatParams, JobId,
-    JobListParams, JobRecord, JobReleaseParams, JobRescueParams, JobStats, JobStatsParams,
-    JobStatus, JobType, MinuteStats, NewJob, RescueOutcome, Result,
+    AbortOutcome, Error, HeartbeatAck, JobAbortParams, JobClaimParams, JobCompleteManyParams,
+    JobCountCreatedSinceParams, JobFinishParams, JobHeartbeatParams, JobId, JobListParams,
+    JobRecord, JobReleaseParams, JobRescueParams, JobStats, JobStatsParams, JobStatus, JobType,
+    MinuteFigures, MinuteWindow, NewJob, RescueOutcome, Result,
 };
 use jiff::Timestamp;
 use tokio_postgres::Row;
@@ -632,10 +632,7 @@ pub(crate) async fn count_pending(tx: &dyn Tx, now: Timestamp) -> Result<u64> {
 }
 
 pub(crate) async fn stats(tx: &dyn Tx, p: &JobStatsParams) -> Result<JobStats> {
-    let mut stats = JobStats {
-        duration_counts: vec![0; DURATION_BUCKETS_MS.len() + 1],
-        ..JobStats::default()
-    };
+    let mut stats = JobStats::empty();
     let rows = db::query(
         tx,
         include_str!("queries/job_stats_by_type_status.sql"),
@@ -652,38 +649,33 @@ pub(crate) async fn stats(tx: &dyn Tx, p: &JobStatsParams) -> Result<JobStats> {
             n.max(0) as u64,
         ));
     }
-    let since = micros(p.since);
+    let rows = db::query(tx, include_str!("queries/job_stats_kept_minute.sql"), &[]).await?;
+    let newest: Option<i64> = match rows.first() {
+        Some(r) => get(r, 0)?,
+        None => None,
+    };
+    let window = MinuteWindow::split(p.since, newest);
     let rows = db::query(
         tx,
-        include_str!("queries/job_stats_per_minute.sql"),
-        &[&since],
+        include_str!("queries/job_stats_minutes.sql"),
+        &[
+            &micros(p.since),
+            &window.rows_until,
+            &window.first_kept_minute,
+        ],
     )
     .await?;
+    let count = |r: &Row, i: usize| -> Result<u64> { Ok(get::<_, i64>(r, i)?.max(0) as u64) };
     for r in &rows {
-        let minute: i64 = get(r, 0)?;
-        let completed: i64 = get(r, 1)?;
-        let failed: i64 = get(r, 2)?;
-        stats.per_minute.push(MinuteStats {
-            minute: ts("minute", minute * 60_000_000)?,
-            completed: completed.max(0) as u64,
-            failed: failed.max(0) as u64,
-        });
-    }
-    let rows = db::query(
-        tx,
-        include_str!("queries/job_stats_durations.sql"),
-        &[&since],
-    )
-    .await?;
-    for r in &rows {
-        let bucket: i32 = get(r, 0)?;
-        let n: i64 = get(r, 1)?;
-        let sum: i64 = get(r, 2)?;
-        let rescued: i64 = get(r, 3)?;
-        let slot = bucket.clamp(0, 13) as usize;
-        stats.duration_counts[slot] += n.max(0) as u64;
-        stats.duration_sum_ms += sum.max(0) as u64;
-        stats.rescued += rescued.max(0) as u64;
+        stats.add(MinuteFigures {
+            minute: get(r, 0)?,
+            bucket: i64::from(get::<_, i16>(r, 1)?),
+            completed: count(r, 2)?,
+            failed: count(r, 3)?,
+            ended: count(r, 4)?,
+            sum_ms: count(r, 5)?,
+            rescued: count(r, 6)?,
+        })?;
     }
     Ok(stats)
 }

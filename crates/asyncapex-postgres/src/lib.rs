@@ -55,8 +55,8 @@ use asyncapex_core::{
     JobClaimParams, JobCompleteManyParams, JobCountCreatedSinceParams, JobFinishParams,
     JobHeartbeatParams, JobId, JobInsertManyParams, JobListParams, JobPurgeParams, JobRecord,
     JobReleaseParams, JobRescueParams, JobStats, JobStatsParams, JobStatus, NewJob,
-    NodeHeartbeatParams, NodeListParams, NodeRecord, NodeRegisterParams, RescueOutcome, Result,
-    Store, StoreErrorKind,
+    NodeHeartbeatParams, NodeListParams, NodeRecord, NodeRegisterParams, PurgeBatch, RescueOutcome,
+    Result, Store, StoreErrorKind,
 };
 use asyncapex_core::{
     BatchChunkFinishParams, BatchChunkListParams, BatchChunkRecord, BatchChunksInsertParams,
@@ -568,7 +568,7 @@ impl Store for PostgresStore {
         autocommit!(self, retry: true, |c| jobs::count_created_since(&c, &params).await?)
     }
 
-    async fn job_purge(&self, params: JobPurgeParams) -> Result<u64> {
+    async fn job_purge(&self, params: JobPurgeParams) -> Result<PurgeBatch> {
         // Deleting what is already deleted deletes nothing: safe to retry.
         autocommit!(self, retry: true, |c| retention::purge(&c, &params).await?)
     }

@@ -36,6 +36,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "job_counts",
         include_str!("../migrations/0006_job_counts.sql"),
     ),
+    (
+        7,
+        "job_minute_stats",
+        include_str!("../migrations/0007_job_minute_stats.sql"),
+    ),
 ];
 
 /// Creates the schema if needed and brings it to the newest version this build knows, in one

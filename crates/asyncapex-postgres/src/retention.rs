@@ -1,8 +1,8 @@
 //! Retention: deleting finished jobs with their batch chunks and error events.
 
-use asyncapex_core::{JobPurgeParams, Result, rules};
+use asyncapex_core::{JobPurgeParams, PurgeBatch, Result, rules};
 
-use crate::db::{self, Tx, get, micros};
+use crate::db::{self, Tx, get, micros, ts};
 
 fn statuses(p: &JobPurgeParams) -> Vec<&'static str> {
     p.statuses.iter().map(|s| s.as_str()).collect()
@@ -14,7 +14,7 @@ fn types(p: &JobPurgeParams) -> Option<Vec<&'static str>> {
         .map(|types| types.iter().map(|t| t.as_str()).collect())
 }
 
-pub(crate) async fn purge(tx: &dyn Tx, p: &JobPurgeParams) -> Result<u64> {
+pub(crate) async fn purge(tx: &dyn Tx, p: &JobPurgeParams) -> Result<PurgeBatch> {
     rules::check_purge_statuses(&p.statuses)?;
     let rows = db::query(
         tx,
@@ -24,10 +24,21 @@ pub(crate) async fn purge(tx: &dyn Tx, p: &JobPurgeParams) -> Result<u64> {
             &statuses(p),
             &types(p),
             &i64::from(p.limit),
+            &p.ended_from.map_or(i64::MIN, micros),
         ],
     )
     .await?;
-    Ok(rows.len() as u64)
+    let mut last = None;
+    for r in &rows {
+        let ended: i64 = get(r, 0)?;
+        last = last.max(Some(ended));
+    }
+    Ok(PurgeBatch {
+        deleted: rows.len() as u64,
+        last_ended_at: last.map(|t| ts("completed_at", t)).transpose()?,
+        // Rows another purge holds were skipped, not counted: that purge takes them.
+        exhausted: rows.len() < p.limit as usize,
+    })
 }
 
 pub(crate) async fn purge_count(tx: &dyn Tx, p: &JobPurgeParams) -> Result<u64> {

@@ -235,6 +235,20 @@ impl ConnectionThread {
         .await
     }
 
+    /// [`call`](Self::call) for a long call that can stop at a safe point: `f` gets a check
+    /// that says whether other calls are waiting for the connection, so it can end early and
+    /// let them in (the purge does, between its steps) instead of making them wait for all
+    /// of it.
+    pub(crate) async fn call_yielding<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection, &dyn Fn() -> bool) -> Result<T> + Send + 'static,
+    {
+        let queued = self.queued.clone();
+        self.call(move |conn| f(conn, &|| queued.load(Ordering::Acquire) > 0))
+            .await
+    }
+
     /// Runs `f` with an explicit [`CallKind`].
     pub(crate) async fn send<T, F>(&self, kind: CallKind, f: F) -> Result<T>
     where

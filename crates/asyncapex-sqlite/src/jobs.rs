@@ -1,10 +1,10 @@
 //! The job table: one function per `Store` method, each running the named query files.
 
 use asyncapex_core::{
-    AbortOutcome, DURATION_BUCKETS_MS, Error, HeartbeatAck, JobAbortParams, JobClaimParams,
-    JobCompleteManyParams, JobCountCreatedSinceParams, JobFinishParams, JobHeartbeatParams, JobId,
-    JobListParams, JobRecord, JobReleaseParams, JobRescueParams, JobStats, JobStatsParams,
-    JobStatus, JobType, MinuteStats, NewJob, RescueOutcome, Result,
+    AbortOutcome, Error, HeartbeatAck, JobAbortParams, JobClaimParams, JobCompleteManyParams,
+    JobCountCreatedSinceParams, JobFinishParams, JobHeartbeatParams, JobId, JobListParams,
+    JobRecord, JobReleaseParams, JobRescueParams, JobStats, JobStatsParams, JobStatus, JobType,
+    MinuteFigures, MinuteWindow, NewJob, RescueOutcome, Result,
 };
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Row, named_params};
@@ -611,10 +611,7 @@ pub(crate) fn count_pending(conn: &Connection, now: Timestamp) -> Result<u64> {
 }
 
 pub(crate) fn stats(conn: &Connection, p: &JobStatsParams) -> Result<JobStats> {
-    let mut stats = JobStats {
-        duration_counts: vec![0; DURATION_BUCKETS_MS.len() + 1],
-        ..JobStats::default()
-    };
+    let mut stats = JobStats::empty();
     {
         let mut stmt = conn
             .prepare_cached(include_str!("queries/job_stats_by_type_status.sql"))
@@ -634,43 +631,38 @@ pub(crate) fn stats(conn: &Connection, p: &JobStatsParams) -> Result<JobStats> {
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(from_sqlite)?;
     }
-    {
-        let mut stmt = conn
-            .prepare_cached(include_str!("queries/job_stats_per_minute.sql"))
-            .map_err(from_sqlite)?;
-        let rows = stmt
-            .query_map(named_params! {":since": micros(p.since)}, |r| {
-                Ok(MinuteStats {
-                    minute: ts("minute", r.get::<_, i64>(0)? * 60_000_000)?,
-                    completed: r.get::<_, Option<i64>>(1)?.unwrap_or(0).max(0) as u64,
-                    failed: r.get::<_, Option<i64>>(2)?.unwrap_or(0).max(0) as u64,
-                })
-            })
-            .map_err(from_sqlite)?;
-        stats.per_minute = rows
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(from_sqlite)?;
-    }
+    let newest: Option<i64> = conn
+        .prepare_cached(include_str!("queries/job_stats_kept_minute.sql"))
+        .map_err(from_sqlite)?
+        .query_row([], |r| r.get(0))
+        .map_err(from_sqlite)?;
+    let window = MinuteWindow::split(p.since, newest);
     let mut stmt = conn
-        .prepare_cached(include_str!("queries/job_stats_durations.sql"))
+        .prepare_cached(include_str!("queries/job_stats_minutes.sql"))
         .map_err(from_sqlite)?;
     let mut rows = stmt
-        .query(named_params! {":since": micros(p.since)})
+        .query(named_params! {
+            ":since": micros(p.since),
+            ":rows_until": window.rows_until,
+            ":first_kept_minute": window.first_kept_minute,
+        })
         .map_err(from_sqlite)?;
+    let count = |r: &rusqlite::Row<'_>, i: usize| -> Result<u64> {
+        Ok(r.get::<_, Option<i64>>(i)
+            .map_err(from_sqlite)?
+            .unwrap_or(0)
+            .max(0) as u64)
+    };
     while let Some(r) = rows.next().map_err(from_sqlite)? {
-        let bucket = r.get::<_, i64>(0).map_err(from_sqlite)?.clamp(0, 13) as usize;
-        let n = r.get::<_, i64>(1).map_err(from_sqlite)?.max(0) as u64;
-        stats.duration_counts[bucket] += n;
-        stats.duration_sum_ms += r
-            .get::<_, Option<i64>>(2)
-            .map_err(from_sqlite)?
-            .unwrap_or(0)
-            .max(0) as u64;
-        stats.rescued += r
-            .get::<_, Option<i64>>(3)
-            .map_err(from_sqlite)?
-            .unwrap_or(0)
-            .max(0) as u64;
+        stats.add(MinuteFigures {
+            minute: r.get(0).map_err(from_sqlite)?,
+            bucket: r.get(1).map_err(from_sqlite)?,
+            completed: count(r, 2)?,
+            failed: count(r, 3)?,
+            ended: count(r, 4)?,
+            sum_ms: count(r, 5)?,
+            rescued: count(r, 6)?,
+        })?;
     }
     Ok(stats)
 }

@@ -38,7 +38,8 @@ use asyncapex_core::{
     JobClaimParams, JobCompleteManyParams, JobCountCreatedSinceParams, JobFinishParams,
     JobHeartbeatParams, JobId, JobInsertManyParams, JobListParams, JobPurgeParams, JobRecord,
     JobReleaseParams, JobRescueParams, JobStats, JobStatsParams, JobStatus, NodeHeartbeatParams,
-    NodeListParams, NodeRecord, NodeRegisterParams, RescueOutcome, Result, Store, StoreErrorKind,
+    NodeListParams, NodeRecord, NodeRegisterParams, PurgeBatch, RescueOutcome, Result, Store,
+    StoreErrorKind,
 };
 use asyncapex_core::{
     BatchChunkFinishParams, BatchChunkListParams, BatchChunkRecord, BatchChunksInsertParams,
@@ -468,9 +469,11 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn job_purge(&self, params: JobPurgeParams) -> Result<u64> {
+    async fn job_purge(&self, params: JobPurgeParams) -> Result<PurgeBatch> {
         self.conn
-            .call(move |conn| retention::purge(conn, &params))
+            .call_yielding(move |conn, others_waiting| {
+                retention::purge(conn, &params, others_waiting)
+            })
             .await
     }
 

@@ -33,6 +33,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "job_counts",
         include_str!("../migrations/0006_job_counts.sql"),
     ),
+    (
+        7,
+        "job_minute_stats",
+        include_str!("../migrations/0007_job_minute_stats.sql"),
+    ),
 ];
 
 /// What a file held when it was opened, before anything was written to it.

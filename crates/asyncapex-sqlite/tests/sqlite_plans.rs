@@ -47,6 +47,16 @@ async fn hot_queries_walk_their_own_indexes() {
             include_str!("../src/queries/job_count_created_since.sql"),
             "asyncapex_job_created",
         ),
+        (
+            "last hour's figures (part-minute)",
+            include_str!("../src/queries/job_stats_minutes.sql"),
+            "asyncapex_job_completed (completed_at>? AND completed_at<?)",
+        ),
+        (
+            "last hour's figures (kept minutes)",
+            include_str!("../src/queries/job_stats_minutes.sql"),
+            "asyncapex_job_minute_stats USING PRIMARY KEY (minute>?)",
+        ),
     ] {
         let plan = plan(&conn, sql);
         assert!(plan.contains(index), "{query} should use {index}:\n{plan}");
@@ -55,4 +65,22 @@ async fn hot_queries_walk_their_own_indexes() {
             "{query} must not walk the job-type index:\n{plan}"
         );
     }
+}
+
+/// The completion triggers look their job up by rowid, so a finish costs one B-tree step more,
+/// not a scan.
+#[tokio::test]
+async fn the_completion_figures_read_one_row_per_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plans.db");
+    drop(SqliteStore::open(&path).await.unwrap());
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let plan = plan(
+        &conn,
+        "SELECT minute, bucket FROM asyncapex_job_minute_stats_source WHERE row_id = :row",
+    );
+    assert!(
+        plan.contains("USING INTEGER PRIMARY KEY (rowid=?)"),
+        "the view must be flattened into a rowid lookup:\n{plan}"
+    );
 }

@@ -976,6 +976,108 @@ pub(crate) async fn count_created_since_counts_only_the_window_and_the_types(sto
     assert_eq!(count(t0(), vec![]).await, 0);
 }
 
+/// The last hour's figures (per minute, durations, rescues) are exact to the microsecond at
+/// the window's start (a store may keep them per minute), and for a window older than such
+/// figures are kept (days back) too.
+pub(crate) async fn job_stats_are_exact_at_minute_edges_and_days_back(store: &dyn Store) {
+    let ids = IdGenerator::new(1);
+    let at = |micros: i64| {
+        t0().checked_add(jiff::SignedDuration::from_micros(micros))
+            .expect("in range")
+    };
+    let minute = 60_000_000;
+    let failed = || JobOutcome::Failed {
+        message: "broken".into(),
+    };
+    // Each runs 2 ms and ends at its offset from t0 (the start of a whole minute).
+    let ends = [
+        (-3 * 86_400_000_000, JobOutcome::Completed),
+        (0, JobOutcome::Completed),
+        (30_000_000, JobOutcome::Completed),
+        (30_000_000, failed()),
+        (minute - 1, JobOutcome::Completed),
+        (minute, JobOutcome::Completed),
+        (90_000_000, JobOutcome::Completed),
+    ];
+    for (end, outcome) in ends {
+        let start = at(end - 2_000);
+        let j = job(&ids, start);
+        insert(store, vec![j.clone()]).await;
+        assert_eq!(claim(store, "w", start, 1).await, vec![j.id]);
+        let done = store
+            .job_finish(finish(j.id, "w", at(end), outcome))
+            .await
+            .expect("finish");
+        assert!(done);
+    }
+    // One aborted before it ran: on the minute chart, not among the durations.
+    let waiting = job(&ids, at(45_000_000));
+    insert(store, vec![waiting.clone()]).await;
+    store
+        .job_abort(JobAbortParams {
+            id: waiting.id,
+            now: at(45_000_000),
+        })
+        .await
+        .expect("abort");
+    let figures = |since| async move {
+        let s = store
+            .job_stats(JobStatsParams { since })
+            .await
+            .expect("stats");
+        let minutes: Vec<(i64, u64, u64)> = s
+            .per_minute
+            .iter()
+            .map(|m| {
+                (
+                    (m.minute.as_microsecond() - t0().as_microsecond()) / minute,
+                    m.completed,
+                    m.failed,
+                )
+            })
+            .filter(|m| m.1 + m.2 > 0)
+            .collect();
+        let ran: u64 = s.duration_counts.iter().sum();
+        assert_eq!(s.duration_counts[0], ran, "every run took 2 ms");
+        assert_eq!(s.duration_sum_ms, 2 * ran);
+        assert_eq!(s.rescued, 0);
+        (minutes, ran)
+    };
+    assert_eq!(
+        figures(at(0)).await,
+        (vec![(0, 3, 1), (1, 2, 0)], 6),
+        "from a whole minute"
+    );
+    assert_eq!(
+        figures(at(1)).await,
+        (vec![(0, 2, 1), (1, 2, 0)], 5),
+        "one microsecond later"
+    );
+    assert_eq!(
+        figures(at(30_000_000)).await,
+        (vec![(0, 2, 1), (1, 2, 0)], 5),
+        "an end at the window's start is in it"
+    );
+    assert_eq!(
+        figures(at(30_000_001)).await,
+        (vec![(0, 1, 0), (1, 2, 0)], 3),
+        "one microsecond after an end"
+    );
+    assert_eq!(figures(at(minute)).await, (vec![(1, 2, 0)], 2));
+    assert_eq!(figures(at(minute + 1)).await, (vec![(1, 1, 0)], 1));
+    assert_eq!(figures(at(91_000_000)).await, (vec![], 0));
+    assert_eq!(
+        figures(at(-86_400_000_000)).await,
+        (vec![(0, 3, 1), (1, 2, 0)], 6),
+        "a day back"
+    );
+    assert_eq!(
+        figures(at(-4 * 86_400_000_000)).await,
+        (vec![(-4320, 1, 0), (0, 3, 1), (1, 2, 0)], 7),
+        "four days back"
+    );
+}
+
 /// The creation count is exact to the microsecond at minute edges (a store may keep counts
 /// per minute), and for a window older than such counts keep (days back) too.
 pub(crate) async fn count_created_since_is_exact_at_minute_edges_and_days_back(store: &dyn Store) {

@@ -136,6 +136,7 @@ conformance_suite!($
     job_cases::list_filters_and_pages_newest_first,
     job_cases::counts_by_status_and_pending,
     job_cases::job_stats_count_by_type_status_minute_and_duration,
+    job_cases::job_stats_are_exact_at_minute_edges_and_days_back,
     job_cases::count_created_since_counts_only_the_window_and_the_types,
     job_cases::count_created_since_is_exact_at_minute_edges_and_days_back,
     job_cases::next_run_at_is_the_earliest_queued_run_time,
@@ -166,6 +167,7 @@ conformance_suite!($
     retention_cases::purge_deletes_only_jobs_that_ended_before_the_cut,
     retention_cases::purge_never_touches_waiting_or_running_jobs,
     retention_cases::purge_is_bounded_oldest_first_and_filtered,
+    retention_cases::purge_from_a_cursor_starts_at_it_and_reports_the_last_end,
     retention_cases::purge_takes_a_batchs_chunks_and_error_events,
     count_cases::counts_stay_true_through_every_change,
 );

@@ -8,7 +8,7 @@ use asyncapex_core::clock::add;
 use asyncapex_core::{
     BatchChunkListParams, BatchChunksInsertParams, BatchErrorEventListParams, BatchPhase,
     BatchStartCompleteParams, Error, IdGenerator, JobId, JobOutcome, JobPurgeParams, JobStatus,
-    JobType, NewBatchChunk, NewBatchErrorEvent, NewJob, Store,
+    JobType, NewBatchChunk, NewBatchErrorEvent, NewJob, PurgeBatch, Store,
 };
 use jiff::Timestamp;
 
@@ -23,6 +23,7 @@ fn purge(before: Timestamp, limit: u32) -> JobPurgeParams {
         statuses: TERMINAL.to_vec(),
         job_types: None,
         limit,
+        ended_from: None,
     }
 }
 
@@ -82,7 +83,14 @@ pub(crate) async fn purge_deletes_only_jobs_that_ended_before_the_cut(store: &dy
         store.job_purge_count(purge(cut, 1)).await.expect("count"),
         2
     );
-    assert_eq!(store.job_purge(purge(cut, 100)).await.expect("purge"), 2);
+    assert_eq!(
+        store
+            .job_purge(purge(cut, 100))
+            .await
+            .expect("purge")
+            .deleted,
+        2
+    );
     assert!(!exists(store, before).await && !exists(store, failed).await);
     assert!(
         exists(store, at_cut).await,
@@ -92,7 +100,14 @@ pub(crate) async fn purge_deletes_only_jobs_that_ended_before_the_cut(store: &dy
         exists(store, after).await,
         "ended a microsecond after the cut"
     );
-    assert_eq!(store.job_purge(purge(cut, 100)).await.expect("again"), 0);
+    assert_eq!(
+        store
+            .job_purge(purge(cut, 100))
+            .await
+            .expect("again")
+            .deleted,
+        0
+    );
 }
 
 /// Holding, queued and running jobs are never purged, whatever the cut; asking to purge a
@@ -109,7 +124,14 @@ pub(crate) async fn purge_never_touches_waiting_or_running_jobs(store: &dyn Stor
     }
     let done = job_in(store, JobStatus::Aborted).await.id;
     let far = add(t0(), Duration::from_secs(10 * 365 * 86_400));
-    assert_eq!(store.job_purge(purge(far, 1000)).await.expect("purge"), 1);
+    assert_eq!(
+        store
+            .job_purge(purge(far, 1000))
+            .await
+            .expect("purge")
+            .deleted,
+        1
+    );
     assert!(!exists(store, done).await);
     for id in alive {
         assert!(
@@ -134,6 +156,35 @@ pub(crate) async fn purge_never_touches_waiting_or_running_jobs(store: &dyn Stor
             "{refused:?}: {err}"
         );
     }
+}
+
+/// A purge from a cursor (`ended_from`) deletes only what ended at or after it, never misses
+/// a job that ended at the same instant as the last one deleted, reports the latest end it
+/// deleted for the next batch, and says when nothing is left.
+pub(crate) async fn purge_from_a_cursor_starts_at_it_and_reports_the_last_end(store: &dyn Store) {
+    let ids = IdGenerator::new(23);
+    let at = |s: u64| add(t0(), Duration::from_secs(s));
+    let mut ended = Vec::new();
+    for s in [1, 2, 2, 3] {
+        ended.push(ended_at(store, &ids, at(s), JobOutcome::Completed).await);
+    }
+    let cut = at(3600);
+    let from = |ended_from: Option<Timestamp>, limit| JobPurgeParams {
+        ended_from,
+        ..purge(cut, limit)
+    };
+    let batch = |b: PurgeBatch| (b.deleted, b.last_ended_at, b.exhausted);
+    let run = |p| async move { batch(store.job_purge(p).await.expect("purge")) };
+    assert_eq!(run(from(Some(at(2)), 1)).await, (1, Some(at(2)), false));
+    assert_eq!(
+        run(from(Some(at(2)), 1)).await,
+        (1, Some(at(2)), false),
+        "the other job that ended at the cursor"
+    );
+    assert_eq!(run(from(Some(at(2)), 10)).await, (1, Some(at(3)), true));
+    assert!(exists(store, ended[0]).await, "it ended before the cursor");
+    assert_eq!(run(from(None, 10)).await, (1, Some(at(1)), true));
+    assert_eq!(run(from(None, 10)).await, (0, None, true));
 }
 
 /// Each call deletes at most its limit, oldest endings first, and only the statuses and job
@@ -170,7 +221,8 @@ pub(crate) async fn purge_is_bounded_oldest_first_and_filtered(store: &dyn Store
         store
             .job_purge(completed_only.clone())
             .await
-            .expect("first"),
+            .expect("first")
+            .deleted,
         2
     );
     assert!(
@@ -190,11 +242,22 @@ pub(crate) async fn purge_is_bounded_oldest_first_and_filtered(store: &dyn Store
         ..completed_only.clone()
     };
     assert_eq!(
-        store.job_purge(futures_only).await.expect("futures"),
+        store
+            .job_purge(futures_only)
+            .await
+            .expect("futures")
+            .deleted,
         0,
         "no future ended"
     );
-    assert_eq!(store.job_purge(completed_only).await.expect("second"), 2);
+    assert_eq!(
+        store
+            .job_purge(completed_only)
+            .await
+            .expect("second")
+            .deleted,
+        2
+    );
     assert!(exists(store, failed).await, "failures were not asked for");
 }
 
@@ -336,7 +399,8 @@ pub(crate) async fn purge_takes_a_batchs_chunks_and_error_events(store: &dyn Sto
         store
             .job_purge(purge(add(ended, Duration::from_secs(1)), 10))
             .await
-            .expect("purge"),
+            .expect("purge")
+            .deleted,
         1
     );
     let chunks = store

@@ -1,4 +1,5 @@
--- Deletes the listed finished jobs (a job never leaves a terminal status; the guard only
--- matters for an ID listed by mistake). :ids (JSON array)
+-- Deletes the listed finished jobs by rowid (as job_purge_select found them; a job never
+-- leaves a terminal status, the guard only matters for a rowid listed by mistake).
+-- :rowids (JSON array)
 DELETE FROM asyncapex_job
-WHERE id IN (SELECT value FROM json_each(:ids)) AND completed_at IS NOT NULL
+WHERE rowid IN (SELECT value FROM json_each(:rowids)) AND completed_at IS NOT NULL

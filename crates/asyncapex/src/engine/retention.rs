@@ -1,6 +1,6 @@
 //! Purging finished job records on demand (Apex's `System.purgeOldAsyncJobs`).
 
-use asyncapex_core::{Error, JobPurgeParams, JobStatus, JobType};
+use asyncapex_core::{Error, JobPurgeParams, JobStatus, JobType, Store};
 use jiff::Timestamp;
 
 use super::Engine;
@@ -107,12 +107,31 @@ impl PurgeFilter {
         self.before
     }
 
+    /// Runs this purge on a store without an engine (the CLI's `jobs purge`), in batches,
+    /// calling `on_batch` with each batch's count; returns the total.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a status that is not terminal; a store error (what was
+    /// deleted before it stays deleted).
+    pub async fn run_on(&self, store: &dyn Store, on_batch: impl FnMut(u64)) -> Result<u64, Error> {
+        purge_all(store, &self.params(), || false, on_batch).await
+    }
+
+    /// How many records this purge would delete now (a dry run).
+    ///
+    /// # Errors
+    /// As [`run_on`](Self::run_on).
+    pub async fn count_on(&self, store: &dyn Store) -> Result<u64, Error> {
+        store.job_purge_count(self.params()).await
+    }
+
     fn params(&self) -> JobPurgeParams {
         JobPurgeParams {
             before: self.before,
             statuses: self.statuses.clone(),
             job_types: self.job_types.clone(),
             limit: self.batch,
+            ended_from: None,
         }
     }
 }
@@ -121,8 +140,8 @@ impl Engine {
     /// Deletes every finished job record (Completed, Failed, Aborted) that ended before
     /// `before`, with its batch chunks and error events; returns how many job records it
     /// deleted (Apex's `System.purgeOldAsyncJobs(Date)`). Waiting and running jobs and
-    /// schedules are never touched. Runs in batches of 10,000 records, so other work reaches
-    /// the store in between.
+    /// schedules are never touched. Runs in batches of [`PURGE_BATCH`] records, so other work
+    /// reaches the store in between.
     ///
     /// # Errors
     /// A store error (what was deleted before it stays deleted).
@@ -140,10 +159,11 @@ impl Engine {
         filter: &PurgeFilter,
         on_batch: impl FnMut(u64),
     ) -> Result<u64, Error> {
+        let stop = self.rt.shutdown.stop();
         purge_all(
             self.rt.store.as_ref(),
             &filter.params(),
-            &self.rt.shutdown.stop(),
+            || stop.is_set(),
             on_batch,
         )
         .await

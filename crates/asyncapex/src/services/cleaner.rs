@@ -66,29 +66,33 @@ impl Cleaner {
                 statuses: vec![status],
                 job_types: Some(job_types),
                 limit: self.batch,
+                ended_from: None,
             };
-            deleted += purge_all(self.store.as_ref(), &params, stop, |_| {}).await?;
+            deleted += purge_all(self.store.as_ref(), &params, || stop.is_set(), |_| {}).await?;
         }
         Ok(deleted)
     }
 }
 
-/// Calls `job_purge` until a call deletes less than its limit, reporting each batch; stops
-/// early when `stop` is set. Returns how many records it deleted.
+/// Calls `job_purge` until the store finds nothing more to purge, reporting each batch; stops
+/// early when `stop` says so. Returns how many records it deleted.
 pub(crate) async fn purge_all(
     store: &dyn Store,
     params: &JobPurgeParams,
-    stop: &Stop,
+    stop: impl Fn() -> bool,
     mut on_batch: impl FnMut(u64),
 ) -> Result<u64, Error> {
     let mut deleted = 0;
+    let mut params = params.clone();
     loop {
-        let n = store.job_purge(params.clone()).await?;
-        deleted += n;
-        on_batch(n);
-        if n < u64::from(params.limit) || stop.is_set() {
+        let batch = store.job_purge(params.clone()).await?;
+        deleted += batch.deleted;
+        on_batch(batch.deleted);
+        if batch.exhausted || batch.deleted == 0 || stop() {
             return Ok(deleted);
         }
+        // The next batch starts where this one stopped (see JobPurgeParams::ended_from).
+        params.ended_from = batch.last_ended_at;
         // Let other work reach the store between batches.
         tokio::task::yield_now().await;
     }
@@ -207,11 +211,17 @@ mod tests {
                     statuses: vec![JobStatus::Completed, JobStatus::Failed, JobStatus::Aborted],
                     job_types: None,
                     limit: BATCH,
+                    ended_from: None,
                 };
-                super::purge_all(store.as_ref(), &params, &Shutdown::default().stop(), |n| {
-                    deleted.fetch_add(n, Ordering::SeqCst);
-                    batches.lock().unwrap().push(n);
-                })
+                super::purge_all(
+                    store.as_ref(),
+                    &params,
+                    || false,
+                    |n| {
+                        deleted.fetch_add(n, Ordering::SeqCst);
+                        batches.lock().unwrap().push(n);
+                    },
+                )
                 .await
             })
         };
