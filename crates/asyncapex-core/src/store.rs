@@ -154,6 +154,19 @@ pub trait Store: QuerySource + Send + Sync + Debug + 'static {
     /// (see [`rules::check_purge_statuses`](crate::rules::check_purge_statuses)).
     async fn job_purge(&self, params: JobPurgeParams) -> Result<PurgeBatch>;
 
+    /// Upkeep the database does not do by itself, run by a worker now and then (every
+    /// minute): returns how many tables it tidied. The default does nothing. The PostgreSQL
+    /// store vacuums and analyzes its tables when autovacuum is off on the server: without
+    /// it, the row versions every status change and counter update leaves behind are never
+    /// reclaimed, the kept counters grow without bound, and every index walk over the
+    /// current work reads the dead entries of all the work before it.
+    ///
+    /// # Errors
+    /// A store error (the next run tries again).
+    async fn maintain(&self) -> Result<u32> {
+        Ok(0)
+    }
+
     /// How many job records [`job_purge`](Self::job_purge) would delete with these params if
     /// it had no limit (a dry run).
     ///

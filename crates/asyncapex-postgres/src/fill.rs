@@ -57,8 +57,12 @@ pub(crate) async fn rows(
     Ok(())
 }
 
-/// Refreshes the job table's statistics.
-pub(crate) async fn analyze(tx: &dyn Tx) -> Result<()> {
-    db::execute(tx, include_str!("queries/job_fill_analyze.sql"), &[]).await?;
+/// Vacuums and analyzes what a fill wrote (see the query).
+pub(crate) async fn vacuum(tx: &dyn Tx) -> Result<()> {
+    db::execute(tx, include_str!("queries/job_fill_vacuum.sql"), &[]).await?;
+    db::execute(tx, include_str!("queries/job_fill_compact.sql"), &[]).await?;
+    if let Err(e) = db::execute(tx, include_str!("queries/job_fill_settle.sql"), &[]).await {
+        tracing::warn!(error = %e, "no CHECKPOINT after the fill: its write-back may overlap what runs next");
+    }
     Ok(())
 }

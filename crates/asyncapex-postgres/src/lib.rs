@@ -36,6 +36,7 @@ mod errors;
 mod fill;
 mod jobs;
 mod listener;
+mod maintenance;
 mod migrate;
 mod query_source;
 mod retention;
@@ -573,6 +574,11 @@ impl Store for PostgresStore {
         autocommit!(self, retry: true, |c| retention::purge(&c, &params).await?)
     }
 
+    async fn maintain(&self) -> Result<u32> {
+        let client = self.client().await?;
+        maintenance::maintain(&client).await
+    }
+
     async fn job_purge_count(&self, params: JobPurgeParams) -> Result<u64> {
         autocommit!(self, retry: true, |c| retention::purge_count(&c, &params).await?)
     }
@@ -734,7 +740,7 @@ impl PostgresStore {
             on_batch(end - start);
             start = end;
         }
-        autocommit!(self, retry: true, |c| fill::analyze(&c).await?)?;
+        autocommit!(self, retry: true, |c| fill::vacuum(&c).await?)?;
         Ok(fill.count)
     }
 }

@@ -75,3 +75,44 @@ async fn a_claim_after_statistics_of_an_idle_queue_joins_through_the_primary_key
     drop(store);
     common::drop_schema(&url, &schema).await;
 }
+
+/// The last hour's part-minute is read from the completion index with the per-job figures
+/// inlined (a function called per row cost 19 µs each), beside the kept minutes.
+#[tokio::test]
+#[cfg_attr(
+    not(asyncapex_postgres_tests),
+    ignore = "the store's database is not configured"
+)]
+async fn the_last_hours_figures_inline_the_per_job_function() {
+    let Some((url, schema, store)) = common::fresh_store_in_schema().await else {
+        return;
+    };
+    let fill = FinishedJobsFill::over_days(2_000, 1, common::t0());
+    store.fill_finished(&fill, |_| {}).await.unwrap();
+    let admin = common::admin(&url).await;
+    admin
+        .batch_execute(&format!("SET search_path TO \"{schema}\""))
+        .await
+        .unwrap();
+    let since = common::t0().as_microsecond() - 3_600_000_000;
+    let first = since / 60_000_000 + 1;
+    let plan: serde_json::Value = admin
+        .query_one(
+            &format!(
+                "EXPLAIN (FORMAT JSON) {}",
+                include_str!("../src/queries/job_stats_minutes.sql")
+            ),
+            &[&since, &(first * 60_000_000), &first],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let text = plan.to_string();
+    assert!(
+        !text.contains("Function Scan"),
+        "the figures are inlined: {text}"
+    );
+    assert!(text.contains("asyncapex_job_completed"), "{text}");
+    drop(store);
+    common::drop_schema(&url, &schema).await;
+}

@@ -65,17 +65,24 @@ pub(crate) struct ConnectionThread {
     _thread: std::sync::Arc<ThreadGuard>,
 }
 
-/// Joins the connection thread when the last handle goes, so the database is closed by the
+/// Joins the connection thread when the last handle goes, then its companion (the
+/// checkpointer, which ends once the connection is closed), so the database is closed by the
 /// time the store is dropped (a caller may then delete or replace the file safely).
 #[derive(Debug)]
-struct ThreadGuard(Option<thread::JoinHandle<()>>);
+struct ThreadGuard {
+    thread: Option<thread::JoinHandle<()>>,
+    companion: Option<thread::JoinHandle<()>>,
+}
 
 impl Drop for ThreadGuard {
     fn drop(&mut self) {
-        if let Some(handle) = self.0.take()
-            && handle.thread().id() != thread::current().id()
+        for handle in [self.thread.take(), self.companion.take()]
+            .into_iter()
+            .flatten()
         {
-            let _ = handle.join();
+            if handle.thread().id() != thread::current().id() {
+                let _ = handle.join();
+            }
         }
     }
 }
@@ -84,20 +91,22 @@ use crate::wake::Wake;
 
 impl ConnectionThread {
     /// Starts the thread that owns `conn`, committing calls in groups. It ends when every
-    /// handle is dropped.
+    /// handle is dropped; `companion` (a thread that ends once `conn` is closed) is joined
+    /// after it.
     pub(crate) fn spawn(
         conn: Connection,
         name: &str,
         busy_timeout: Duration,
         wake: Option<std::sync::Arc<Wake>>,
+        companion: Option<thread::JoinHandle<()>>,
     ) -> Result<ConnectionThread> {
-        ConnectionThread::start(conn, name, true, busy_timeout, wake)
+        ConnectionThread::start(conn, name, true, busy_timeout, wake, companion)
     }
 
     /// Starts a thread for a read-only connection: calls run one by one, outside any
     /// transaction.
     pub(crate) fn spawn_reader(conn: Connection, name: &str) -> Result<ConnectionThread> {
-        ConnectionThread::start(conn, name, false, Duration::ZERO, None)
+        ConnectionThread::start(conn, name, false, Duration::ZERO, None, None)
     }
 
     fn start(
@@ -106,6 +115,7 @@ impl ConnectionThread {
         writer: bool,
         busy_timeout: Duration,
         wake: Option<std::sync::Arc<Wake>>,
+        companion: Option<thread::JoinHandle<()>>,
     ) -> Result<ConnectionThread> {
         let (tx, rx) = mpsc::channel::<Command>();
         let conn = Arc::new(Mutex::new(conn));
@@ -134,7 +144,10 @@ impl ConnectionThread {
             inline: writer,
             busy_timeout,
             wake,
-            _thread: std::sync::Arc::new(ThreadGuard(Some(handle))),
+            _thread: std::sync::Arc::new(ThreadGuard {
+                thread: Some(handle),
+                companion,
+            }),
         })
     }
 

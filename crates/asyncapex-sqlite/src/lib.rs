@@ -13,6 +13,7 @@
 //! ```
 
 mod batches;
+mod checkpoint;
 mod connection;
 mod cron_triggers;
 mod decode;
@@ -183,8 +184,13 @@ impl SqliteStore {
         let opened_path = path.clone();
         let busy_timeout = options.busy_timeout;
         let file_check_interval = options.file_check_interval;
-        let conn = tokio::task::spawn_blocking(move || -> Result<Connection> {
-            let conn = Connection::open_with_flags(&opened_path, flags).map_err(|e| {
+        let thread_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let name = thread_name.clone();
+        let (conn, checkpointer) = tokio::task::spawn_blocking(move || -> Result<_> {
+            let mut conn = Connection::open_with_flags(&opened_path, flags).map_err(|e| {
                 Error::store(
                     StoreErrorKind::Unavailable,
                     format!("cannot open {}: {e}", opened_path.display()),
@@ -201,20 +207,17 @@ impl SqliteStore {
             }
             configure(&conn, &options).map_err(|e| describe(e, &opened_path))?;
             migrate::migrate(&conn).map_err(|e| describe(e, &opened_path))?;
-            Ok(conn)
+            let checkpointer = checkpoint::start(&mut conn, &opened_path, &thread_name);
+            Ok((conn, checkpointer))
         })
         .await
         .map_err(|e| Error::store(StoreErrorKind::Other, e.to_string()))??;
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
         // Other processes on this file wake this one when they enqueue (see `wake`).
         let wake = crate::wake::Wake::open(&path);
         let file = crate::file_identity::FileIdentity::of(&path, file_check_interval)
             .map(std::sync::Arc::new);
         Ok(SqliteStore {
-            conn: ConnectionThread::spawn(conn, &name, busy_timeout, wake.clone())?,
+            conn: ConnectionThread::spawn(conn, &name, busy_timeout, wake.clone(), checkpointer)?,
             path: Some(path),
             wake,
             file,
@@ -235,6 +238,7 @@ impl SqliteStore {
                 conn,
                 "memory",
                 SqliteOptions::default().busy_timeout,
+                None,
                 None,
             )?,
             path: None,

@@ -114,6 +114,18 @@ pub(crate) async fn fresh_store() -> Option<PostgresStore> {
     )
 }
 
+/// A store on a fresh schema with the URL and the schema's name (for a test that also looks
+/// at the database directly), or `None` when PostgreSQL tests are skipped.
+pub(crate) async fn fresh_store_in_schema() -> Option<(String, String, PostgresStore)> {
+    let url = url()?;
+    sweep_stale_schemas(&url).await;
+    let schema = fresh_schema();
+    let store = PostgresStore::connect_with(&url, options(&schema))
+        .await
+        .expect("connect a fresh store");
+    Some((url, schema, store))
+}
+
 /// `url` with an `application_name`, so a test can find (and terminate) its own backends.
 pub(crate) fn url_named(url: &str, application_name: &str) -> String {
     let sep = if url.contains('?') { '&' } else { '?' };

@@ -21,6 +21,7 @@ use crate::services::Services;
 use crate::services::cleaner::Cleaner;
 use crate::services::executor::Executor;
 use crate::services::heartbeat::Heartbeat;
+use crate::services::maintainer::Maintainer;
 use crate::services::promoter::Promoter;
 use crate::services::rescuer::Rescuer;
 use crate::services::scheduler::Scheduler;
@@ -400,6 +401,14 @@ fn start_services(rt: &Arc<Runtime>, services: &Services) {
                 owner: rt.owner.clone(),
                 interval: config.rescue_interval,
                 grace: config.lease_duration,
+            },
+            rt.shutdown.stop(),
+        );
+        services.start(
+            Maintainer {
+                store: rt.store.clone(),
+                clock: rt.clock.clone(),
+                interval: config.maintain_interval,
             },
             rt.shutdown.stop(),
         );

@@ -47,6 +47,8 @@ pub struct EngineConfig {
     pub retention: Retention,
     /// How often the cleaner looks for records past their retention.
     pub clean_interval: Duration,
+    /// How often the maintainer asks the store for its upkeep (`Store::maintain`).
+    pub maintain_interval: Duration,
 }
 
 /// Rules an engine built by the test kit follows; a normal engine has them all off.
@@ -79,6 +81,7 @@ impl Default for EngineConfig {
             scheduler: None,
             retention: Retention::default(),
             clean_interval: Duration::from_secs(60),
+            maintain_interval: Duration::from_secs(60),
         }
     }
 }

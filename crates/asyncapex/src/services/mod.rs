@@ -1,6 +1,6 @@
 //! The engine's background services, each small and named, all with one start/stop shape
 //! ([`Service`]): the executor (with its completer), the flex-queue promoter, the scheduler,
-//! the heartbeat, the rescuer and the cleaner.
+//! the heartbeat, the rescuer, the cleaner and the maintainer.
 //!
 //! Each takes a narrow configuration of its own — the handles and numbers it needs, not the
 //! whole runtime (the executor is the exception: it builds execution contexts, which need the
@@ -11,6 +11,7 @@ pub(crate) mod cleaner;
 pub(crate) mod completer;
 pub(crate) mod executor;
 pub(crate) mod heartbeat;
+pub(crate) mod maintainer;
 pub(crate) mod promoter;
 pub(crate) mod rescuer;
 pub(crate) mod scheduler;
