@@ -166,7 +166,7 @@ pub const MIGRATIONS: &[(u32, &str)] = &[
     (4, "batches"),
     (5, "node_heartbeats"),
     (6, "job_counts"),
-    (7, "job_minute_stats"),
+    (7, "job_window_counts"),
 ];
 
 /// Checks that a purge names only terminal statuses: waiting and running jobs are never

@@ -38,8 +38,8 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (
         7,
-        "job_minute_stats",
-        include_str!("../migrations/0007_job_minute_stats.sql"),
+        "job_window_counts",
+        include_str!("../migrations/0007_job_window_counts.sql"),
     ),
 ];
 

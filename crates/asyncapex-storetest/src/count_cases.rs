@@ -242,6 +242,21 @@ pub async fn assert_v5_demo_survived(store: &dyn Store) {
         stats.duration_counts.iter().sum::<u64>(),
         ended.iter().filter(|j| j.started_at.is_some()).count() as u64
     );
+    // And the hourly creation counts too.
+    let newest_created = all.iter().map(|j| j.created_at).max().expect("jobs");
+    let since = newest_created - jiff::SignedDuration::from_micros(5 * 3_600_000_000 + 7);
+    let types: Vec<JobType> = JobType::ALL.to_vec();
+    let created = store
+        .job_count_created_since(asyncapex_core::JobCountCreatedSinceParams {
+            since,
+            job_types: types,
+        })
+        .await
+        .expect("created");
+    assert_eq!(
+        created,
+        all.iter().filter(|j| j.created_at >= since).count() as u64
+    );
     let deleted = store
         .job_purge(JobPurgeParams {
             before: Timestamp::MAX,

@@ -1126,6 +1126,67 @@ pub(crate) async fn count_created_since_is_exact_at_minute_edges_and_days_back(s
     assert_eq!(count(at(-4 * 86_400_000_000)).await, 6, "four days back");
 }
 
+/// The creation count is exact at hour edges too (a store may keep counts per hour beside
+/// the minutes): every window start around two hour boundaries counts exactly the jobs
+/// created at or after it.
+pub(crate) async fn count_created_since_is_exact_at_hour_edges(store: &dyn Store) {
+    let ids = IdGenerator::new(1);
+    let at = |micros: i64| {
+        t0().checked_add(jiff::SignedDuration::from_micros(micros))
+            .expect("in range")
+    };
+    let (minute, hour) = (60_000_000, 3_600_000_000);
+    // t0 starts a whole hour.
+    let created = [
+        -hour - 1,
+        -hour,
+        -1,
+        0,
+        1,
+        minute - 1,
+        minute,
+        hour - minute,
+        hour - 1,
+        hour,
+        hour + 30 * minute,
+        2 * hour + 1,
+        23 * hour,
+    ];
+    for offset in created {
+        let mut j = job(&ids, at(offset));
+        j.created_at = at(offset);
+        insert(store, vec![j]).await;
+    }
+    let mut starts = vec![
+        -2 * hour,
+        -hour - minute,
+        -hour + 1,
+        -minute,
+        0,
+        1,
+        minute + 1,
+    ];
+    starts.extend([
+        hour - minute - 1,
+        hour - minute + 1,
+        hour - 1,
+        hour,
+        hour + 1,
+    ]);
+    starts.extend([hour + minute, 2 * hour, 2 * hour + 2, 23 * hour, 24 * hour]);
+    for since in starts {
+        let n = store
+            .job_count_created_since(JobCountCreatedSinceParams {
+                since: at(since),
+                job_types: vec![JobType::Queueable],
+            })
+            .await
+            .expect("count");
+        let want = created.iter().filter(|&&c| c >= since).count() as u64;
+        assert_eq!(n, want, "created at or after t0 {since:+} µs");
+    }
+}
+
 /// Dashboard counts: by type and status, per minute, durations and rescues.
 pub(crate) async fn job_stats_count_by_type_status_minute_and_duration(store: &dyn Store) {
     let ids = IdGenerator::new(1);

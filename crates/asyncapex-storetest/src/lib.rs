@@ -139,6 +139,7 @@ conformance_suite!($
     job_cases::job_stats_are_exact_at_minute_edges_and_days_back,
     job_cases::count_created_since_counts_only_the_window_and_the_types,
     job_cases::count_created_since_is_exact_at_minute_edges_and_days_back,
+    job_cases::count_created_since_is_exact_at_hour_edges,
     job_cases::next_run_at_is_the_earliest_queued_run_time,
     trigger_cases::trigger_insert_then_get_round_trips_every_field,
     trigger_cases::trigger_names_are_unique_among_active_triggers,

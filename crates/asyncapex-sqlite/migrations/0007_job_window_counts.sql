@@ -1,3 +1,5 @@
+-- Counts over the time windows the operator views show, kept as jobs are created and end.
+
 -- The overview and /metrics show the last hour's completions per minute, their run durations
 -- and the rescued count. Read from the completed-jobs index they cost the hour's entries:
 -- 14,000 a look on a store doing 10 million jobs a month (12–19 ms; BENCHMARKS.md, scale).
@@ -74,4 +76,30 @@ BEGIN
         completed = completed + excluded.completed, failed = failed + excluded.failed,
         ended = ended + 1, sum_ms = sum_ms + excluded.sum_ms, rescued = rescued + excluded.rescued;
     DELETE FROM asyncapex_job_minute_stats WHERE minute < NEW.completed_at / 60000000 - 2880;
+END;
+
+-- The daily cap and the overview count the last 24 hours' creations: from the per-minute
+-- counts (migration 6) that is 1,440 minutes of each job type, most of the overview's time
+-- on a busy store (0.7 ms of 1.5). Whole hours are counted here too, by the insert trigger
+-- below, which drops hours more than 48 before the job it counts; jobs::count_created_since
+-- reads the part-minute from the rows, the minutes up to the first whole hour from the
+-- per-minute counts and the rest from these (at most 25 hours of rows).
+CREATE TABLE asyncapex_job_created_hour_count (
+    hour INTEGER NOT NULL,
+    job_type TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (hour, job_type)
+) WITHOUT ROWID;
+
+INSERT INTO asyncapex_job_created_hour_count (hour, job_type, n)
+SELECT created_at / 3600000000, job_type, COUNT(*) FROM asyncapex_job
+WHERE created_at / 3600000000 >= (SELECT MAX(created_at) / 3600000000 - 48 FROM asyncapex_job)
+GROUP BY created_at / 3600000000, job_type;
+
+CREATE TRIGGER asyncapex_job_created_hour_count_insert AFTER INSERT ON asyncapex_job
+BEGIN
+    INSERT INTO asyncapex_job_created_hour_count (hour, job_type, n)
+    VALUES (NEW.created_at / 3600000000, NEW.job_type, 1)
+    ON CONFLICT (hour, job_type) DO UPDATE SET n = n + 1;
+    DELETE FROM asyncapex_job_created_hour_count WHERE hour < NEW.created_at / 3600000000 - 48;
 END;

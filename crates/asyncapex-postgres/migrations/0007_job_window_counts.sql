@@ -1,3 +1,5 @@
+-- Counts over the time windows the operator views show, kept as jobs are created and end.
+
 -- The overview and /metrics show the last hour's completions per minute, their run durations
 -- and the rescued count. Read from the completed-jobs index they cost the hour's entries:
 -- 14,000 a look on a store doing 10 million jobs a month (15–29 ms; BENCHMARKS.md, scale).
@@ -55,16 +57,41 @@ FROM asyncapex_job j,
 WHERE j.completed_at >= (SELECT (MAX(completed_at) / 60000000 - 2880) * 60000000 FROM asyncapex_job)
 GROUP BY f.minute, f.bucket;
 
+-- The daily cap and the overview count the last 24 hours' creations: from the per-minute
+-- counts (migration 6) that is 1,440 minutes of each job type and shard, most of the
+-- overview's time on a busy store. Whole hours are counted here too (per job type and shard,
+-- by the insert branch of the trigger below, which drops hours more than 48 before the newest);
+-- jobs::count_created_since reads the part-minute from the rows, the minutes up to the first
+-- whole hour from the per-minute counts and the rest from these.
+CREATE TABLE asyncapex_job_created_hour_count (
+    hour BIGINT NOT NULL,
+    job_type TEXT NOT NULL COLLATE "C",
+    shard SMALLINT NOT NULL,
+    n BIGINT NOT NULL,
+    PRIMARY KEY (hour, job_type, shard)
+);
+
+INSERT INTO asyncapex_job_created_hour_count (hour, job_type, shard, n)
+SELECT created_at / 3600000000, job_type, 0, COUNT(*) FROM asyncapex_job
+WHERE created_at / 3600000000 >= (SELECT MAX(created_at) / 3600000000 - 48 FROM asyncapex_job)
+GROUP BY created_at / 3600000000, job_type;
+
 -- SET search_path FROM CURRENT: the trigger also fires in an application's own transaction
 -- (EnqueueTransaction::commit_in), whose search_path need not name this schema.
-CREATE FUNCTION asyncapex_job_minute_stats_apply() RETURNS trigger LANGUAGE plpgsql
+CREATE FUNCTION asyncapex_job_window_counts_apply() RETURNS trigger LANGUAGE plpgsql
 SET search_path FROM CURRENT AS $$
 BEGIN
-    -- After an update, finished rows before it subtract: a row that was already finished
-    -- nets zero (finished statuses are terminal), so no join of the two transition tables
-    -- is needed. An insert's trigger has no old rows to name. Keys are upserted in order
-    -- (see asyncapex_job_count).
+    -- An insert counts its creations per hour. After an update, finished rows before it
+    -- subtract: a row that was already finished nets zero (finished statuses are terminal),
+    -- so no join of the two transition tables is needed. An insert's trigger has no old rows
+    -- to name. Keys are upserted in order (see asyncapex_job_count).
     IF TG_OP = 'INSERT' THEN
+        INSERT INTO asyncapex_job_created_hour_count AS c (hour, job_type, shard, n)
+        SELECT created_at / 3600000000, job_type, pg_backend_pid() % 16, COUNT(*) FROM new_rows
+        GROUP BY created_at / 3600000000, job_type ORDER BY 1, 2
+        ON CONFLICT (hour, job_type, shard) DO UPDATE SET n = c.n + excluded.n;
+        DELETE FROM asyncapex_job_created_hour_count
+        WHERE hour < (SELECT MAX(created_at) / 3600000000 - 48 FROM new_rows);
         INSERT INTO asyncapex_job_minute_stats AS s
             (minute, bucket, shard, completed, failed, ended, sum_ms, rescued)
         SELECT f.minute, f.bucket, pg_backend_pid() % 16, SUM(f.completed), SUM(f.failed),
@@ -106,10 +133,10 @@ BEGIN
 END
 $$;
 
-CREATE TRIGGER asyncapex_job_minute_stats_insert AFTER INSERT ON asyncapex_job
+CREATE TRIGGER asyncapex_job_window_counts_insert AFTER INSERT ON asyncapex_job
 REFERENCING NEW TABLE AS new_rows
-FOR EACH STATEMENT EXECUTE FUNCTION asyncapex_job_minute_stats_apply();
+FOR EACH STATEMENT EXECUTE FUNCTION asyncapex_job_window_counts_apply();
 
-CREATE TRIGGER asyncapex_job_minute_stats_update AFTER UPDATE ON asyncapex_job
+CREATE TRIGGER asyncapex_job_window_counts_update AFTER UPDATE ON asyncapex_job
 REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-FOR EACH STATEMENT EXECUTE FUNCTION asyncapex_job_minute_stats_apply();
+FOR EACH STATEMENT EXECUTE FUNCTION asyncapex_job_window_counts_apply();
