@@ -23,9 +23,9 @@ END;
 
 -- A job enters a finished status once (they are terminal); the leave trigger keeps the counts
 -- true even for a change this build never makes. Deletes have no trigger: the purge is the
--- only statement that deletes jobs, and it takes its records off the counts itself in one
--- grouped statement (queries/job_purge_counts.sql), which made purges 30 % faster than a
--- trigger firing per deleted row.
+-- only statement that deletes jobs, and it takes its records off the counts itself, grouped
+-- by type and status (retention.rs, queries/job_purge_counts.sql), which made purges 30 %
+-- faster than a trigger firing per deleted row.
 CREATE TRIGGER asyncapex_job_count_enter AFTER UPDATE OF status, job_type ON asyncapex_job
 WHEN NEW.status IN ('Completed', 'Failed', 'Aborted')
  AND (OLD.status IS NOT NEW.status OR OLD.job_type IS NOT NEW.job_type)
