@@ -36,7 +36,7 @@ use axum::Router;
 use axum::extract::Request;
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 pub mod api;
@@ -147,8 +147,16 @@ pub fn router(state: WebState) -> Router {
         .with_state(state)
 }
 
-async fn not_found(uri: axum::http::Uri) -> WebError {
-    WebError::NotFound(uri.path().to_owned())
+/// An unknown path: JSON under `/api/` (a client reads the error code), an error page with a
+/// way back anywhere else (a browser followed a stale link).
+async fn not_found(ctx: pages::Ctx, uri: axum::http::Uri) -> Response {
+    let path = uri.path();
+    let error = WebError::NotFound(path.to_owned());
+    if path == "/api" || path.starts_with("/api/") {
+        error.into_response()
+    } else {
+        ctx.error_page(&error)
+    }
 }
 
 async fn security_headers(request: Request, next: Next) -> Response {

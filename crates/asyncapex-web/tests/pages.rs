@@ -408,3 +408,22 @@ async fn send_bearer_cross_site(app: &axum::Router, path: &str) -> support::Repl
     )
     .await
 }
+
+/// A browser that follows a stale link gets a page it can read and a way back; only the
+/// JSON API answers an unknown path in JSON.
+#[tokio::test]
+async fn an_unknown_page_is_an_html_404_and_an_unknown_api_path_is_json() {
+    let f = fixture().await;
+    let page = get(&f.app, "/no-such-page").await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    let kind = page.headers["content-type"].to_str().unwrap();
+    assert!(kind.starts_with("text/html"), "{kind}");
+    assert!(page.body.contains("404 Not Found"), "{}", page.body);
+    assert!(page.body.contains("Back to the overview"));
+
+    let api = get(&f.app, "/api/no-such-endpoint").await;
+    assert_eq!(api.status, StatusCode::NOT_FOUND);
+    let kind = api.headers["content-type"].to_str().unwrap();
+    assert!(kind.starts_with("application/json"), "{kind}");
+    assert!(api.body.contains("\"not_found\""), "{}", api.body);
+}
