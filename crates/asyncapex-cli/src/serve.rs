@@ -22,6 +22,10 @@ pub struct ServeArgs {
     /// The token that actions (POST/DELETE) require; generated and printed when absent.
     #[arg(long, env = "ASYNCAPEX_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// Every page and API read needs the token too (payloads often hold customer data); the
+    /// pages ask the browser to sign in first.
+    #[arg(long, env = "ASYNCAPEX_PROTECT_READS")]
+    pub protect_reads: bool,
 }
 
 /// Serves the store at `database` until Ctrl-C. `print_token` prints even a configured token
@@ -31,7 +35,10 @@ pub(crate) async fn run(
     args: ServeArgs,
     print_token: bool,
 ) -> Result<(), CliError> {
-    let auth = Auth::from_option(args.token).map_err(|e| e.to_string())?;
+    let mut auth = Auth::from_option(args.token).map_err(|e| e.to_string())?;
+    if args.protect_reads {
+        auth = auth.protect_reads();
+    }
     asyncapex_web::check_bind(args.addr, &auth).map_err(|e| e.to_string())?;
     let store: Arc<dyn Store> = open_existing(database).await?;
     let engine = Engine::builder()

@@ -1,5 +1,6 @@
-//! The JSON API: everything the pages show and do, under `/api`. Reads need no token;
-//! changes need `Authorization: Bearer <token>` (see [`crate::auth`]). Errors are
+//! The JSON API: everything the pages show and do, under `/api`. Reads need no token
+//! unless the server protects reads ([`crate::Auth::protect_reads`]); changes need
+//! `Authorization: Bearer <token>` (see [`crate::auth`]). Errors are
 //! `{"error": {"code": "…", "message": "…"}}` ([`crate::error`]).
 
 use std::time::Duration;

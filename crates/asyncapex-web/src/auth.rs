@@ -1,8 +1,11 @@
-//! Who may change things.
+//! Who may read and who may change things.
 //!
-//! Reading is open: every `GET` (pages, the JSON API, `/metrics`, the OpenAPI document) needs
-//! no credentials. Every request that changes something (`POST`, `PUT`, `PATCH`, `DELETE`)
-//! needs the server's token, given either way:
+//! By default reading is open: every `GET` (pages, the JSON API, `/metrics`, the OpenAPI
+//! document) needs no credentials. With [`Auth::protect_reads`] (`asyncapex serve
+//! --protect-reads`) every read needs the token too — payloads often hold customer data —
+//! except the sign-in form and the stylesheet, script and icon it needs. Every request that
+//! changes something (`POST`, `PUT`, `PATCH`, `DELETE`) always needs the server's token,
+//! given either way:
 //!
 //! * **API clients** send `Authorization: Bearer <token>`.
 //! * **The pages** use a session cookie: the operator types the token once into the sign-in
@@ -13,16 +16,26 @@
 //!   pages, by `Sec-Fetch-Site` or `Origin` (a 403 otherwise), so no other site can post on
 //!   the operator's behalf even where `SameSite` is not honoured.
 //!
-//! The token is compared in constant time. Without a configured token, [`Auth::generated`]
-//! makes a random one to print at start-up; serving on a non-loopback address requires a
-//! configured one ([`crate::check_bind`]).
+//! The cookie never holds the token: it holds the sign-in time and an HMAC-SHA256 of it keyed
+//! with the token, so a cookie read from a browser profile or a proxy log cannot be used as a
+//! bearer token, it stops working after [`SESSION_LIFETIME`], and changing the token signs
+//! every browser out.
+//!
+//! The token and sessions are compared in constant time. Without a configured token,
+//! [`Auth::generated`] makes a random one to print at start-up; serving on a non-loopback
+//! address requires a configured one ([`crate::check_bind`]).
+
+use std::time::Duration;
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
+use hmac::{Hmac, KeyInit, Mac};
+use jiff::Timestamp;
 use maud::html;
 use serde::Deserialize;
+use sha2::Sha256;
 
 use crate::error::{ApiForm, WebError};
 use crate::pages::{self, Ctx};
@@ -31,11 +44,17 @@ use crate::{StartError, WebState};
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "asyncapex_session";
 
-/// The token that actions require, and whether an operator chose it.
+/// How long a sign-in lasts: a working day. The cookie carries the same `Max-Age`, and the
+/// server refuses an older session even if a browser keeps the cookie.
+pub const SESSION_LIFETIME: Duration = Duration::from_secs(12 * 3600);
+
+/// The token that actions (and, with [`Auth::protect_reads`], reads) require, and whether an
+/// operator chose it.
 #[derive(Clone)]
 pub struct Auth {
     token: String,
     configured: bool,
+    protect_reads: bool,
 }
 
 impl std::fmt::Debug for Auth {
@@ -43,6 +62,7 @@ impl std::fmt::Debug for Auth {
         f.debug_struct("Auth")
             .field("token", &"<redacted>")
             .field("configured", &self.configured)
+            .field("protect_reads", &self.protect_reads)
             .finish()
     }
 }
@@ -73,6 +93,7 @@ impl Auth {
         Ok(Auth {
             token,
             configured: true,
+            protect_reads: false,
         })
     }
 
@@ -89,6 +110,7 @@ impl Auth {
         Ok(Auth {
             token,
             configured: false,
+            protect_reads: false,
         })
     }
 
@@ -113,6 +135,27 @@ impl Auth {
         self.configured
     }
 
+    /// Every read needs the token too: pages (through the sign-in cookie), the JSON API,
+    /// `/metrics` and the OpenAPI document (through the bearer header). Only the sign-in form
+    /// and the files it loads stay open.
+    ///
+    /// ```
+    /// use asyncapex_web::Auth;
+    /// let auth = Auth::new("a-long-secret")?.protect_reads();
+    /// assert!(auth.protects_reads());
+    /// # Ok::<(), asyncapex_web::StartError>(())
+    /// ```
+    #[must_use]
+    pub fn protect_reads(mut self) -> Auth {
+        self.protect_reads = true;
+        self
+    }
+
+    /// Whether reads need the token ([`Auth::protect_reads`]).
+    pub fn protects_reads(&self) -> bool {
+        self.protect_reads
+    }
+
     /// Whether `candidate` is the token, compared in constant time.
     pub fn accepts(&self, candidate: &str) -> bool {
         let (a, b) = (self.token.as_bytes(), candidate.as_bytes());
@@ -122,10 +165,48 @@ impl Auth {
         a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
     }
 
-    /// Whether the request carries the token, as a bearer header or the session cookie.
+    fn session_mac(&self, issued: i64) -> Hmac<Sha256> {
+        // Any key length is valid for HMAC, so this cannot fail; the fallback keeps the
+        // signature of a broken build unusable rather than panicking.
+        let mut mac = Hmac::<Sha256>::new_from_slice(self.token.as_bytes())
+            .unwrap_or_else(|_| Hmac::<Sha256>::new(&Default::default()));
+        mac.update(b"asyncapex-session/v1/");
+        mac.update(issued.to_string().as_bytes());
+        mac
+    }
+
+    /// A session cookie's value for a sign-in at `now`: `<unix seconds>.<HMAC hex>`.
+    pub fn session_value(&self, now: Timestamp) -> String {
+        let issued = now.as_second();
+        let tag = self.session_mac(issued).finalize().into_bytes();
+        let hex: String = tag.iter().map(|b| format!("{b:02x}")).collect();
+        format!("{issued}.{hex}")
+    }
+
+    /// Whether `value` is a session this token signed, no older than [`SESSION_LIFETIME`]
+    /// at `now` (and not from the future, beyond a minute of clock skew).
+    pub fn accepts_session(&self, value: &str, now: Timestamp) -> bool {
+        let Some((issued, hex)) = value.split_once('.') else {
+            return false;
+        };
+        let Ok(issued) = issued.parse::<i64>() else {
+            return false;
+        };
+        let age = now.as_second().saturating_sub(issued);
+        let lifetime = i64::try_from(SESSION_LIFETIME.as_secs()).unwrap_or(i64::MAX);
+        if !(-60..=lifetime).contains(&age) || hex.len() != 64 {
+            return false;
+        }
+        let tag: Option<Vec<u8>> = (0..32)
+            .map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok())
+            .collect();
+        tag.is_some_and(|tag| self.session_mac(issued).verify_slice(&tag).is_ok())
+    }
+
+    /// Whether the request carries the token as a bearer header, or a valid session cookie.
     pub fn authorizes(&self, headers: &HeaderMap) -> bool {
         bearer(headers).is_some_and(|t| self.accepts(t))
-            || session_cookie(headers).is_some_and(|t| self.accepts(t))
+            || session_cookie(headers).is_some_and(|v| self.accepts_session(v, Timestamp::now()))
     }
 }
 
@@ -146,13 +227,19 @@ fn session_cookie(headers: &HeaderMap) -> Option<&str> {
         .map(|(_, value)| value)
 }
 
-/// Whether the browser's session cookie holds the token (the pages then show their actions).
+/// Whether the browser holds a valid session (the pages then show their actions).
 pub fn signed_in(state: &WebState, headers: &HeaderMap) -> bool {
-    session_cookie(headers).is_some_and(|t| state.auth().accepts(t))
+    session_cookie(headers).is_some_and(|v| state.auth().accepts_session(v, Timestamp::now()))
 }
 
-/// Refuses changes without the token; reads pass. The sign-in form and sign-out are exempt
-/// (they are how the token is given and dropped).
+/// What a signed-out browser may load when reads are protected: the sign-in form and what
+/// it needs to render.
+fn open_under_protection(path: &str) -> bool {
+    path == "/login" || path == "/favicon.ico" || path.starts_with("/static/")
+}
+
+/// Refuses changes without the token; reads pass unless [`Auth::protect_reads`] is on. The
+/// sign-in form and sign-out are exempt (they are how the token is given and dropped).
 pub(crate) async fn require_token(
     State(state): State<WebState>,
     request: Request,
@@ -163,7 +250,30 @@ pub(crate) async fn require_token(
         Method::GET | Method::HEAD | Method::OPTIONS
     );
     if reads {
-        return next.run(request).await;
+        let path = request.uri().path();
+        if !state.auth().protects_reads()
+            || open_under_protection(path)
+            || state.auth().authorizes(request.headers())
+        {
+            return next.run(request).await;
+        }
+        if path == "/api" || path.starts_with("/api/") || path == "/metrics" {
+            return WebError::Unauthorized(
+                "reading needs the server's token on this server: send Authorization: Bearer <token>",
+            )
+            .into_response();
+        }
+        let next_path = request
+            .uri()
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .to_owned();
+        let ctx = Ctx::new(&state, false);
+        return (
+            StatusCode::UNAUTHORIZED,
+            login_form(&ctx, local_path(&next_path).unwrap_or("/"), None),
+        )
+            .into_response();
     }
     // A bearer token is never sent by a browser on its own, so a request carrying it was
     // made on purpose; a cookie is, so a cookie-carried change must come from our own pages.
@@ -278,7 +388,11 @@ fn login_form(ctx: &Ctx, next: &str, error: Option<&str>) -> maud::Markup {
         html! {
             h1 { "Sign in" }
             section.card.narrow {
-                p { "Viewing needs no sign-in. Aborting jobs, pausing schedules and reordering the flex queue need the token the server printed at start-up (or was given with " code { "--token" } " / " code { "ASYNCAPEX_TOKEN" } ")." }
+                @if ctx.protected_reads {
+                    p { "This server shows its jobs only to operators: sign in with the token the server printed at start-up (or was given with " code { "--token" } " / " code { "ASYNCAPEX_TOKEN" } ")." }
+                } @else {
+                    p { "Viewing needs no sign-in. Aborting jobs, pausing schedules and reordering the flex queue need the token the server printed at start-up (or was given with " code { "--token" } " / " code { "ASYNCAPEX_TOKEN" } ")." }
+                }
                 @if let Some(e) = error { p.alert role="alert" { (e) } }
                 form method="post" action=(ctx.url("/login")) {
                     input type="hidden" name="next" value=(next);
@@ -306,9 +420,10 @@ pub(crate) async fn login(
             .into_response();
     }
     let cookie = format!(
-        "{SESSION_COOKIE}={}; Path={}; HttpOnly; SameSite=Strict",
-        state.auth().token(),
-        state.cookie_path()
+        "{SESSION_COOKIE}={}; Path={}; HttpOnly; SameSite=Strict; Max-Age={}",
+        state.auth().session_value(Timestamp::now()),
+        state.cookie_path(),
+        SESSION_LIFETIME.as_secs()
     );
     (
         [(header::SET_COOKIE, cookie)],

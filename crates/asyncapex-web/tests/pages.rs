@@ -8,7 +8,14 @@ use asyncapex::JobStatus;
 use axum::http::StatusCode;
 use support::{SCRIPT, TOKEN, fixture, form, get};
 
-const COOKIE: &str = "asyncapex_session=test-token-123";
+/// A valid session cookie, as the sign-in form sets it.
+fn cookie() -> String {
+    let auth = asyncapex_web::Auth::new(TOKEN).unwrap();
+    format!(
+        "asyncapex_session={}",
+        auth.session_value(jiff::Timestamp::now())
+    )
+}
 
 #[tokio::test]
 async fn a_script_in_a_payload_is_escaped_on_the_list_and_detail_pages() {
@@ -150,9 +157,14 @@ async fn signing_in_sets_a_strict_http_only_cookie_that_page_actions_use() {
     let ok = form(&f.app, "/login", &format!("token={TOKEN}&next=/jobs"), None).await;
     assert_eq!(ok.status, StatusCode::SEE_OTHER);
     assert_eq!(ok.headers["location"], "/jobs");
-    let cookie = ok.headers["set-cookie"].to_str().unwrap();
-    assert!(cookie.starts_with(COOKIE), "{cookie}");
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+    let set_cookie = ok.headers["set-cookie"].to_str().unwrap();
+    assert!(set_cookie.starts_with("asyncapex_session="), "{set_cookie}");
+    assert!(
+        !set_cookie.contains(TOKEN),
+        "the cookie never holds the token: {set_cookie}"
+    );
+    assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"));
+    assert!(set_cookie.contains("Max-Age=43200"), "{set_cookie}");
     // Never redirected off-site.
     let off = form(
         &f.app,
@@ -167,7 +179,7 @@ async fn signing_in_sets_a_strict_http_only_cookie_that_page_actions_use() {
     let page = support::send(
         &f.app,
         axum::http::Request::get("/jobs")
-            .header("cookie", COOKIE)
+            .header("cookie", cookie())
             .body(axum::body::Body::empty())
             .unwrap(),
     )
@@ -181,7 +193,7 @@ async fn signing_in_sets_a_strict_http_only_cookie_that_page_actions_use() {
         &f.app,
         &format!("/jobs/{}/abort", f.queued),
         "return_to=%2Fjobs%3Fstatus%3DQueued",
-        Some(COOKIE),
+        Some(&cookie()),
     )
     .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
@@ -193,15 +205,15 @@ async fn signing_in_sets_a_strict_http_only_cookie_that_page_actions_use() {
 
     let base = format!("/schedules/{}", f.schedule);
     assert_eq!(
-        form(&f.app, &format!("{base}/pause"), "", Some(COOKIE))
+        form(&f.app, &format!("{base}/pause"), "", Some(&cookie()))
             .await
             .status,
         StatusCode::SEE_OTHER
     );
     assert!(get(&f.app, "/schedules").await.body.contains("PAUSED"));
-    form(&f.app, &format!("{base}/resume"), "", Some(COOKIE)).await;
+    form(&f.app, &format!("{base}/resume"), "", Some(&cookie())).await;
     assert!(get(&f.app, "/schedules").await.body.contains("WAITING"));
-    form(&f.app, &format!("{base}/delete"), "", Some(COOKIE)).await;
+    form(&f.app, &format!("{base}/delete"), "", Some(&cookie())).await;
     assert!(
         get(&f.app, "/schedules")
             .await
@@ -214,7 +226,7 @@ async fn signing_in_sets_a_strict_http_only_cookie_that_page_actions_use() {
         &f.app,
         &format!("/flex-queue/{c}/move"),
         "to=before&other=".to_owned().as_str(),
-        Some(COOKIE),
+        Some(&cookie()),
     )
     .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
@@ -222,7 +234,7 @@ async fn signing_in_sets_a_strict_http_only_cookie_that_page_actions_use() {
         &f.app,
         &format!("/flex-queue/{c}/move"),
         &format!("to=before&other={a}"),
-        Some(COOKIE),
+        Some(&cookie()),
     )
     .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
@@ -236,7 +248,7 @@ async fn signing_in_sets_a_strict_http_only_cookie_that_page_actions_use() {
         .collect();
     assert_eq!(order, vec![c, a, b]);
 
-    let out = form(&f.app, "/logout", "", Some(COOKIE)).await;
+    let out = form(&f.app, "/logout", "", Some(&cookie())).await;
     assert!(
         out.headers["set-cookie"]
             .to_str()
@@ -326,7 +338,7 @@ async fn a_control_character_or_space_in_next_or_return_to_never_leads_off_site(
             &f.app,
             &format!("/jobs/{}/abort", f.queued),
             &format!("return_to={next}"),
-            Some(COOKIE),
+            Some(&cookie()),
         )
         .await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "return_to={next}");
@@ -351,7 +363,7 @@ async fn a_control_character_or_space_in_next_or_return_to_never_leads_off_site(
 async fn cookie_post(app: &axum::Router, path: &str, headers: &[(&str, &str)]) -> support::Reply {
     let mut request = axum::http::Request::post(path)
         .header("content-type", "application/x-www-form-urlencoded")
-        .header("cookie", COOKIE)
+        .header("cookie", cookie())
         .header("host", "127.0.0.1:7070");
     for (name, value) in headers {
         request = request.header(*name, *value);

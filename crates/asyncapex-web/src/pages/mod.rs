@@ -26,8 +26,10 @@ pub const REFRESH_SECONDS: u32 = 5;
 #[derive(Debug, Clone)]
 pub struct Ctx {
     base: String,
-    /// Whether the session cookie holds the token (actions are shown).
+    /// Whether the browser holds a valid session (actions are shown).
     pub signed_in: bool,
+    /// Whether the server shows nothing to a signed-out browser ([`crate::Auth::protect_reads`]).
+    pub protected_reads: bool,
 }
 
 impl Ctx {
@@ -36,6 +38,7 @@ impl Ctx {
         Ctx {
             base: state.url(""),
             signed_in,
+            protected_reads: state.auth().protects_reads(),
         }
     }
 
