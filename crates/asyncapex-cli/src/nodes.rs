@@ -35,7 +35,8 @@ pub enum NodesCommand {
 /// The options of `nodes list`.
 #[derive(Debug, Clone, Args)]
 pub struct NodesListArgs {
-    /// Also list dead nodes with no jobs.
+    /// Also list stopped and dead nodes with no jobs, and processes that run no jobs (a
+    /// dashboard's `serve`). Nodes silent for a day are forgotten by the workers' cleaner.
     #[arg(long)]
     pub all: bool,
     /// Print JSON instead of a table.
@@ -58,6 +59,7 @@ pub(crate) async fn run(database: &str, args: NodesArgs) -> Result<(), CliError>
             now: jiff::Timestamp::now(),
             dead_after: DEAD_AFTER,
             limit: 1000,
+            workers_only: !all,
         })
         .await
         .map_err(|e| e.to_string())?;
@@ -85,10 +87,10 @@ pub(crate) async fn run(database: &str, args: NodesArgs) -> Result<(), CliError>
             vec![
                 n.id.to_string(),
                 n.owner.clone(),
-                if n.alive {
-                    "alive".into()
+                if n.runs_jobs {
+                    n.state().into()
                 } else {
-                    "dead".into()
+                    format!("{} (runs no jobs)", n.state())
                 },
                 time(Some(n.started_at)),
                 time(Some(n.heartbeat_at)),

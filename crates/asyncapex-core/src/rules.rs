@@ -167,6 +167,7 @@ pub const MIGRATIONS: &[(u32, &str)] = &[
     (5, "node_heartbeats"),
     (6, "job_counts"),
     (7, "job_window_counts"),
+    (8, "node_roles"),
 ];
 
 /// Checks that a purge names only terminal statuses: waiting and running jobs are never

@@ -47,8 +47,18 @@ pub trait Store: QuerySource + Send + Sync + Debug + 'static {
     /// Records that a node is alive. Returns `false` when the node is unknown.
     async fn node_heartbeat(&self, params: NodeHeartbeatParams) -> Result<bool>;
 
-    /// Registered nodes, newest first, with whether each is alive (heartbeat within
-    /// `dead_after` of `now`) and how many jobs it is running.
+    /// Records that a node stopped cleanly: it is listed as stopped, not alive, from now on.
+    /// Returns `false` when the node is unknown.
+    async fn node_stop(&self, params: NodeHeartbeatParams) -> Result<bool>;
+
+    /// Deletes the nodes whose last sign of life (stop, else heartbeat, else registration) is
+    /// before `silent_before` and that hold no running job's lease; returns how many. Node
+    /// numbers are never handed out again, so forgetting a row cannot make two processes
+    /// share one.
+    async fn node_forget(&self, silent_before: Timestamp) -> Result<u64>;
+
+    /// Registered nodes, newest first, with whether each is alive (not stopped, heartbeat
+    /// within `dead_after` of `now`) and how many jobs it is running.
     async fn node_list(&self, params: NodeListParams) -> Result<Vec<NodeRecord>>;
 
     /// A counter that goes up whenever another process may have made work available (jobs
@@ -470,6 +480,8 @@ pub struct NodeRegisterParams {
     pub name: String,
     /// Registration time.
     pub now: Timestamp,
+    /// Whether it claims and runs jobs (a dashboard's engine does not).
+    pub runs_jobs: bool,
 }
 
 /// Params of [`Store::job_stats`].
@@ -642,6 +654,8 @@ pub struct NodeListParams {
     pub dead_after: std::time::Duration,
     /// At most this many.
     pub limit: u32,
+    /// Only nodes that run jobs (leave out dashboards and other engines of concurrency 0).
+    pub workers_only: bool,
 }
 
 /// A process registered with the store.
@@ -657,10 +671,25 @@ pub struct NodeRecord {
     pub started_at: Timestamp,
     /// Its last heartbeat.
     pub heartbeat_at: Timestamp,
-    /// Whether it heartbeated recently enough.
+    /// Whether it has not stopped and heartbeated recently enough.
     pub alive: bool,
     /// Jobs it holds leases on.
     pub running_jobs: u64,
+    /// Whether it claims and runs jobs.
+    pub runs_jobs: bool,
+    /// When it stopped cleanly; `None` while it runs, or when it died without stopping.
+    pub stopped_at: Option<Timestamp>,
+}
+
+impl NodeRecord {
+    /// `alive`, `stopped` or `dead` (silent past the limit without stopping).
+    pub fn state(&self) -> &'static str {
+        match (self.stopped_at, self.alive) {
+            (Some(_), _) => "stopped",
+            (None, true) => "alive",
+            (None, false) => "dead",
+        }
+    }
 }
 
 /// Params of [`Store::job_insert_many`].

@@ -454,7 +454,7 @@ impl Store for PostgresStore {
             let row = db::query_opt(
                 &tx,
                 include_str!("queries/node_register.sql"),
-                &[&params.name, &micros(params.now)],
+                &[&params.name, &micros(params.now), &params.runs_jobs],
             )
             .await?
             .ok_or_else(|| Error::store(StoreErrorKind::Other, "node insert returned no id"))?;
@@ -474,17 +474,41 @@ impl Store for PostgresStore {
         })
     }
 
+    async fn node_stop(&self, params: NodeHeartbeatParams) -> Result<bool> {
+        in_transaction!(self, |tx| {
+            db::execute(
+                &tx,
+                include_str!("queries/node_stop.sql"),
+                &[&params.id, &micros(params.now)],
+            )
+            .await?
+                > 0
+        })
+    }
+
+    async fn node_forget(&self, silent_before: Timestamp) -> Result<u64> {
+        in_transaction!(self, |tx| {
+            db::execute(
+                &tx,
+                include_str!("queries/node_forget.sql"),
+                &[&micros(silent_before)],
+            )
+            .await?
+        })
+    }
+
     async fn node_list(&self, params: NodeListParams) -> Result<Vec<NodeRecord>> {
         in_transaction!(self, |tx| {
             let rows = db::query(
                 &tx,
                 include_str!("queries/node_list.sql"),
-                &[&i64::from(params.limit)],
+                &[&i64::from(params.limit), &params.workers_only],
             )
             .await?;
             rows.iter()
                 .map(|r| {
                     let heartbeat_at = db::ts("heartbeat_at", get(r, "heartbeat_at")?)?;
+                    let stopped_at = db::opt_ts(r, "stopped_at")?;
                     let silent = asyncapex_core::clock::duration_between(heartbeat_at, params.now);
                     Ok(NodeRecord {
                         id: get(r, "id")?,
@@ -492,8 +516,10 @@ impl Store for PostgresStore {
                         owner: get(r, "owner")?,
                         started_at: db::ts("started_at", get(r, "started_at")?)?,
                         heartbeat_at,
-                        alive: silent <= params.dead_after,
+                        alive: stopped_at.is_none() && silent <= params.dead_after,
                         running_jobs: db::u64_col(r, "running_jobs")?,
+                        runs_jobs: get(r, "runs_jobs")?,
+                        stopped_at,
                     })
                 })
                 .collect::<Result<Vec<_>>>()?

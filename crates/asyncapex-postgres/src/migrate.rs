@@ -41,6 +41,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "job_window_counts",
         include_str!("../migrations/0007_job_window_counts.sql"),
     ),
+    (
+        8,
+        "node_roles",
+        include_str!("../migrations/0008_node_roles.sql"),
+    ),
 ];
 
 /// Creates the schema if needed and brings it to the newest version this build knows, in one

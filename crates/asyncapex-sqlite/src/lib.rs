@@ -321,7 +321,11 @@ impl Store for SqliteStore {
                 conn.prepare_cached(include_str!("queries/node_register.sql"))
                     .map_err(from_sqlite)?
                     .query_row(
-                        named_params! {":name": params.name, ":now": params.now.as_microsecond()},
+                        named_params! {
+                            ":name": params.name,
+                            ":now": params.now.as_microsecond(),
+                            ":runs_jobs": params.runs_jobs,
+                        },
                         |r| r.get(0),
                     )
                     .map_err(from_sqlite)
@@ -343,6 +347,32 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn node_stop(&self, params: NodeHeartbeatParams) -> Result<bool> {
+        self.conn
+            .call_single(move |conn| {
+                let n = conn
+                    .prepare_cached(include_str!("queries/node_stop.sql"))
+                    .map_err(from_sqlite)?
+                    .execute(named_params! {":id": params.id, ":now": params.now.as_microsecond()})
+                    .map_err(from_sqlite)?;
+                Ok(n > 0)
+            })
+            .await
+    }
+
+    async fn node_forget(&self, silent_before: Timestamp) -> Result<u64> {
+        self.conn
+            .call_single(move |conn| {
+                let n = conn
+                    .prepare_cached(include_str!("queries/node_forget.sql"))
+                    .map_err(from_sqlite)?
+                    .execute(named_params! {":cut": silent_before.as_microsecond()})
+                    .map_err(from_sqlite)?;
+                Ok(n as u64)
+            })
+            .await
+    }
+
     async fn node_list(&self, params: NodeListParams) -> Result<Vec<NodeRecord>> {
         self.conn
             .call_single(move |conn| {
@@ -350,8 +380,11 @@ impl Store for SqliteStore {
                     .prepare_cached(include_str!("queries/node_list.sql"))
                     .map_err(from_sqlite)?;
                 let rows = stmt
-                    .query_map(named_params! {":limit": params.limit}, |r| {
+                    .query_map(
+                        named_params! {":limit": params.limit, ":workers_only": params.workers_only},
+                        |r| {
                         let heartbeat_at = jobs::ts("heartbeat_at", r.get("heartbeat_at")?)?;
+                        let stopped_at = jobs::opt_ts("stopped_at", r.get("stopped_at")?)?;
                         let silent =
                             asyncapex_core::clock::duration_between(heartbeat_at, params.now);
                         Ok(NodeRecord {
@@ -360,8 +393,10 @@ impl Store for SqliteStore {
                             owner: r.get("owner")?,
                             started_at: jobs::ts("started_at", r.get("started_at")?)?,
                             heartbeat_at,
-                            alive: silent <= params.dead_after,
+                            alive: stopped_at.is_none() && silent <= params.dead_after,
                             running_jobs: r.get::<_, i64>("running_jobs")?.max(0) as u64,
+                            runs_jobs: r.get("runs_jobs")?,
+                            stopped_at,
                         })
                     })
                     .map_err(from_sqlite)?;

@@ -38,6 +38,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "job_window_counts",
         include_str!("../migrations/0007_job_window_counts.sql"),
     ),
+    (
+        8,
+        "node_roles",
+        include_str!("../migrations/0008_node_roles.sql"),
+    ),
 ];
 
 /// What a file held when it was opened, before anything was written to it.

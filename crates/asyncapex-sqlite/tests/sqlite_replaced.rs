@@ -22,6 +22,7 @@ async fn node(store: &SqliteStore) -> i64 {
         .node_register(NodeRegisterParams {
             name: "test".into(),
             now: jiff::Timestamp::now(),
+            runs_jobs: true,
         })
         .await
         .unwrap()

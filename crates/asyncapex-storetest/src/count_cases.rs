@@ -270,4 +270,22 @@ pub async fn assert_v5_demo_survived(store: &dyn Store) {
         .deleted;
     assert_eq!(deleted, 2);
     assert_counts_match_rows(store).await;
+    // Every node written before migration 8 ran jobs, and none had recorded a stop: they
+    // are listed as workers, dead (long silent), not stopped.
+    let nodes = store
+        .node_list(asyncapex_core::NodeListParams {
+            now: Timestamp::now(),
+            dead_after: std::time::Duration::from_secs(30),
+            limit: 100,
+            workers_only: true,
+        })
+        .await
+        .expect("nodes");
+    assert!(!nodes.is_empty(), "the demo's process is still registered");
+    assert!(
+        nodes
+            .iter()
+            .all(|n| n.runs_jobs && n.stopped_at.is_none() && n.state() == "dead"),
+        "{nodes:?}"
+    );
 }

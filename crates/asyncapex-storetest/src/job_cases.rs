@@ -105,6 +105,7 @@ pub(crate) async fn nodes_register_heartbeat_and_list_their_running_jobs(store: 
             .node_register(NodeRegisterParams {
                 name: format!("host:{i}"),
                 now: t0(),
+                runs_jobs: true,
             })
             .await
             .expect("register");
@@ -135,6 +136,7 @@ pub(crate) async fn nodes_register_heartbeat_and_list_their_running_jobs(store: 
             now: add(t0(), secs(110)),
             dead_after: secs(30),
             limit: 10,
+            workers_only: true,
         })
         .await
         .expect("list");
@@ -146,6 +148,122 @@ pub(crate) async fn nodes_register_heartbeat_and_list_their_running_jobs(store: 
     assert_eq!(nodes[0].heartbeat_at, add(t0(), secs(100)));
     assert!(!nodes[1].alive && !nodes[2].alive, "silent for 110 s");
     assert_eq!(nodes[1].running_jobs, 0);
+    assert!(nodes.iter().all(|n| n.runs_jobs && n.stopped_at.is_none()));
+    assert_eq!(nodes[1].state(), "dead");
+}
+
+/// A process that runs no jobs is no worker; a stopped node is listed as stopped, not alive,
+/// however fresh its last heartbeat; stale nodes are forgotten unless they hold a lease.
+pub(crate) async fn nodes_say_who_runs_jobs_who_stopped_and_stale_ones_are_forgotten(
+    store: &dyn Store,
+) {
+    let register = |name: &str, runs_jobs| NodeRegisterParams {
+        name: name.into(),
+        now: t0(),
+        runs_jobs,
+    };
+    let dashboard = store
+        .node_register(register("dash:1", false))
+        .await
+        .expect("register");
+    let stopped = store
+        .node_register(register("w:2", true))
+        .await
+        .expect("register");
+    let holder = store
+        .node_register(register("w:3", true))
+        .await
+        .expect("register");
+    let live = store
+        .node_register(register("w:4", true))
+        .await
+        .expect("register");
+    let at = |s| NodeHeartbeatParams {
+        id: stopped,
+        now: add(t0(), secs(s)),
+    };
+    assert!(store.node_stop(at(10)).await.expect("stop"));
+    assert!(
+        !store
+            .node_stop(NodeHeartbeatParams { id: -1, now: t0() })
+            .await
+            .expect("stop")
+    );
+    // The holder dies holding a running job's lease.
+    let ids = IdGenerator::new(1);
+    insert(store, vec![job(&ids, t0())]).await;
+    claim(store, &format!("w:3#{holder}"), t0(), 1).await;
+    let list = |workers_only, now| NodeListParams {
+        now,
+        dead_after: secs(30),
+        limit: 10,
+        workers_only,
+    };
+    let all = store
+        .node_list(list(false, add(t0(), secs(11))))
+        .await
+        .expect("list");
+    assert_eq!(all.len(), 4);
+    let by_id = |id| all.iter().find(|n| n.id == id).expect("listed");
+    assert!(!by_id(dashboard).runs_jobs && by_id(live).runs_jobs);
+    assert_eq!(by_id(stopped).stopped_at, Some(add(t0(), secs(10))));
+    assert_eq!(by_id(stopped).state(), "stopped");
+    assert!(!by_id(stopped).alive, "stopped a second ago, yet not alive");
+    assert_eq!(by_id(live).state(), "alive");
+    let workers: Vec<i64> = store
+        .node_list(list(true, add(t0(), secs(11))))
+        .await
+        .expect("list")
+        .iter()
+        .map(|n| n.id)
+        .collect();
+    assert_eq!(
+        workers,
+        vec![live, holder, stopped],
+        "no dashboard among the workers"
+    );
+    // The live node beats later; a cut between the others' last signs of life and that beat
+    // forgets the stopped node and the dashboard, not the live node nor the lease holder.
+    assert!(
+        store
+            .node_heartbeat(NodeHeartbeatParams {
+                id: live,
+                now: add(t0(), secs(100))
+            })
+            .await
+            .expect("beat")
+    );
+    // Exactly at the stop's instant: kept (the cut is strict).
+    assert_eq!(
+        store
+            .node_forget(add(t0(), secs(10)))
+            .await
+            .expect("forget"),
+        1,
+        "the dashboard, silent since t0"
+    );
+    assert_eq!(
+        store
+            .node_forget(add(t0(), secs(50)))
+            .await
+            .expect("forget"),
+        1,
+        "the stopped node"
+    );
+    let left: Vec<i64> = store
+        .node_list(list(false, add(t0(), secs(100))))
+        .await
+        .expect("list")
+        .iter()
+        .map(|n| n.id)
+        .collect();
+    assert_eq!(left, vec![live, holder]);
+    // A new registration never reuses a forgotten node's number.
+    let next = store
+        .node_register(register("w:5", true))
+        .await
+        .expect("register");
+    assert!(next > live, "node {next} after forgetting, {live} before");
 }
 
 /// What goes in comes back, field by field.

@@ -111,6 +111,7 @@ macro_rules! conformance_suite {
 
 conformance_suite!($
     job_cases::nodes_register_heartbeat_and_list_their_running_jobs,
+    job_cases::nodes_say_who_runs_jobs_who_stopped_and_stale_ones_are_forgotten,
     job_cases::insert_then_get_round_trips_every_field,
     job_cases::get_of_unknown_id_is_none,
     job_cases::insert_many_is_all_or_nothing_on_duplicate_signature,

@@ -668,8 +668,10 @@ pub struct NodeView {
     /// Its last heartbeat.
     #[schema(value_type = String, format = DateTime)]
     pub heartbeat_at: Timestamp,
-    /// Whether it heartbeated recently.
+    /// Whether it has not stopped and heartbeated recently.
     pub alive: bool,
+    /// `alive`, `stopped` (shut down cleanly) or `dead` (silent without stopping).
+    pub state: &'static str,
     /// Jobs it is running.
     pub running_jobs: u64,
 }
@@ -819,10 +821,12 @@ impl Overview {
                 now,
                 dead_after: std::time::Duration::from_secs(60),
                 limit: 20,
+                workers_only: true,
             })
             .await?
             .into_iter()
             .map(|n| NodeView {
+                state: n.state(),
                 name: n.name,
                 started_at: n.started_at,
                 heartbeat_at: n.heartbeat_at,

@@ -1,1 +1,1 @@
-INSERT INTO asyncapex_node (name, started_at, heartbeat_at) VALUES (:name, :now, :now) RETURNING id
+INSERT INTO asyncapex_node (name, started_at, heartbeat_at, runs_jobs) VALUES (:name, :now, :now, :runs_jobs) RETURNING id

@@ -135,12 +135,12 @@ async fn render(state: &WebState, ctx: &Ctx) -> WebResult<Markup> {
             h2 { "Nodes" }
             div.table-wrap {
                 table.data #nodes {
-                    thead { tr { th { "Process" } th { "Alive" } th.num { "Running Jobs" } th { "Started" } th { "Last Heartbeat" } } }
+                    thead { tr { th { "Process" } th { "State" } th.num { "Running Jobs" } th { "Started" } th { "Last Heartbeat" } } }
                     tbody {
                         @for n in &o.nodes {
                             tr {
                                 td.mono { (n.name) }
-                                td { @if n.alive { span.badge.s-completed { "Alive" } } @else { span.badge.s-aborted { "Gone" } } }
+                                td { @match n.state { "alive" => span.badge.s-completed { "Alive" }, "stopped" => span.badge.s-aborted { "Stopped" }, _ => span.badge.s-failed { "Dead" } } }
                                 td.num { (n.running_jobs) }
                                 td.nowrap { (time_el(Some(n.started_at))) }
                                 td.nowrap { (time_el(Some(n.heartbeat_at))) }

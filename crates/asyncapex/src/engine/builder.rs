@@ -278,6 +278,7 @@ impl EngineBuilder {
             .node_register(NodeRegisterParams {
                 name: name.clone(),
                 now: self.clock.now(),
+                runs_jobs: self.config.concurrency > 0,
             })
             .await?;
         let node = node_id.rem_euclid(1 << 16) as u16;
@@ -361,6 +362,21 @@ async fn open_store(choice: Option<StoreChoice>) -> Result<Arc<dyn Store>, Error
 /// configuration.
 fn start_services(rt: &Arc<Runtime>, services: &Services) {
     let config = &rt.config;
+    // Every engine heartbeats its node row, also one that runs nothing (a dashboard), so
+    // no live process is ever listed as silent.
+    services.start(
+        Heartbeat {
+            store: rt.store.clone(),
+            clock: rt.clock.clone(),
+            running: rt.running.clone(),
+            node_id: rt.node_id,
+            owner: rt.owner.clone(),
+            interval: config.heartbeat_interval,
+            lease: config.lease_duration,
+            shutdown: rt.shutdown.clone(),
+        },
+        rt.shutdown.stop(),
+    );
     if config.concurrency > 0 {
         services.start(
             Executor {
@@ -376,19 +392,6 @@ fn start_services(rt: &Arc<Runtime>, services: &Services) {
                 wakers: rt.wakers.clone(),
                 max_active: config.limits.active_batch_jobs,
                 poll_interval: config.poll_interval,
-            },
-            rt.shutdown.stop(),
-        );
-        services.start(
-            Heartbeat {
-                store: rt.store.clone(),
-                clock: rt.clock.clone(),
-                running: rt.running.clone(),
-                node_id: rt.node_id,
-                owner: rt.owner.clone(),
-                interval: config.heartbeat_interval,
-                lease: config.lease_duration,
-                shutdown: rt.shutdown.clone(),
             },
             rt.shutdown.stop(),
         );
@@ -412,18 +415,18 @@ fn start_services(rt: &Arc<Runtime>, services: &Services) {
             },
             rt.shutdown.stop(),
         );
-        if !config.retention.is_forever() {
-            services.start(
-                Cleaner {
-                    store: rt.store.clone(),
-                    clock: rt.clock.clone(),
-                    retention: config.retention.clone(),
-                    interval: config.clean_interval,
-                    batch: super::retention::PURGE_BATCH,
-                },
-                rt.shutdown.stop(),
-            );
-        }
+        // Also with retention forever: the cleaner forgets long-silent nodes.
+        services.start(
+            Cleaner {
+                store: rt.store.clone(),
+                clock: rt.clock.clone(),
+                retention: config.retention.clone(),
+                interval: config.clean_interval,
+                batch: super::retention::PURGE_BATCH,
+                forget_nodes_after: config.forget_nodes_after,
+            },
+            rt.shutdown.stop(),
+        );
     }
     if config.scheduler.unwrap_or(config.concurrency > 0) {
         services.start(scheduler(rt), rt.shutdown.stop());

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use asyncapex_core::{
     AbortOutcome, CronTriggerDeleteParams, CronTriggerDueParams, CronTriggerId, Error,
-    JobAbortParams, JobId, JobRecord, JobReleaseParams, JobStatus,
+    JobAbortParams, JobId, JobRecord, JobReleaseParams, JobStatus, NodeHeartbeatParams,
 };
 use tokio::task::AbortHandle;
 
@@ -286,6 +286,19 @@ impl Engine {
                 .await?;
         }
         self.services.join().await;
+        // Listed as stopped from now on, not as alive until its heartbeat goes stale; a
+        // store that cannot be reached any more just leaves the row to go stale.
+        if let Err(e) = self
+            .rt
+            .store
+            .node_stop(NodeHeartbeatParams {
+                id: self.rt.node_id,
+                now: self.rt.clock.now(),
+            })
+            .await
+        {
+            tracing::warn!(error = %e, "could not record this node's stop");
+        }
         Ok(ShutdownReport { released: ids })
     }
 }

@@ -49,6 +49,10 @@ pub struct EngineConfig {
     pub clean_interval: Duration,
     /// How often the maintainer asks the store for its upkeep (`Store::maintain`).
     pub maintain_interval: Duration,
+    /// A node (process) row silent this long — stopped, or dead without stopping — is
+    /// deleted by the cleaner, so node lists do not fill with processes that are long gone
+    /// (a day: an operator still sees last night's crash in the morning).
+    pub forget_nodes_after: Duration,
 }
 
 /// Rules an engine built by the test kit follows; a normal engine has them all off.
@@ -82,6 +86,7 @@ impl Default for EngineConfig {
             retention: Retention::default(),
             clean_interval: Duration::from_secs(60),
             maintain_interval: Duration::from_secs(60),
+            forget_nodes_after: Duration::from_secs(86_400),
         }
     }
 }

@@ -25,6 +25,8 @@ pub(crate) struct Cleaner {
     pub(crate) interval: Duration,
     /// The most records one store call deletes.
     pub(crate) batch: u32,
+    /// Node rows silent this long are deleted.
+    pub(crate) forget_nodes_after: Duration,
 }
 
 impl Service for Cleaner {
@@ -69,6 +71,17 @@ impl Cleaner {
                 ended_from: None,
             };
             deleted += purge_all(self.store.as_ref(), &params, || stop.is_set(), |_| {}).await?;
+        }
+        let forgotten = self
+            .store
+            .node_forget(sub(now, self.forget_nodes_after))
+            .await?;
+        if forgotten > 0 {
+            tracing::info!(
+                nodes = forgotten,
+                "cleaner forgot nodes silent for over {:?}",
+                self.forget_nodes_after
+            );
         }
         Ok(deleted)
     }
@@ -152,6 +165,7 @@ mod tests {
             retention: Retention::default().keep_status(JobStatus::Failed, 30 * DAY),
             interval: Duration::from_secs(60),
             batch: 2,
+            forget_nodes_after: DAY,
         };
         let stop = Shutdown::default().stop();
         kit.clock.advance(7 * DAY);
@@ -175,6 +189,62 @@ mod tests {
         );
         kit.clock.advance(23 * DAY);
         assert_eq!(cleaner.clean(&stop).await.unwrap(), 1);
+    }
+
+    /// Nodes silent past `forget_nodes_after` are deleted by the pass, also when retention
+    /// keeps every job forever; a node heard from within it stays.
+    #[tokio::test]
+    async fn forgets_nodes_silent_for_longer_than_a_day() {
+        use asyncapex_core::{NodeHeartbeatParams, NodeListParams, NodeRegisterParams};
+
+        let kit = Kit::new().await;
+        let register = |name: &str| NodeRegisterParams {
+            name: name.into(),
+            now: kit.clock.now(),
+            runs_jobs: true,
+        };
+        let gone = kit.store.node_register(register("gone:1")).await.unwrap();
+        let live = kit.store.node_register(register("live:2")).await.unwrap();
+        let cleaner = Cleaner {
+            store: kit.store.clone(),
+            clock: kit.clock(),
+            retention: Retention::forever(),
+            interval: Duration::from_secs(60),
+            batch: 100,
+            forget_nodes_after: DAY,
+        };
+        let stop = Shutdown::default().stop();
+        let listed = || async {
+            kit.store
+                .node_list(NodeListParams {
+                    now: kit.clock.now(),
+                    dead_after: Duration::from_secs(30),
+                    limit: 10,
+                    workers_only: false,
+                })
+                .await
+                .unwrap()
+                .iter()
+                .map(|n| n.id)
+                .collect::<Vec<_>>()
+        };
+        kit.clock.advance(DAY);
+        kit.store
+            .node_heartbeat(NodeHeartbeatParams {
+                id: live,
+                now: kit.clock.now(),
+            })
+            .await
+            .unwrap();
+        cleaner.clean(&stop).await.unwrap();
+        assert_eq!(
+            listed().await,
+            vec![live, gone],
+            "silent exactly a day: kept"
+        );
+        kit.clock.advance(Duration::from_secs(1));
+        cleaner.clean(&stop).await.unwrap();
+        assert_eq!(listed().await, vec![live]);
     }
 
     /// A purge of many records goes in bounded batches, and the store serves other writers

@@ -1,0 +1,1 @@
+UPDATE asyncapex_node SET stopped_at = :now, heartbeat_at = :now WHERE id = :id
