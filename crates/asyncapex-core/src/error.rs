@@ -120,6 +120,18 @@ pub enum Error {
         id: String,
     },
 
+    /// The job's status does not allow the action: a retry of a job that did not fail or
+    /// abort, a delete of one that has not finished.
+    #[error("job {id} is {status}: {rule}")]
+    WrongStatus {
+        /// The job.
+        id: String,
+        /// Its status.
+        status: crate::JobStatus,
+        /// What the action needs, in words.
+        rule: &'static str,
+    },
+
     /// An active schedule already has this name.
     #[error("the job named {name:?} is already scheduled for execution")]
     DuplicateScheduleName {

@@ -313,6 +313,26 @@ typed_id!(
     JobId,
     KeyPrefix::Job
 );
+
+impl JobId {
+    /// The smallest job ID minted at or after `t`: every ID minted from then on sorts at or
+    /// above it (the bound of a submitted-date filter).
+    ///
+    /// ```
+    /// use asyncapex_core::{IdGenerator, JobId};
+    /// use jiff::Timestamp;
+    ///
+    /// let t: Timestamp = "2026-12-03T10:00:00Z".parse()?;
+    /// let minted = IdGenerator::new(9).job_id(t);
+    /// assert!(JobId::first_minted_at(t) <= minted);
+    /// assert!(minted < JobId::first_minted_at(t + jiff::SignedDuration::from_millis(1)));
+    /// # Ok::<(), jiff::Error>(())
+    /// ```
+    pub fn first_minted_at(t: Timestamp) -> JobId {
+        let ms = (t.as_millisecond() - ID_EPOCH_MS).clamp(0, (1 << 42) - 1);
+        JobId::from_body((ms as u128) << (NODE_BITS + SEQ_BITS))
+    }
+}
 typed_id!(
     /// The ID of a schedule (Apex's `CronTrigger`), key prefix `08e`.
     CronTriggerId,

@@ -135,6 +135,8 @@ pub struct JobRecord {
     pub batch_start_done: bool,
     /// A holding batch job's place in the flex queue (lower runs sooner).
     pub flex_position: Option<i64>,
+    /// The Failed or Aborted job an operator retried to make this one.
+    pub retry_of: Option<JobId>,
 }
 
 impl JobRecord {
@@ -181,6 +183,8 @@ pub struct NewJob {
     pub payload: String,
     /// A batch job's scope size.
     pub batch_scope: Option<u32>,
+    /// The finished job this one retries (an operator's retry).
+    pub retry_of: Option<JobId>,
 }
 
 impl NewJob {
@@ -211,7 +215,45 @@ impl NewJob {
             signature: None,
             payload,
             batch_scope: None,
+            retry_of: None,
         }
+    }
+
+    /// An operator's retry of a Failed or Aborted job: a new record of the same kind, class,
+    /// method, payload and scope, in the original's place in its chain (same parent and
+    /// depth) and under its schedule, linked to it by `retry_of`; a batch re-runs whole, from
+    /// `start`. A duplicate signature the original still holds (one that was aborted before
+    /// it started) is kept, so the retry is refused while an equal job waits.
+    ///
+    /// # Errors
+    /// [`Error::WrongStatus`](crate::Error::WrongStatus) unless the original is Failed or
+    /// Aborted; [`Error::NotAllowed`](crate::Error::NotAllowed) for a finalizer's record
+    /// (the finalizer runs with its job; retry the job).
+    pub fn retry(id: JobId, original: &JobRecord, created_at: Timestamp) -> crate::Result<NewJob> {
+        crate::rules::check_retryable(original)?;
+        Ok(NewJob {
+            id,
+            job_type: original.job_type,
+            class_name: original.class_name.clone(),
+            method_name: original.method_name.clone(),
+            status: if original.job_type == JobType::BatchApex {
+                JobStatus::Holding
+            } else {
+                JobStatus::Queued
+            },
+            parent_job_id: original.parent_job_id,
+            cron_trigger_id: original.cron_trigger_id,
+            created_at,
+            run_at: created_at,
+            max_attempts: original.max_attempts,
+            stack_depth: original.stack_depth,
+            max_stack_depth: original.max_stack_depth,
+            failure_reenqueues: 0,
+            signature: original.signature.clone(),
+            payload: original.payload.clone(),
+            batch_scope: original.batch_scope,
+            retry_of: Some(original.id),
+        })
     }
 
     /// A queued queueable (`System.enqueueJob`), due at `created_at` unless

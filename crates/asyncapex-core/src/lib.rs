@@ -33,12 +33,12 @@ pub use status::JobStatus;
 pub use store::{
     AbortOutcome, AppTransaction, CronTriggerDeleteParams, CronTriggerDueParams,
     CronTriggerFailParams, CronTriggerFireParams, CronTriggerInsertParams, CronTriggerListParams,
-    CronTriggerResumeParams, DURATION_BUCKETS_MS, HeartbeatAck, JobAbortParams, JobClaimParams,
-    JobCompleteManyParams, JobCountCreatedSinceParams, JobFinishParams, JobHeartbeatParams,
-    JobInsertManyParams, JobListParams, JobOutcome, JobPurgeParams, JobReleaseParams,
-    JobRescueParams, JobStats, JobStatsParams, KEPT_MINUTES, MinuteFigures, MinuteStats,
-    MinuteWindow, NodeHeartbeatParams, NodeListParams, NodeRecord, NodeRegisterParams, PurgeBatch,
-    RescueOutcome, Store,
+    CronTriggerResumeParams, DURATION_BUCKETS_MS, HeartbeatAck, ID_CLOCK_SLACK, JobAbortParams,
+    JobClaimParams, JobCompleteManyParams, JobCountCreatedSinceParams, JobFinishParams,
+    JobHeartbeatParams, JobInsertManyParams, JobListParams, JobOutcome, JobPurgeParams,
+    JobReleaseParams, JobRescueParams, JobStats, JobStatsParams, KEPT_MINUTES, MinuteFigures,
+    MinuteStats, MinuteWindow, NodeHeartbeatParams, NodeListParams, NodeRecord, NodeRegisterParams,
+    PurgeBatch, RescueOutcome, Store, TimeRange,
 };
 pub use store::{
     BatchChunkFinishParams, BatchChunkListParams, BatchChunksInsertParams, BatchChunksResetParams,

@@ -168,7 +168,49 @@ pub const MIGRATIONS: &[(u32, &str)] = &[
     (6, "job_counts"),
     (7, "job_window_counts"),
     (8, "node_roles"),
+    (9, "job_links"),
 ];
+
+/// Checks that an operator may retry `job`: it failed or was aborted, and it is not a
+/// finalizer's record.
+///
+/// # Errors
+/// [`Error::WrongStatus`] for any other status; [`Error::NotAllowed`] for a finalizer.
+pub fn check_retryable(job: &crate::JobRecord) -> Result<(), Error> {
+    if !matches!(job.status, JobStatus::Failed | JobStatus::Aborted) {
+        return Err(Error::WrongStatus {
+            id: job.id.to_string(),
+            status: job.status,
+            rule: "only a Failed or Aborted job can be retried",
+        });
+    }
+    if job.job_type == crate::JobType::Finalizer {
+        return Err(Error::NotAllowed {
+            rule: format!(
+                "job {} is a finalizer's record; a finalizer runs with its job, so retry job {} instead",
+                job.id,
+                job.parent_job_id
+                    .map_or_else(|| "its parent".to_owned(), |p| p.to_string())
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Checks that an operator may delete `job`'s record: it has finished.
+///
+/// # Errors
+/// [`Error::WrongStatus`] for a job that is waiting or running (abort it first).
+pub fn check_deletable(job: &crate::JobRecord) -> Result<(), Error> {
+    if !job.status.is_terminal() {
+        return Err(Error::WrongStatus {
+            id: job.id.to_string(),
+            status: job.status,
+            rule: "only a finished (Completed, Failed or Aborted) job's record can be deleted; abort it first",
+        });
+    }
+    Ok(())
+}
 
 /// Checks that a purge names only terminal statuses: waiting and running jobs are never
 /// purged.

@@ -81,6 +81,20 @@ pub trait Store: QuerySource + Send + Sync + Debug + 'static {
     /// Jobs matching the filters, newest first.
     async fn job_list(&self, params: JobListParams) -> Result<Vec<JobRecord>>;
 
+    /// How many jobs [`job_list`](Self::job_list) would list with these params, counting at
+    /// most `params.limit` (ask one more than you show to say "more than N"): bounded, so a
+    /// count over ten million rows costs what a page of `limit` rows costs.
+    async fn job_count(&self, params: JobListParams) -> Result<u64>;
+
+    /// The distinct class names of the stored jobs, in byte order, at most `limit`: read by
+    /// skipping through the class-name index (one seek per name), not by scanning jobs.
+    async fn job_class_names(&self, limit: u32) -> Result<Vec<String>>;
+
+    /// Deletes these finished jobs (Completed, Failed, Aborted) with their batch chunks and
+    /// error events; IDs of jobs that are unknown or not finished are skipped. Returns how
+    /// many were deleted.
+    async fn job_delete(&self, ids: Vec<JobId>) -> Result<u64>;
+
     /// Claims up to `limit` due `Queued` jobs, oldest run time first: each becomes
     /// `Processing` under `owner`'s lease, its attempt count goes up by one, its start time is
     /// set on first start and its duplicate signature is cleared.
@@ -711,7 +725,8 @@ impl JobInsertManyParams {
     }
 }
 
-/// Params of [`Store::job_list`]; empty filters match everything.
+/// Params of [`Store::job_list`] and [`Store::job_count`]; empty filters match everything,
+/// and every filter given applies.
 #[derive(Debug, Clone)]
 pub struct JobListParams {
     /// Only these statuses.
@@ -720,8 +735,19 @@ pub struct JobListParams {
     pub job_types: Vec<JobType>,
     /// Only this class name.
     pub class_name: Option<String>,
+    /// Only these class names (any of them): how a class-name prefix is searched, once
+    /// [`Store::job_class_names`] has said which names it matches.
+    pub class_names: Vec<String>,
     /// Only children of this job.
     pub parent_job_id: Option<JobId>,
+    /// Only firings of this schedule (Apex's `CronTriggerId`).
+    pub cron_trigger_id: Option<CronTriggerId>,
+    /// Only retries of this job.
+    pub retry_of: Option<JobId>,
+    /// Only jobs submitted in this range.
+    pub created: TimeRange,
+    /// Only jobs that ended in this range (unfinished jobs never match a bound).
+    pub completed: TimeRange,
     /// Only jobs older than this one (keyset pagination).
     pub before: Option<JobId>,
     /// At most this many.
@@ -734,10 +760,69 @@ impl Default for JobListParams {
             statuses: Vec::new(),
             job_types: Vec::new(),
             class_name: None,
+            class_names: Vec::new(),
             parent_job_id: None,
+            cron_trigger_id: None,
+            retry_of: None,
+            created: TimeRange::default(),
+            completed: TimeRange::default(),
             before: None,
             limit: 100,
         }
+    }
+}
+
+/// How far a job's ID may run ahead of its submission time: IDs sort by the millisecond they
+/// were minted, which is the submission time except after the clock stepped back or a node
+/// minted more than 8,192 IDs in one millisecond (the generator then borrows from the next).
+/// A range filter walks the IDs down from its end plus this slack, so it reads the jobs of
+/// its range rather than every newer one.
+pub const ID_CLOCK_SLACK: std::time::Duration = std::time::Duration::from_secs(60);
+
+impl JobListParams {
+    /// `class_names` sorted, each once: a store lists each name once however often it is
+    /// given, in this order.
+    pub fn unique_class_names(&self) -> Vec<String> {
+        let mut out = self.class_names.clone();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// The smallest ID a matching job can have, and the ID the newest-first walk starts
+    /// below: the keyset `before`, narrowed by the time ranges. A job submitted at or after
+    /// `created.from` has an ID minted then or later (IDs never run behind their time); a job
+    /// submitted (or ended, which comes later) before a range's end has an ID minted before
+    /// that end plus [`ID_CLOCK_SLACK`].
+    pub fn id_bounds(&self) -> (Option<JobId>, Option<JobId>) {
+        let floor = self.created.from.map(JobId::first_minted_at);
+        let ends = [self.created.before, self.completed.before];
+        let ceiling = ends
+            .into_iter()
+            .flatten()
+            .min()
+            .map(|end| JobId::first_minted_at(crate::clock::add(end, ID_CLOCK_SLACK)));
+        let start = match (self.before, ceiling) {
+            (Some(b), Some(c)) => Some(b.min(c)),
+            (b, c) => b.or(c),
+        };
+        (floor, start)
+    }
+}
+
+/// A half-open range of instants, `[from, before)`; an open end is `None`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimeRange {
+    /// Inclusive start.
+    pub from: Option<Timestamp>,
+    /// Exclusive end.
+    pub before: Option<Timestamp>,
+}
+
+impl TimeRange {
+    /// Whether neither end is set.
+    pub fn is_open(&self) -> bool {
+        self.from.is_none() && self.before.is_none()
     }
 }
 

@@ -76,6 +76,7 @@ pub(crate) fn job_from_row(row: &Row) -> Result<JobRecord> {
             .transpose()?,
         batch_start_done: get(row, "batch_start_done")?,
         flex_position: get(row, "flex_position")?,
+        retry_of: opt_job_id(row, "retry_of")?,
     })
 }
 
@@ -141,6 +142,7 @@ pub(crate) struct QueuedColumns<'a> {
     signature: Vec<Option<&'a str>>,
     payload: Vec<&'a str>,
     batch_scope: Vec<Option<i64>>,
+    retry_of: Vec<Option<&'a str>>,
 }
 
 impl<'a> QueuedColumns<'a> {
@@ -174,11 +176,15 @@ impl<'a> QueuedColumns<'a> {
             signature: jobs.iter().map(|j| j.signature.as_deref()).collect(),
             payload: jobs.iter().map(|j| j.payload.as_str()).collect(),
             batch_scope: jobs.iter().map(|j| j.batch_scope.map(i64::from)).collect(),
+            retry_of: jobs
+                .iter()
+                .map(|j| j.retry_of.as_ref().map(|r| r.as_15()))
+                .collect(),
         }
     }
 
-    /// The statement's sixteen parameters, in order.
-    pub(crate) fn params(&self) -> [&(dyn ToSql + Sync); 16] {
+    /// The statement's seventeen parameters, in order.
+    pub(crate) fn params(&self) -> [&(dyn ToSql + Sync); 17] {
         [
             &self.id,
             &self.job_type,
@@ -196,6 +202,7 @@ impl<'a> QueuedColumns<'a> {
             &self.signature,
             &self.payload,
             &self.batch_scope,
+            &self.retry_of,
         ]
     }
 }
@@ -246,6 +253,7 @@ pub(crate) async fn insert_many(tx: &dyn Tx, jobs: &[NewJob], max_holding: u32) 
     for job in jobs {
         let parent = job.parent_job_id.map(|p| p.as_15().to_owned());
         let trigger = job.cron_trigger_id.map(|t| t.as_15().to_owned());
+        let retry_of = job.retry_of.map(|r| r.as_15().to_owned());
         let result = tx
             .changed(
                 &stmt,
@@ -266,6 +274,7 @@ pub(crate) async fn insert_many(tx: &dyn Tx, jobs: &[NewJob], max_holding: u32) 
                     &job.signature,
                     &job.payload,
                     &job.batch_scope.map(i64::from),
+                    &retry_of,
                 ],
             )
             .await;
@@ -290,24 +299,86 @@ pub(crate) async fn get_job(tx: &dyn Tx, id: JobId) -> Result<Option<JobRecord>>
 }
 
 pub(crate) async fn list(tx: &dyn Tx, p: &JobListParams) -> Result<Vec<JobRecord>> {
-    let statuses: Vec<&str> = p.statuses.iter().map(|s| s.as_str()).collect();
-    let types: Vec<&str> = p.job_types.iter().map(|t| t.as_str()).collect();
-    let parent = p.parent_job_id.map(|id| id.as_15().to_owned());
-    let before = p.before.map(|id| id.as_15().to_owned());
+    let values = ListValues::new(p);
+    let rows = db::query(tx, &list_sql(p), &values.params()).await?;
+    Ok(skip_undecodable("asyncapex_job", &rows, job_from_row))
+}
+
+/// How many jobs `list` would return (at most `p.limit`).
+pub(crate) async fn count_listed(tx: &dyn Tx, p: &JobListParams) -> Result<u64> {
+    let values = ListValues::new(p);
+    let sql = format!("SELECT COUNT(*) AS n FROM ({}) listed", list_sql(p));
+    db::count(tx, &sql, &values.params()).await
+}
+
+/// The distinct class names, at most `limit`.
+pub(crate) async fn class_names(tx: &dyn Tx, limit: u32) -> Result<Vec<String>> {
     let rows = db::query(
         tx,
-        &list_sql(p),
-        &[
-            &statuses,
-            &types,
-            &p.class_name,
-            &parent,
-            &before,
-            &i64::from(p.limit),
-        ],
+        include_str!("queries/job_class_names.sql"),
+        &[&i64::from(limit)],
     )
     .await?;
-    Ok(skip_undecodable("asyncapex_job", &rows, job_from_row))
+    rows.iter().map(|r| get::<_, String>(r, "name")).collect()
+}
+
+/// The parameters of `job_list.sql`, owned so the call can borrow them.
+struct ListValues {
+    statuses: Vec<&'static str>,
+    types: Vec<&'static str>,
+    class_name: Option<String>,
+    parent: Option<String>,
+    before: Option<String>,
+    limit: i64,
+    class_names: Vec<String>,
+    trigger: Option<String>,
+    retry_of: Option<String>,
+    created_from: Option<i64>,
+    created_before: Option<i64>,
+    completed_from: Option<i64>,
+    completed_before: Option<i64>,
+    id_floor: String,
+}
+
+impl ListValues {
+    fn new(p: &JobListParams) -> ListValues {
+        let (floor, start) = p.id_bounds();
+        ListValues {
+            statuses: p.statuses.iter().map(|s| s.as_str()).collect(),
+            types: p.job_types.iter().map(|t| t.as_str()).collect(),
+            class_name: p.class_name.clone(),
+            parent: p.parent_job_id.map(|id| id.as_15().to_owned()),
+            before: start.map(|id| id.as_15().to_owned()),
+            limit: i64::from(p.limit),
+            class_names: p.unique_class_names(),
+            trigger: p.cron_trigger_id.map(|id| id.as_15().to_owned()),
+            retry_of: p.retry_of.map(|id| id.as_15().to_owned()),
+            created_from: p.created.from.map(micros),
+            created_before: p.created.before.map(micros),
+            completed_from: p.completed.from.map(micros),
+            completed_before: p.completed.before.map(micros),
+            id_floor: floor.map_or_else(String::new, |id| id.as_15().to_owned()),
+        }
+    }
+
+    fn params(&self) -> [&(dyn ToSql + Sync); 14] {
+        [
+            &self.statuses,
+            &self.types,
+            &self.class_name,
+            &self.parent,
+            &self.before,
+            &self.limit,
+            &self.class_names,
+            &self.trigger,
+            &self.retry_of,
+            &self.created_from,
+            &self.created_before,
+            &self.completed_from,
+            &self.completed_before,
+            &self.id_floor,
+        ]
+    }
 }
 
 /// `values` sorted, each once.
@@ -327,8 +398,17 @@ fn list_sql(p: &JobListParams) -> String {
     let arm = |driver: &str| include_str!("queries/job_list.sql").replace("{driver}", driver);
     let arms: Vec<String> = if p.parent_job_id.is_some() {
         vec![arm("parent_job_id = $4::text")]
+    } else if p.retry_of.is_some() {
+        vec![arm("retry_of = $9::text")]
+    } else if p.cron_trigger_id.is_some() {
+        vec![arm("cron_trigger_id = $8::text")]
     } else if p.class_name.is_some() {
         vec![arm("class_name = $3::text")]
+    } else if !p.class_names.is_empty() {
+        // User text: each arm names its class by position in the bound array.
+        (1..=p.unique_class_names().len())
+            .map(|i| arm(&format!("class_name = ($7::text[])[{i}]")))
+            .collect()
     } else if !p.statuses.is_empty() {
         // Status and type names are fixed identifiers from the enums, never user text; a
         // value asked for twice is one arm, or its jobs would be listed twice.

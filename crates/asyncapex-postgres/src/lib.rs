@@ -550,6 +550,20 @@ impl Store for PostgresStore {
         autocommit!(self, retry: true, |c| jobs::list(&c, &params).await?)
     }
 
+    async fn job_count(&self, params: JobListParams) -> Result<u64> {
+        autocommit!(self, retry: true, |c| jobs::count_listed(&c, &params)
+            .await?)
+    }
+
+    async fn job_class_names(&self, limit: u32) -> Result<Vec<String>> {
+        autocommit!(self, retry: true, |c| jobs::class_names(&c, limit).await?)
+    }
+
+    async fn job_delete(&self, ids: Vec<JobId>) -> Result<u64> {
+        // Deleting what is already deleted deletes nothing: safe to retry.
+        autocommit!(self, retry: true, |c| retention::delete(&c, &ids).await?)
+    }
+
     async fn job_claim(&self, params: JobClaimParams) -> Result<Vec<JobRecord>> {
         // Not retried here: a claim lost in flight may have committed; the executor claims
         // again on its next round, and the rescuer returns anything stranded.

@@ -46,6 +46,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "node_roles",
         include_str!("../migrations/0008_node_roles.sql"),
     ),
+    (
+        9,
+        "job_links",
+        include_str!("../migrations/0009_job_links.sql"),
+    ),
 ];
 
 /// Creates the schema if needed and brings it to the newest version this build knows, in one

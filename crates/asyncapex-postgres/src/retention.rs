@@ -41,6 +41,15 @@ pub(crate) async fn purge(tx: &dyn Tx, p: &JobPurgeParams) -> Result<PurgeBatch>
     })
 }
 
+/// Deletes the listed jobs that have finished, with their chunks and events.
+pub(crate) async fn delete(tx: &dyn Tx, ids: &[asyncapex_core::JobId]) -> Result<u64> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let ids = crate::jobs::ids_param(ids);
+    db::execute(tx, include_str!("queries/job_delete.sql"), &[&ids]).await
+}
+
 pub(crate) async fn purge_count(tx: &dyn Tx, p: &JobPurgeParams) -> Result<u64> {
     rules::check_purge_statuses(&p.statuses)?;
     let rows = db::query(

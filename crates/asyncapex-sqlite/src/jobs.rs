@@ -96,6 +96,7 @@ job_columns!(
     batch_scope,
     batch_start_done,
     flex_position,
+    retry_of,
 );
 
 pub(crate) fn job_from_row(row: &Row<'_>, c: &JobColumns) -> rusqlite::Result<JobRecord> {
@@ -146,6 +147,10 @@ pub(crate) fn job_from_row(row: &Row<'_>, c: &JobColumns) -> rusqlite::Result<Jo
             .transpose()?,
         batch_start_done: row.get::<_, i64>(c.batch_start_done)? != 0,
         flex_position: row.get(c.flex_position)?,
+        retry_of: row
+            .get::<_, Option<String>>(c.retry_of)?
+            .map(|v| job_id("retry_of", v))
+            .transpose()?,
     })
 }
 
@@ -185,6 +190,7 @@ pub(crate) fn insert_many(conn: &Connection, jobs: &[NewJob], max_holding: u32) 
             ":signature": job.signature,
             ":payload": job.payload,
             ":batch_scope": job.batch_scope,
+            ":retry_of": job.retry_of.map(|r| r.as_15().to_owned()),
         });
         if let Err(e) = result {
             if is_signature_conflict(&e) {
@@ -211,24 +217,124 @@ pub(crate) fn get(conn: &Connection, id: JobId) -> Result<Option<JobRecord>> {
 }
 
 pub(crate) fn list(conn: &Connection, p: &JobListParams) -> Result<Vec<JobRecord>> {
-    let statuses: Vec<&str> = p.statuses.iter().map(|s| s.as_str()).collect();
-    let types: Vec<&str> = p.job_types.iter().map(|t| t.as_str()).collect();
     let mut stmt = conn.prepare_cached(&list_sql(p)).map_err(from_sqlite)?;
     let columns = JobColumns::of(&stmt)?;
     let rows = stmt
-        .query_map(
-            named_params! {
-                ":statuses": serde_json::Value::from(statuses).to_string(),
-                ":job_types": serde_json::Value::from(types).to_string(),
-                ":class_name": p.class_name,
-                ":parent_job_id": p.parent_job_id.map(|id| id.as_15().to_owned()),
-                ":before": p.before.map(|id| id.as_15().to_owned()),
-                ":limit": p.limit,
-            },
-            |r| keep_id(r, columns.id(), |r| job_from_row(r, &columns)),
-        )
+        .query_map(list_params(p).to_params().as_slice(), |r| {
+            keep_id(r, columns.id(), |r| job_from_row(r, &columns))
+        })
         .map_err(from_sqlite)?;
     skip_undecodable("asyncapex_job", rows)
+}
+
+/// How many jobs `list` would return (at most `p.limit`).
+pub(crate) fn count_listed(conn: &Connection, p: &JobListParams) -> Result<u64> {
+    let sql = format!("SELECT COUNT(*) FROM ({})", list_sql(p));
+    let n: i64 = conn
+        .prepare_cached(&sql)
+        .map_err(from_sqlite)?
+        .query_row(list_params(p).to_params().as_slice(), |r| r.get(0))
+        .map_err(from_sqlite)?;
+    Ok(n.max(0) as u64)
+}
+
+/// The distinct class names, at most `limit`.
+pub(crate) fn class_names(conn: &Connection, limit: u32) -> Result<Vec<String>> {
+    let mut stmt = conn
+        .prepare_cached(include_str!("queries/job_class_names.sql"))
+        .map_err(from_sqlite)?;
+    let rows = stmt
+        .query_map(named_params! {":limit": limit}, |r| r.get::<_, String>(0))
+        .map_err(from_sqlite)?;
+    rows.collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(from_sqlite)
+}
+
+/// The named parameters of `job_list.sql`, owned so the caller can borrow them.
+struct ListParams {
+    statuses: String,
+    job_types: String,
+    class_name: Option<String>,
+    class_names: String,
+    parent_job_id: Option<String>,
+    cron_trigger_id: Option<String>,
+    retry_of: Option<String>,
+    created_from: Option<i64>,
+    created_before: Option<i64>,
+    completed_from: Option<i64>,
+    completed_before: Option<i64>,
+    before: Option<String>,
+    id_floor: String,
+    limit: u32,
+    /// `(:class_N, name)` for each class-name arm.
+    class_arms: Vec<(String, String)>,
+}
+
+impl ListParams {
+    fn to_params(&self) -> Vec<(&str, &dyn rusqlite::ToSql)> {
+        let mut params: Vec<(&str, &dyn rusqlite::ToSql)> = vec![
+            (":statuses", &self.statuses),
+            (":job_types", &self.job_types),
+            (":class_name", &self.class_name),
+            (":class_names", &self.class_names),
+            (":parent_job_id", &self.parent_job_id),
+            (":cron_trigger_id", &self.cron_trigger_id),
+            (":retry_of", &self.retry_of),
+            (":created_from", &self.created_from),
+            (":created_before", &self.created_before),
+            (":completed_from", &self.completed_from),
+            (":completed_before", &self.completed_before),
+            (":before", &self.before),
+            (":id_floor", &self.id_floor),
+            (":limit", &self.limit),
+        ];
+        for (name, value) in &self.class_arms {
+            params.push((name.as_str(), value));
+        }
+        params
+    }
+}
+
+fn list_params(p: &JobListParams) -> ListParams {
+    let statuses: Vec<&str> = p.statuses.iter().map(|s| s.as_str()).collect();
+    let types: Vec<&str> = p.job_types.iter().map(|t| t.as_str()).collect();
+    let (floor, start) = p.id_bounds();
+    let mut values = ListParams {
+        statuses: serde_json::Value::from(statuses).to_string(),
+        job_types: serde_json::Value::from(types).to_string(),
+        class_name: p.class_name.clone(),
+        class_names: serde_json::Value::from(p.unique_class_names()).to_string(),
+        parent_job_id: p.parent_job_id.map(|id| id.as_15().to_owned()),
+        cron_trigger_id: p.cron_trigger_id.map(|id| id.as_15().to_owned()),
+        retry_of: p.retry_of.map(|id| id.as_15().to_owned()),
+        created_from: p.created.from.map(micros),
+        created_before: p.created.before.map(micros),
+        completed_from: p.completed.from.map(micros),
+        completed_before: p.completed.before.map(micros),
+        before: start.map(|id| id.as_15().to_owned()),
+        id_floor: floor.map_or_else(String::new, |id| id.as_15().to_owned()),
+        limit: p.limit,
+        class_arms: if p.parent_job_id.is_none()
+            && p.retry_of.is_none()
+            && p.cron_trigger_id.is_none()
+            && p.class_name.is_none()
+            && p.unique_class_names().len() <= MAX_CLASS_ARMS
+        {
+            p.unique_class_names()
+                .into_iter()
+                .enumerate()
+                .map(|(i, n)| (format!(":class_{i}"), n))
+                .collect()
+        } else {
+            Vec::new()
+        },
+    };
+    if !values.class_arms.is_empty() {
+        // Each arm already names its class; the list filter would only make SQLite seek by
+        // the list and sort.
+        values.class_names = "[]".into();
+    }
+    values
 }
 
 /// A status arm's index and key: active batch jobs have a small partial index of their own
@@ -254,6 +360,10 @@ fn status_arm(status: JobStatus, types: &[JobType]) -> (&'static str, String) {
     }
 }
 
+/// The most class names searched one index arm each; more are matched while walking the
+/// primary key (a prefix that matches that many classes matches most jobs anyway).
+const MAX_CLASS_ARMS: usize = 50;
+
 /// `values` sorted, each once.
 fn unique<T: Ord + Copy>(values: &[T]) -> Vec<T> {
     let mut out = values.to_vec();
@@ -278,11 +388,32 @@ fn list_sql(p: &JobListParams) -> String {
             "INDEXED BY asyncapex_job_parent",
             "parent_job_id = :parent_job_id",
         )]
+    } else if p.retry_of.is_some() {
+        vec![arm(
+            "INDEXED BY asyncapex_job_retry_of",
+            "retry_of = :retry_of",
+        )]
+    } else if p.cron_trigger_id.is_some() {
+        vec![arm(
+            "INDEXED BY asyncapex_job_cron_trigger",
+            "cron_trigger_id = :cron_trigger_id",
+        )]
     } else if p.class_name.is_some() {
         vec![arm(
             "INDEXED BY asyncapex_job_class",
             "class_name = :class_name",
         )]
+    } else if !p.class_names.is_empty() && p.unique_class_names().len() <= MAX_CLASS_ARMS {
+        // Class names are user text: each arm binds its own parameter (a name read out of
+        // the JSON list would seek the index too, but SQLite then sorts the arm).
+        (0..p.unique_class_names().len())
+            .map(|i| {
+                arm(
+                    "INDEXED BY asyncapex_job_class",
+                    &format!("class_name = :class_{i}"),
+                )
+            })
+            .collect()
     } else if !p.statuses.is_empty() {
         // Status and type names are fixed identifiers from the enums, never user text; a
         // value asked for twice is one arm, or its jobs would be listed twice.
@@ -705,5 +836,77 @@ mod tests {
             .prepare_cached(include_str!("queries/job_claim.sql"))
             .unwrap();
         assert_eq!(stmt.get_status(StatementStatus::RePrepare), 0);
+    }
+
+    /// Each search arm seeks its own index in ID order: no scan of the job table and no sort
+    /// of everything it matched, however many jobs there are (a union of arms sorts their
+    /// bounded outputs only).
+    #[test]
+    fn search_arms_seek_their_index_in_id_order() {
+        let conn = Connection::open_in_memory().unwrap();
+        crate::migrate::migrate(&conn).unwrap();
+        let ids = IdGenerator::new(1);
+        let id = ids.job_id(Timestamp::now());
+        let trigger = ids.cron_trigger_id(Timestamp::now());
+        for (what, params, index) in [
+            (
+                "retries",
+                JobListParams {
+                    retry_of: Some(id),
+                    ..Default::default()
+                },
+                "asyncapex_job_retry_of (retry_of=? AND id>? AND id<?)",
+            ),
+            (
+                "a schedule's runs",
+                JobListParams {
+                    cron_trigger_id: Some(trigger),
+                    ..Default::default()
+                },
+                "asyncapex_job_cron_trigger (cron_trigger_id=? AND id>? AND id<?)",
+            ),
+            (
+                "class names",
+                JobListParams {
+                    class_names: vec!["A".into(), "B".into()],
+                    ..Default::default()
+                },
+                "asyncapex_job_class (class_name=? AND id>? AND id<?)",
+            ),
+        ] {
+            let sql = list_sql(&params);
+            let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            let values = list_params(&params);
+            let bound = values.to_params();
+            for (name, value) in &bound {
+                if let Some(i) = stmt.parameter_index(name).unwrap() {
+                    stmt.raw_bind_parameter(i, value).unwrap();
+                }
+            }
+            let mut rows = stmt.raw_query();
+            let mut plan = Vec::new();
+            while let Some(row) = rows.next().unwrap() {
+                plan.push(row.get::<_, String>(3).unwrap());
+            }
+            let plan = plan.join("\n");
+            assert!(plan.contains(index), "{what} should seek {index}:\n{plan}");
+            assert!(
+                !plan.contains("SCAN asyncapex_job"),
+                "{what} scans:\n{plan}"
+            );
+            // A union of arms merges them: only the final, bounded merge may sort.
+            // A union sorts each arm's output, at most `limit` rows read in ID order; no
+            // sort may take the index walk itself (that would read every match first).
+            let steps: Vec<&str> = plan.lines().collect();
+            for (i, step) in steps.iter().enumerate() {
+                if step.contains("TEMP B-TREE") {
+                    let before = steps[..i].last().copied().unwrap_or("");
+                    assert!(
+                        before.starts_with("SCAN (subquery"),
+                        "{what} sorts its walk:\n{plan}"
+                    );
+                }
+            }
+        }
     }
 }

@@ -429,6 +429,24 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn job_count(&self, params: JobListParams) -> Result<u64> {
+        self.conn
+            .call_single(move |conn| jobs::count_listed(conn, &params))
+            .await
+    }
+
+    async fn job_class_names(&self, limit: u32) -> Result<Vec<String>> {
+        self.conn
+            .call_single(move |conn| jobs::class_names(conn, limit))
+            .await
+    }
+
+    async fn job_delete(&self, ids: Vec<JobId>) -> Result<u64> {
+        self.conn
+            .call(move |conn| retention::delete(conn, &ids))
+            .await
+    }
+
     async fn job_claim(&self, params: JobClaimParams) -> Result<Vec<JobRecord>> {
         self.check_file()?;
         let kind = CallKind {

@@ -43,6 +43,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "node_roles",
         include_str!("../migrations/0008_node_roles.sql"),
     ),
+    (
+        9,
+        "job_links",
+        include_str!("../migrations/0009_job_links.sql"),
+    ),
 ];
 
 /// What a file held when it was opened, before anything was written to it.

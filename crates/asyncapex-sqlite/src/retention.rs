@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use asyncapex_core::{JobPurgeParams, PurgeBatch, Result, rules};
+use asyncapex_core::{JobId, JobPurgeParams, PurgeBatch, Result, rules};
 use rusqlite::{Connection, named_params};
 
 use crate::errors::from_sqlite;
@@ -54,72 +54,120 @@ pub(crate) fn purge(
     }
 }
 
+/// Finished jobs picked for deletion: their rowids and IDs, how many of each type and
+/// status (for the kept counts), and when the last one ended.
+#[derive(Default)]
+struct Doomed {
+    rowids: Vec<i64>,
+    ids: Vec<String>,
+    groups: BTreeMap<(String, String), i64>,
+    last_ended: Option<i64>,
+}
+
+impl Doomed {
+    /// Reads `(rowid, id, job_type, status, completed_at)` rows.
+    fn select(
+        stmt: &mut rusqlite::Statement<'_>,
+        params: &[(&str, &dyn rusqlite::ToSql)],
+    ) -> Result<Doomed> {
+        let mut doomed = Doomed::default();
+        let mut rows = stmt.query(params).map_err(from_sqlite)?;
+        while let Some(r) = rows.next().map_err(from_sqlite)? {
+            doomed.rowids.push(r.get::<_, i64>(0).map_err(from_sqlite)?);
+            doomed.ids.push(r.get::<_, String>(1).map_err(from_sqlite)?);
+            let key = (
+                r.get::<_, String>(2).map_err(from_sqlite)?,
+                r.get::<_, String>(3).map_err(from_sqlite)?,
+            );
+            *doomed.groups.entry(key).or_default() += 1;
+            let ended = r.get::<_, i64>(4).map_err(from_sqlite)?;
+            doomed.last_ended = doomed.last_ended.max(Some(ended));
+        }
+        Ok(doomed)
+    }
+
+    /// Deletes them: the kept counts, chunks and events first, then the jobs, whose count
+    /// is the answer (the caller's transaction holds it together).
+    fn delete(&self, conn: &Connection) -> Result<u64> {
+        let mut counts = conn
+            .prepare_cached(include_str!("queries/job_purge_counts.sql"))
+            .map_err(from_sqlite)?;
+        for ((job_type, status), n) in &self.groups {
+            counts
+                .execute(named_params! {":job_type": job_type, ":status": status, ":n": n})
+                .map_err(from_sqlite)?;
+        }
+        let ids_json = serde_json::Value::from(self.ids.clone()).to_string();
+        for sql in [
+            include_str!("queries/job_purge_chunks.sql"),
+            include_str!("queries/job_purge_events.sql"),
+        ] {
+            conn.prepare_cached(sql)
+                .map_err(from_sqlite)?
+                .execute(named_params! {":ids": ids_json})
+                .map_err(from_sqlite)?;
+        }
+        let deleted = conn
+            .prepare_cached(include_str!("queries/job_purge_jobs.sql"))
+            .map_err(from_sqlite)?
+            .execute(
+                named_params! {":rowids": serde_json::Value::from(self.rowids.clone()).to_string()},
+            )
+            .map_err(from_sqlite)?;
+        Ok(deleted as u64)
+    }
+}
+
 fn purge_step(conn: &Connection, p: &JobPurgeParams) -> Result<PurgeBatch> {
-    let mut rowids = Vec::new();
-    let mut ids = Vec::new();
-    let mut groups: BTreeMap<(String, String), i64> = BTreeMap::new();
-    let mut last_ended = None;
-    {
+    let doomed = {
         let mut stmt = conn
             .prepare_cached(include_str!("queries/job_purge_select.sql"))
             .map_err(from_sqlite)?;
-        let mut rows = stmt
-            .query(named_params! {
+        Doomed::select(
+            &mut stmt,
+            named_params! {
                 ":before": micros(p.before),
                 ":ended_from": p.ended_from.map_or(i64::MIN, micros),
                 ":statuses": statuses_json(p),
                 ":job_types": types_json(p),
                 ":limit": p.limit,
-            })
-            .map_err(from_sqlite)?;
-        while let Some(r) = rows.next().map_err(from_sqlite)? {
-            rowids.push(r.get::<_, i64>(0).map_err(from_sqlite)?);
-            ids.push(r.get::<_, String>(1).map_err(from_sqlite)?);
-            let key = (
-                r.get::<_, String>(2).map_err(from_sqlite)?,
-                r.get::<_, String>(3).map_err(from_sqlite)?,
-            );
-            *groups.entry(key).or_default() += 1;
-            last_ended = Some(r.get::<_, i64>(4).map_err(from_sqlite)?);
-        }
-    }
-    let Some(last_ended) = last_ended else {
+            },
+        )?
+    };
+    let Some(last_ended) = doomed.last_ended else {
         return Ok(PurgeBatch {
             exhausted: true,
             ..PurgeBatch::default()
         });
     };
-    let exhausted = rowids.len() < p.limit as usize;
-    // The kept counts, chunks and events first, then the jobs, whose count is the answer;
-    // one transaction.
-    let mut counts = conn
-        .prepare_cached(include_str!("queries/job_purge_counts.sql"))
-        .map_err(from_sqlite)?;
-    for ((job_type, status), n) in &groups {
-        counts
-            .execute(named_params! {":job_type": job_type, ":status": status, ":n": n})
-            .map_err(from_sqlite)?;
-    }
-    let ids_json = serde_json::Value::from(ids).to_string();
-    for sql in [
-        include_str!("queries/job_purge_chunks.sql"),
-        include_str!("queries/job_purge_events.sql"),
-    ] {
-        conn.prepare_cached(sql)
-            .map_err(from_sqlite)?
-            .execute(named_params! {":ids": ids_json})
-            .map_err(from_sqlite)?;
-    }
-    let deleted = conn
-        .prepare_cached(include_str!("queries/job_purge_jobs.sql"))
-        .map_err(from_sqlite)?
-        .execute(named_params! {":rowids": serde_json::Value::from(rowids).to_string()})
-        .map_err(from_sqlite)?;
+    let exhausted = doomed.rowids.len() < p.limit as usize;
+    let deleted = doomed.delete(conn)?;
     Ok(PurgeBatch {
-        deleted: deleted as u64,
+        deleted,
         last_ended_at: Some(crate::jobs::ts("completed_at", last_ended).map_err(from_sqlite)?),
         exhausted,
     })
+}
+
+/// Deletes the listed jobs that have finished, with their chunks and events.
+pub(crate) fn delete(conn: &Connection, ids: &[JobId]) -> Result<u64> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let list: Vec<&str> = ids.iter().map(JobId::as_15).collect();
+    let doomed = {
+        let mut stmt = conn
+            .prepare_cached(include_str!("queries/job_delete_select.sql"))
+            .map_err(from_sqlite)?;
+        Doomed::select(
+            &mut stmt,
+            named_params! {":ids": serde_json::Value::from(list).to_string()},
+        )?
+    };
+    if doomed.rowids.is_empty() {
+        return Ok(0);
+    }
+    doomed.delete(conn)
 }
 
 pub(crate) fn purge_count(conn: &Connection, p: &JobPurgeParams) -> Result<u64> {

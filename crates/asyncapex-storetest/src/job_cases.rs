@@ -42,6 +42,7 @@ pub fn job(ids: &IdGenerator, run_at: Timestamp) -> NewJob {
         signature: None,
         payload: r#"{"n":1}"#.into(),
         batch_scope: None,
+        retry_of: None,
     }
 }
 
@@ -305,6 +306,18 @@ pub(crate) async fn insert_then_get_round_trips_every_field(store: &dyn Store) {
     assert_eq!(got.payload, j.payload);
     assert_eq!(got.lease_owner, None);
     assert!(!got.abort_requested);
+    assert_eq!(got.retry_of, None);
+    // A retry's link round-trips too, through the single and the batched insert.
+    let mut retry = job(&ids, add(t0(), secs(6)));
+    retry.retry_of = Some(j.id);
+    let mut other = job(&ids, add(t0(), secs(7)));
+    other.retry_of = Some(parent);
+    insert(store, vec![retry.clone()]).await;
+    insert(store, vec![other.clone(), job(&ids, add(t0(), secs(8)))]).await;
+    for (id, of) in [(retry.id, j.id), (other.id, parent)] {
+        let got = store.job_get(id).await.expect("get").expect("exists");
+        assert_eq!(got.retry_of, Some(of));
+    }
 }
 
 /// An ID nobody inserted is simply absent.
@@ -1385,4 +1398,186 @@ pub(crate) async fn job_stats_count_by_type_status_minute_and_duration(store: &d
         .expect("stats");
     assert!(later.per_minute.is_empty());
     assert_eq!(later.duration_counts.iter().sum::<u64>(), 0);
+}
+
+/// The filters an operator searches with: retries of a job, a schedule's firings, any of
+/// several class names, submitted and ended ranges (half-open, exact to the microsecond),
+/// each alone and together, paged newest first; and `job_count` counts what `job_list`
+/// lists, up to its limit.
+pub(crate) async fn list_searches_by_link_class_and_time_and_counts_what_it_lists(
+    store: &dyn Store,
+) {
+    let ids = IdGenerator::new(31);
+    let trigger: asyncapex_core::CronTriggerId = ids.cron_trigger_id(t0());
+    let mut all = Vec::new();
+    for i in 0..8u64 {
+        let created = add(t0(), secs(60 * i));
+        let mut j = job(&ids, created);
+        j.class_name = ["SendMail", "SendSms", "Reindex", "sendLater"][i as usize % 4].into();
+        if i == 5 || i == 7 {
+            j.retry_of = Some(all[1]);
+        }
+        if i % 3 == 0 {
+            j.cron_trigger_id = Some(trigger);
+        }
+        all.push(j.id);
+        insert(store, vec![j]).await;
+    }
+    // Jobs 0 and 1 end, at t0 + 10 min and t0 + 10 min + 1 µs.
+    let claimed = claim(store, "w", add(t0(), secs(3600)), 2).await;
+    assert_eq!(claimed, vec![all[0], all[1]]);
+    let end0 = add(t0(), secs(600));
+    let end1 = add(end0, Duration::from_micros(1));
+    for (id, end) in [(all[0], end0), (all[1], end1)] {
+        assert!(
+            store
+                .job_finish(finish(id, "w", end, JobOutcome::Completed))
+                .await
+                .expect("finish")
+        );
+    }
+    let list = |p: JobListParams| async move {
+        let listed: Vec<JobId> = store
+            .job_list(p.clone())
+            .await
+            .expect("list")
+            .into_iter()
+            .map(|j| j.id)
+            .collect();
+        let counted = store
+            .job_count(JobListParams {
+                limit: 1000,
+                before: None,
+                ..p
+            })
+            .await
+            .expect("count");
+        (listed, counted)
+    };
+    let pick = |idx: &[usize]| idx.iter().map(|&i| all[i]).collect::<Vec<_>>();
+    let retries = list(JobListParams {
+        retry_of: Some(all[1]),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(retries, (pick(&[7, 5]), 2));
+    let fired = list(JobListParams {
+        cron_trigger_id: Some(trigger),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(fired, (pick(&[6, 3, 0]), 3));
+    let classes = list(JobListParams {
+        class_names: vec!["SendSms".into(), "SendMail".into(), "SendMail".into()],
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(
+        classes,
+        (pick(&[5, 4, 1, 0]), 4),
+        "a name given twice lists once"
+    );
+    let range = |from: Option<Timestamp>, before: Option<Timestamp>| asyncapex_core::TimeRange {
+        from,
+        before,
+    };
+    // Submitted in [t0 + 2 min, t0 + 5 min): jobs 2, 3, 4; the end is exclusive.
+    let created = list(JobListParams {
+        created: range(Some(add(t0(), secs(120))), Some(add(t0(), secs(300)))),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(created, (pick(&[4, 3, 2]), 3));
+    // Ended in [end0, end1): job 0 only; from end1 on: job 1 only; unfinished never match.
+    let ended = list(JobListParams {
+        completed: range(Some(end0), Some(end1)),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(ended, (pick(&[0]), 1));
+    let later = list(JobListParams {
+        completed: range(Some(end1), None),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(later, (pick(&[1]), 1));
+    // Together, and paged: the schedule's firings submitted from t0 + 1 min, one per page.
+    let both = JobListParams {
+        cron_trigger_id: Some(trigger),
+        created: range(Some(add(t0(), secs(60))), None),
+        limit: 1,
+        ..Default::default()
+    };
+    let page1 = list(both.clone()).await;
+    assert_eq!(page1.0, pick(&[6]));
+    assert_eq!(page1.1, 2, "the count covers every page");
+    let page2 = list(JobListParams {
+        before: Some(all[6]),
+        ..both.clone()
+    })
+    .await;
+    assert_eq!(page2.0, pick(&[3]));
+    let page3 = list(JobListParams {
+        before: Some(all[3]),
+        ..both
+    })
+    .await;
+    assert!(page3.0.is_empty());
+    // A count stops at its limit.
+    let capped = store
+        .job_count(JobListParams {
+            limit: 3,
+            ..Default::default()
+        })
+        .await
+        .expect("count");
+    assert_eq!(capped, 3);
+    // The distinct class names, in byte order (upper case before lower case), bounded.
+    let names = store.job_class_names(10).await.expect("names");
+    assert_eq!(names, vec!["Reindex", "SendMail", "SendSms", "sendLater"]);
+    assert_eq!(store.job_class_names(2).await.expect("names").len(), 2);
+}
+
+/// `job_delete` deletes only the finished jobs it names, with their chunks and events, and
+/// keeps the kept counts true; waiting, running and unknown IDs are skipped.
+pub(crate) async fn delete_removes_only_finished_jobs_with_their_chunks(store: &dyn Store) {
+    let ids = IdGenerator::new(32);
+    let done = job(&ids, t0());
+    let running = job(&ids, t0());
+    let waiting = job(&ids, add(t0(), secs(3600)));
+    insert(store, vec![done.clone(), running.clone(), waiting.clone()]).await;
+    assert_eq!(claim(store, "w", t0(), 2).await, vec![done.id, running.id]);
+    assert!(
+        store
+            .job_finish(finish(
+                done.id,
+                "w",
+                t0(),
+                JobOutcome::Failed {
+                    message: "x".into()
+                }
+            ))
+            .await
+            .expect("finish")
+    );
+    let unknown = ids.job_id(t0());
+    let deleted = store
+        .job_delete(vec![done.id, running.id, waiting.id, unknown, done.id])
+        .await
+        .expect("delete");
+    assert_eq!(deleted, 1);
+    assert!(store.job_get(done.id).await.expect("get").is_none());
+    for id in [running.id, waiting.id] {
+        assert!(
+            store.job_get(id).await.expect("get").is_some(),
+            "{id} is kept"
+        );
+    }
+    assert_eq!(store.job_delete(vec![]).await.expect("delete"), 0);
+    assert_eq!(
+        store.job_delete(vec![done.id]).await.expect("delete"),
+        0,
+        "already gone"
+    );
+    crate::count_cases::assert_counts_match_rows(store).await;
 }

@@ -112,6 +112,8 @@ macro_rules! conformance_suite {
 conformance_suite!($
     job_cases::nodes_register_heartbeat_and_list_their_running_jobs,
     job_cases::nodes_say_who_runs_jobs_who_stopped_and_stale_ones_are_forgotten,
+    job_cases::list_searches_by_link_class_and_time_and_counts_what_it_lists,
+    job_cases::delete_removes_only_finished_jobs_with_their_chunks,
     job_cases::insert_then_get_round_trips_every_field,
     job_cases::get_of_unknown_id_is_none,
     job_cases::insert_many_is_all_or_nothing_on_duplicate_signature,
@@ -171,5 +173,6 @@ conformance_suite!($
     retention_cases::purge_is_bounded_oldest_first_and_filtered,
     retention_cases::purge_from_a_cursor_starts_at_it_and_reports_the_last_end,
     retention_cases::purge_takes_a_batchs_chunks_and_error_events,
+    retention_cases::delete_takes_a_batchs_chunks_and_error_events,
     count_cases::counts_stay_true_through_every_change,
 );

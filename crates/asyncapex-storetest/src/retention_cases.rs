@@ -264,7 +264,16 @@ pub(crate) async fn purge_is_bounded_oldest_first_and_filtered(store: &dyn Store
 /// A running batch's completed chunks are released by its lease holder (failed ones stay),
 /// and a purged batch takes its remaining chunks and its error events with it.
 pub(crate) async fn purge_takes_a_batchs_chunks_and_error_events(store: &dyn Store) {
-    let ids = IdGenerator::new(23);
+    batch_goes_with_its_chunks_and_events(store, false).await;
+}
+
+/// `job_delete` of a finished batch takes its chunks and error events too.
+pub(crate) async fn delete_takes_a_batchs_chunks_and_error_events(store: &dyn Store) {
+    batch_goes_with_its_chunks_and_events(store, true).await;
+}
+
+async fn batch_goes_with_its_chunks_and_events(store: &dyn Store, by_delete: bool) {
+    let ids = IdGenerator::new(if by_delete { 24 } else { 23 });
     let b = NewJob::batch(
         ids.job_id(t0()),
         "Reindex",
@@ -395,14 +404,16 @@ pub(crate) async fn purge_takes_a_batchs_chunks_and_error_events(store: &dyn Sto
             .await
             .expect("finish")
     );
-    assert_eq!(
+    let deleted = if by_delete {
+        store.job_delete(vec![b.id]).await.expect("delete")
+    } else {
         store
             .job_purge(purge(add(ended, Duration::from_secs(1)), 10))
             .await
             .expect("purge")
-            .deleted,
-        1
-    );
+            .deleted
+    };
+    assert_eq!(deleted, 1);
     let chunks = store
         .batch_chunk_list(BatchChunkListParams {
             job_id: b.id,

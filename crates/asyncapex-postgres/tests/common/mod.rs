@@ -154,6 +154,7 @@ pub(crate) fn job(
         signature: None,
         payload: "{}".into(),
         batch_scope: None,
+        retry_of: None,
     }
 }
 

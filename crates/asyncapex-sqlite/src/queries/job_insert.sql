@@ -1,11 +1,11 @@
 INSERT INTO asyncapex_job (
     id, job_type, class_name, method_name, status, parent_job_id, cron_trigger_id, created_at, run_at,
     max_attempts, stack_depth, max_stack_depth, failure_reenqueues, signature, payload,
-    batch_scope, flex_position
+    batch_scope, retry_of, flex_position
 ) VALUES (
     :id, :job_type, :class_name, :method_name, :status, :parent_job_id, :cron_trigger_id, :created_at, :run_at,
     :max_attempts, :stack_depth, :max_stack_depth, :failure_reenqueues, :signature, :payload,
-    :batch_scope,
+    :batch_scope, :retry_of,
     -- A holding batch job joins the end of the flex queue.
     CASE WHEN :status = 'Holding' THEN
         (SELECT COALESCE(MAX(flex_position), 0) + 1 FROM asyncapex_job WHERE status = 'Holding')

@@ -1,0 +1,11 @@
+-- The distinct class names, skipping through the (class_name, id) index: one seek per name,
+-- however many jobs each has. :limit
+WITH RECURSIVE names(name) AS (
+    SELECT (SELECT MIN(class_name) FROM asyncapex_job INDEXED BY asyncapex_job_class)
+    UNION ALL
+    SELECT (SELECT MIN(class_name) FROM asyncapex_job INDEXED BY asyncapex_job_class
+            WHERE class_name > names.name)
+    FROM names
+    WHERE names.name IS NOT NULL
+)
+SELECT name FROM names WHERE name IS NOT NULL LIMIT :limit
