@@ -59,7 +59,7 @@ mod services;
 
 pub use asyncapex_core::{
     AbortOutcome, Clock, CronTriggerId, Error, JobId, JobListParams, JobRecord, JobStatus, JobType,
-    LimitName, Limits, ManualClock, Result, StoreErrorKind, SystemClock, clock,
+    LimitName, Limits, ManualClock, Result, StoreErrorKind, SystemClock, TimeRange, clock,
 };
 #[cfg(feature = "postgres")]
 pub use asyncapex_postgres::{PostgresOptions, PostgresStore, tokio_postgres};
@@ -87,8 +87,8 @@ pub use asyncapex_macros::future;
 #[cfg(feature = "testing")]
 pub use engine::testing;
 pub use engine::{
-    AbortTarget, Engine, EngineBuilder, EnqueueTransaction, PURGE_BATCH, PurgeFilter,
-    ScheduleOptions, ShutdownReport,
+    AbortTarget, BULK_BATCH, BulkAction, BulkReport, Engine, EngineBuilder, EnqueueTransaction,
+    PURGE_BATCH, PurgeFilter, ScheduleOptions, ShutdownReport,
 };
 pub use kinds::batch::{Batchable, QueryLocator, WorkSet};
 pub use kinds::context::{

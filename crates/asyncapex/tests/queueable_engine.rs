@@ -601,6 +601,7 @@ fn raw_template(now: jiff::Timestamp) -> NewJob {
         signature: None,
         payload: String::new(),
         batch_scope: None,
+        retry_of: None,
     }
 }
 

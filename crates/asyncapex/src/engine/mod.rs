@@ -4,6 +4,7 @@
 
 mod builder;
 mod control;
+mod operator;
 mod retention;
 mod schedule;
 mod submit;
@@ -23,6 +24,7 @@ use tokio::sync::broadcast;
 
 pub use self::builder::EngineBuilder;
 pub use self::control::{AbortTarget, ShutdownReport};
+pub use self::operator::{BULK_BATCH, BulkAction, BulkReport};
 pub use self::retention::{PURGE_BATCH, PurgeFilter};
 pub use self::schedule::ScheduleOptions;
 pub use self::transaction::EnqueueTransaction;
