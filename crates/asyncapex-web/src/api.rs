@@ -5,7 +5,10 @@
 
 use std::time::Duration;
 
-use asyncapex::{AbortOutcome, EnqueueOptions, FlexMove, JobId, JobStatus, JobType, PurgeFilter};
+use asyncapex::{
+    AbortOutcome, BulkAction, BulkReport, EnqueueOptions, FlexMove, JobId, JobStatus, JobType,
+    PurgeFilter,
+};
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -16,7 +19,8 @@ use utoipa::ToSchema;
 use crate::WebState;
 use crate::error::{ApiJson, ApiPath, ApiQuery, ErrorBody, WebError, WebResult};
 use crate::views::{
-    FlexQueueView, JobDetail, JobFilters, JobPage, JobView, Overview, ScheduleFilters, ScheduleView,
+    FilterQuery, FlexQueueView, JobDetail, JobFilters, JobPage, JobView, Overview, ScheduleDetail,
+    ScheduleFilters, ScheduleView,
 };
 
 use axum::Json;
@@ -26,8 +30,10 @@ pub(crate) fn routes() -> Router<WebState> {
     Router::new()
         .route("/api/overview", get(overview))
         .route("/api/jobs", get(list_jobs).post(enqueue_job))
-        .route("/api/jobs/{id}", get(job_detail))
+        .route("/api/jobs/{id}", get(job_detail).delete(delete_job))
         .route("/api/jobs/{id}/abort", post(abort_job))
+        .route("/api/jobs/{id}/retry", post(retry_job))
+        .route("/api/jobs/bulk", post(bulk_jobs))
         .route("/api/jobs/purge", post(purge_jobs))
         .route("/api/batches", post(execute_batch))
         .route("/api/schedules", get(list_schedules).post(create_schedule))
@@ -50,7 +56,7 @@ pub async fn overview(State(state): State<WebState>) -> WebResult<Json<Overview>
     responses((status = 200, body = JobPage), (status = 400, body = ErrorBody)))]
 pub async fn list_jobs(
     State(state): State<WebState>,
-    ApiQuery(filters): ApiQuery<JobFilters>,
+    FilterQuery(filters): FilterQuery,
 ) -> WebResult<Json<JobPage>> {
     Ok(Json(JobPage::load(&state, &filters).await?))
 }
@@ -275,6 +281,242 @@ pub async fn abort_job(
     Ok(Json(abort(&state, &id).await?))
 }
 
+/// Retries a Failed or Aborted job: a new job with the same class and payload, linked to
+/// the original (`retry_of`), under the same limits as an enqueue. The token is required.
+pub(crate) async fn retry(state: &WebState, id: &str) -> WebResult<Created> {
+    let id: JobId = id.parse()?;
+    let new = state.engine().retry_job(id).await?;
+    let job = state.engine().job(new).await?.into();
+    Ok(Created { id: new, job })
+}
+
+/// Retries a Failed or Aborted job (a new record linked to it by `retry_of`; a batch re-runs
+/// whole). 409 for a job of another status. The token is required.
+#[utoipa::path(post, path = "/api/jobs/{id}/retry", tag = "jobs",
+    params(("id" = String, Path, description = "A 707… job ID")),
+    security(("bearer" = [])),
+    responses((status = 201, body = Created), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn retry_job(
+    State(state): State<WebState>,
+    ApiPath(id): ApiPath<String>,
+) -> WebResult<(StatusCode, Json<Created>)> {
+    Ok((StatusCode::CREATED, Json(retry(&state, &id).await?)))
+}
+
+/// A deleted record.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Deleted {
+    /// Its ID.
+    #[schema(value_type = String)]
+    pub deleted: JobId,
+}
+
+/// Deletes a finished job's record. The token is required.
+pub(crate) async fn delete(state: &WebState, id: &str) -> WebResult<Deleted> {
+    let id: JobId = id.parse()?;
+    state.engine().delete_job(id).await?;
+    Ok(Deleted { deleted: id })
+}
+
+/// Deletes a finished (Completed, Failed, Aborted) job's record with its batch chunks and
+/// error events; 409 for a job still waiting or running. The token is required.
+#[utoipa::path(delete, path = "/api/jobs/{id}", tag = "jobs",
+    params(("id" = String, Path, description = "A 707… job ID")),
+    security(("bearer" = [])),
+    responses((status = 200, body = Deleted), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn delete_job(
+    State(state): State<WebState>,
+    ApiPath(id): ApiPath<String>,
+) -> WebResult<Json<Deleted>> {
+    Ok(Json(delete(&state, &id).await?))
+}
+
+/// The most jobs a selection may name.
+pub const MAX_SELECTION: usize = 1_000;
+
+/// A bulk action over a filter's jobs or a selection.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkRequest {
+    /// `abort`, `retry` or `delete`.
+    #[schema(value_type = String, example = "retry")]
+    pub action: BulkAction,
+    /// The jobs the Apex Jobs list's filters match (the same fields as `GET /api/jobs`,
+    /// values as strings); at least one filter must be set. Give this or `ids`.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub filter: Option<std::collections::BTreeMap<String, String>>,
+    /// A selection of at most 1,000 `707…` IDs. Give this or `filter`.
+    #[serde(default)]
+    pub ids: Option<Vec<String>>,
+    /// Count what would change, change nothing (the confirmation).
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// What a bulk action did, or would do.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BulkResult {
+    /// The action.
+    pub action: &'static str,
+    /// Whether nothing was changed.
+    pub dry_run: bool,
+    /// Jobs matched (a dry run over a filter counts at most 1,000,000).
+    pub matched: u64,
+    /// Of those, the ones the action applies to (a dry run's estimate of `done`).
+    pub applicable: u64,
+    /// Jobs changed (0 in a dry run).
+    pub done: u64,
+    /// Matched jobs it did not apply to, or that changed under it.
+    pub skipped: u64,
+    /// For a retry, the first 1,000 new jobs' IDs.
+    #[schema(value_type = Vec<String>)]
+    pub retries: Vec<JobId>,
+}
+
+/// The cap on a dry run's count.
+pub const BULK_COUNT_CAP: u32 = 1_000_000;
+
+/// What a bulk request targets: a filter's store query (`None` when its class prefix matches
+/// nothing) or a selection.
+pub(crate) enum BulkTarget {
+    /// Every job the query matches.
+    Filter(Option<Box<asyncapex::JobListParams>>),
+    /// These jobs.
+    Ids(Vec<JobId>),
+}
+
+impl BulkTarget {
+    /// Reads a request's target.
+    ///
+    /// # Errors
+    /// 400 for neither or both, an empty filter, a bad filter, a malformed ID or too many.
+    pub(crate) async fn read(
+        state: &WebState,
+        filter: Option<&JobFilters>,
+        ids: Option<&[String]>,
+    ) -> WebResult<BulkTarget> {
+        match (filter, ids) {
+            (Some(f), None) => {
+                if !f.is_filtered() {
+                    return Err(WebError::BadRequest(
+                        "a bulk action needs at least one filter (to change every job, filter by status)".into(),
+                    ));
+                }
+                if let Some(id) = f.searched_id() {
+                    return Ok(BulkTarget::Ids(vec![id]));
+                }
+                let mut params = f.query(state.engine().store().as_ref()).await?;
+                if let Some(p) = params.as_mut() {
+                    p.before = None;
+                }
+                Ok(BulkTarget::Filter(params.map(Box::new)))
+            }
+            (None, Some(ids)) => {
+                if ids.is_empty() || ids.len() > MAX_SELECTION {
+                    return Err(asyncapex::Error::InvalidInput {
+                        what: "ids",
+                        input: ids.len().to_string(),
+                        rule: "a selection names 1 to 1000 jobs",
+                    }
+                    .into());
+                }
+                let ids = ids
+                    .iter()
+                    .map(|i| i.parse::<JobId>())
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(BulkTarget::Ids(ids))
+            }
+            _ => Err(WebError::BadRequest(
+                "give exactly one of filter and ids".into(),
+            )),
+        }
+    }
+
+    /// Counts what the action would match and change.
+    pub(crate) async fn count(
+        &self,
+        state: &WebState,
+        action: BulkAction,
+    ) -> WebResult<(u64, u64)> {
+        let engine = state.engine();
+        match self {
+            BulkTarget::Filter(None) => Ok((0, 0)),
+            BulkTarget::Filter(Some(params)) => {
+                Ok(engine.count_bulk(action, params, BULK_COUNT_CAP).await?)
+            }
+            BulkTarget::Ids(ids) => {
+                let (mut matched, mut applicable) = (0, 0);
+                for id in ids {
+                    if let Some(job) = engine.store().job_get(*id).await? {
+                        matched += 1;
+                        applicable += u64::from(action.applies_to(job.status));
+                    }
+                }
+                Ok((matched, applicable))
+            }
+        }
+    }
+
+    /// Runs the action.
+    pub(crate) async fn run(&self, state: &WebState, action: BulkAction) -> WebResult<BulkReport> {
+        let engine = state.engine();
+        Ok(match self {
+            BulkTarget::Filter(None) => BulkReport::default(),
+            BulkTarget::Filter(Some(params)) => engine.bulk_jobs(action, params, |_| {}).await?,
+            BulkTarget::Ids(ids) => engine.bulk_job_ids(action, ids).await?,
+        })
+    }
+}
+
+/// Aborts, retries or deletes every job a filter matches, or a selection, in batches of 500
+/// (so a million-row action never holds the store for long). Send `dry_run: true` first to
+/// show the count to confirm. The token is required.
+#[utoipa::path(post, path = "/api/jobs/bulk", tag = "jobs", request_body = BulkRequest,
+    security(("bearer" = [])),
+    responses((status = 200, body = BulkResult), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn bulk_jobs(
+    State(state): State<WebState>,
+    ApiJson(request): ApiJson<BulkRequest>,
+) -> WebResult<Json<BulkResult>> {
+    let filter = match &request.filter {
+        Some(fields) => {
+            let pairs: Vec<(String, String)> =
+                fields.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            Some(JobFilters::from_pairs(&pairs)?)
+        }
+        None => None,
+    };
+    let target = BulkTarget::read(&state, filter.as_ref(), request.ids.as_deref()).await?;
+    let action = request.action;
+    if request.dry_run {
+        let (matched, applicable) = target.count(&state, action).await?;
+        return Ok(Json(BulkResult {
+            action: action.as_str(),
+            dry_run: true,
+            matched,
+            applicable,
+            done: 0,
+            skipped: 0,
+            retries: Vec::new(),
+        }));
+    }
+    let mut report = target.run(&state, action).await?;
+    report.retries.truncate(1_000);
+    Ok(Json(BulkResult {
+        action: action.as_str(),
+        dry_run: false,
+        matched: report.matched,
+        applicable: report.done,
+        done: report.done,
+        skipped: report.skipped,
+        retries: report.retries,
+    }))
+}
+
 /// Which finished job records to purge (Apex's `System.purgeOldAsyncJobs`).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -359,15 +601,17 @@ pub async fn list_schedules(
     Ok(Json(ScheduleView::list(&state, filters.all).await?))
 }
 
-/// One schedule.
+/// One schedule, its next ten fire times in its zone (DST marked) and its recent runs.
 #[utoipa::path(get, path = "/api/schedules/{id}", tag = "schedules",
     params(("id" = String, Path, description = "An 08e… schedule ID")),
-    responses((status = 200, body = ScheduleView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = ScheduleDetail), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn schedule(
     State(state): State<WebState>,
     ApiPath(id): ApiPath<String>,
-) -> WebResult<Json<ScheduleView>> {
-    Ok(Json(ScheduleView::load_live(&state, &id).await?))
+) -> WebResult<Json<ScheduleDetail>> {
+    // Deleted schedules are gone here (see ScheduleView::load_live); their page still shows.
+    ScheduleView::load_live(&state, &id).await?;
+    Ok(Json(ScheduleDetail::load(&state, &id).await?))
 }
 
 /// Schedules a registered schedulable by class name (Apex's `System.schedule`).

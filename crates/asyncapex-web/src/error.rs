@@ -71,6 +71,7 @@ impl WebError {
                 Error::Payload { .. } => (S::UNPROCESSABLE_ENTITY, "invalid_payload"),
                 Error::MaxStackDepth { .. } => (S::UNPROCESSABLE_ENTITY, "max_stack_depth"),
                 Error::NotAllowed { .. } => (S::UNPROCESSABLE_ENTITY, "not_allowed"),
+                Error::WrongStatus { .. } => (S::CONFLICT, "wrong_status"),
                 Error::LimitExceeded { .. } => (S::CONFLICT, "limit_exceeded"),
                 Error::DuplicateSignature { .. } => (S::CONFLICT, "duplicate_signature"),
                 Error::DuplicateScheduleName { .. } => (S::CONFLICT, "duplicate_schedule_name"),

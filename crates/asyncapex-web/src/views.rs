@@ -93,6 +93,9 @@ pub struct JobView {
     pub batch_start_done: bool,
     /// A holding batch's flex-queue position.
     pub flex_position: Option<i64>,
+    /// The Failed or Aborted job an operator retried to make this one.
+    #[schema(value_type = Option<String>)]
+    pub retry_of: Option<JobId>,
 }
 
 impl From<JobRecord> for JobView {
@@ -127,20 +130,41 @@ impl From<JobRecord> for JobView {
             batch_scope: j.batch_scope,
             batch_start_done: j.batch_start_done,
             flex_position: j.flex_position,
+            retry_of: j.retry_of,
         }
     }
 }
 
-/// Filters and page of the Apex Jobs list. Empty values mean "any".
+/// Filters and page of the Apex Jobs list. Empty values mean "any"; every filter given
+/// applies. A status or job type given several times (`?status=Failed&status=Aborted`, as a
+/// form's checkboxes send it) counts as the comma-separated list.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct JobFilters {
+    /// A job ID (15 or 18 characters; the 18-character form in any letter case) or the
+    /// start of a class name (any letter case). The pages open the job an ID names.
+    pub q: Option<String>,
     /// Statuses, comma-separated (e.g. `Failed,Aborted`).
     pub status: Option<String>,
     /// Job types, comma-separated (e.g. `BatchApex`).
     pub job_type: Option<String>,
     /// Exact class name.
     pub class: Option<String>,
+    /// Only jobs enqueued by this job (its `707…` ID).
+    pub parent: Option<String>,
+    /// Only firings of this schedule (its `08e…` ID).
+    pub schedule: Option<String>,
+    /// Only retries of this job (its `707…` ID).
+    pub retry_of: Option<String>,
+    /// Submitted at or after: a date (`2026-12-01`, the day's start in UTC) or an RFC 3339
+    /// instant.
+    pub submitted_from: Option<String>,
+    /// Submitted on or before: a date (the whole day, UTC) or an instant (before it).
+    pub submitted_to: Option<String>,
+    /// Ended at or after (date or instant, as `submitted_from`).
+    pub completed_from: Option<String>,
+    /// Ended on or before (date or instant, as `submitted_to`).
+    pub completed_to: Option<String>,
     /// Keyset page: only jobs older than this ID (the previous page's `next_before`).
     pub before: Option<String>,
     /// Rows per page, 1–500 (default 50).
@@ -159,12 +183,110 @@ fn parse_list<T: std::str::FromStr<Err = asyncapex::Error>>(
         .collect()
 }
 
+/// A filter's text, trimmed; `None` when blank.
+fn given(text: &Option<String>) -> Option<&str> {
+    text.as_deref().map(str::trim).filter(|t| !t.is_empty())
+}
+
+/// An instant of a date filter: RFC 3339, or a date meaning its start in UTC — or, for the
+/// end of a range (`end`), the start of the next day, so the named day is included.
+pub fn parse_instant(what: &'static str, text: &str, end: bool) -> WebResult<Timestamp> {
+    if let Ok(t) = text.parse::<Timestamp>() {
+        return Ok(t);
+    }
+    let date = text
+        .parse::<jiff::civil::Date>()
+        .map_err(|_| asyncapex::Error::InvalidInput {
+            what,
+            input: text.chars().take(40).collect(),
+            rule: "expected a date (2026-12-01, UTC) or an RFC 3339 instant (2026-12-01T09:30:00Z)",
+        })?;
+    let day = if end {
+        date.tomorrow()
+            .map_err(|_| asyncapex::Error::InvalidInput {
+                what,
+                input: text.to_owned(),
+                rule: "the date is the last one there is",
+            })?
+    } else {
+        date
+    };
+    jiff::tz::TimeZone::UTC
+        .to_timestamp(day.to_datetime(jiff::civil::Time::midnight()))
+        .map_err(|_| {
+            asyncapex::Error::InvalidInput {
+                what,
+                input: text.to_owned(),
+                rule: "the date is out of range",
+            }
+            .into()
+        })
+}
+
+fn range(
+    (from_what, from): (&'static str, &Option<String>),
+    (to_what, to): (&'static str, &Option<String>),
+) -> WebResult<asyncapex::TimeRange> {
+    let range = asyncapex::TimeRange {
+        from: given(from)
+            .map(|t| parse_instant(from_what, t, false))
+            .transpose()?,
+        before: given(to)
+            .map(|t| parse_instant(to_what, t, true))
+            .transpose()?,
+    };
+    if let (Some(a), Some(b)) = (range.from, range.before)
+        && a >= b
+    {
+        return Err(asyncapex::Error::InvalidInput {
+            what: from_what,
+            input: format!(
+                "{} … {}",
+                given(from).unwrap_or(""),
+                given(to).unwrap_or("")
+            ),
+            rule: "the range's start must come before its end",
+        }
+        .into());
+    }
+    Ok(range)
+}
+
+/// The most class names a prefix search considers (the distinct names read through the
+/// class index; a store with more classes than this searches the first ones in byte order).
+pub const MAX_CLASS_NAMES: u32 = 1_000;
+
 impl JobFilters {
+    /// Whether `q` is a job ID (the pages open that job instead of listing).
+    pub fn searched_id(&self) -> Option<JobId> {
+        given(&self.q).and_then(|q| q.parse::<JobId>().ok())
+    }
+
+    /// Whether any filter other than the page is set.
+    pub fn is_filtered(&self) -> bool {
+        [
+            &self.q,
+            &self.status,
+            &self.job_type,
+            &self.class,
+            &self.parent,
+            &self.schedule,
+            &self.retry_of,
+            &self.submitted_from,
+            &self.submitted_to,
+            &self.completed_from,
+            &self.completed_to,
+        ]
+        .into_iter()
+        .any(|v| given(v).is_some())
+    }
+
     /// The store query (asking one row more than the page, to know whether a next page
-    /// exists without counting).
+    /// exists without counting), without the class-prefix search (see [`JobFilters::query`]).
     ///
     /// # Errors
-    /// 400s for an unknown status or job type, a malformed `before` ID, a limit out of range.
+    /// 400s for an unknown status or job type, a malformed ID, a bad date or range, a limit
+    /// out of range.
     pub fn to_params(&self) -> WebResult<JobListParams> {
         let limit = self.limit.unwrap_or(DEFAULT_PAGE_SIZE);
         if !(1..=MAX_PAGE_SIZE).contains(&limit) {
@@ -175,34 +297,66 @@ impl JobFilters {
             }
             .into());
         }
-        let before = match self.before.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(text) => Some(text.parse::<JobId>()?),
+        let id = |text: &Option<String>| -> WebResult<Option<JobId>> {
+            Ok(given(text).map(str::parse::<JobId>).transpose()?)
         };
         Ok(JobListParams {
             statuses: parse_list(self.status.as_deref())?,
             job_types: parse_list(self.job_type.as_deref())?,
-            class_name: self
-                .class
-                .as_deref()
-                .map(str::trim)
-                .filter(|c| !c.is_empty())
-                .map(str::to_owned),
-            parent_job_id: None,
-            before,
+            class_name: given(&self.class).map(str::to_owned),
+            parent_job_id: id(&self.parent)?,
+            cron_trigger_id: given(&self.schedule)
+                .map(str::parse::<asyncapex::CronTriggerId>)
+                .transpose()?,
+            retry_of: id(&self.retry_of)?,
+            created: range(
+                ("submitted_from", &self.submitted_from),
+                ("submitted_to", &self.submitted_to),
+            )?,
+            completed: range(
+                ("completed_from", &self.completed_from),
+                ("completed_to", &self.completed_to),
+            )?,
+            before: id(&self.before)?,
             limit: limit + 1,
+            ..Default::default()
         })
+    }
+
+    /// The store query with a class-name prefix in `q` applied, matched in any letter case
+    /// against the stored class names. `None` when the prefix matches no class (nothing to
+    /// list). An ID in `q` is not a prefix: [`JobPage::load`] lists that job alone, whatever
+    /// the other filters say.
+    ///
+    /// # Errors
+    /// As [`JobFilters::to_params`]; a store error.
+    pub async fn query(
+        &self,
+        store: &dyn asyncapex::unstable::store::Store,
+    ) -> WebResult<Option<JobListParams>> {
+        let mut params = self.to_params()?;
+        let Some(q) = given(&self.q).filter(|_| self.searched_id().is_none()) else {
+            return Ok(Some(params));
+        };
+        let prefix = q.to_lowercase();
+        let names: Vec<String> = store
+            .job_class_names(MAX_CLASS_NAMES)
+            .await?
+            .into_iter()
+            .filter(|n| n.to_lowercase().starts_with(&prefix))
+            .collect();
+        if names.is_empty() {
+            return Ok(None);
+        }
+        params.class_names = names;
+        Ok(Some(params))
     }
 
     /// The query string of these filters with another `before`.
     pub fn query_with_before(&self, before: Option<JobId>) -> String {
         let mut parts = Vec::new();
-        for (name, value) in [
-            ("status", &self.status),
-            ("job_type", &self.job_type),
-            ("class", &self.class),
-        ] {
-            if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
+        for (name, value) in self.fields() {
+            if let Some(v) = given(value) {
                 parts.push(format!("{name}={}", encode(v)));
             }
         }
@@ -213,6 +367,73 @@ impl JobFilters {
             parts.push(format!("before={b}"));
         }
         parts.join("&")
+    }
+
+    /// Every filter by its query-string name (not the page).
+    pub fn fields(&self) -> [(&'static str, &Option<String>); 11] {
+        [
+            ("q", &self.q),
+            ("status", &self.status),
+            ("job_type", &self.job_type),
+            ("class", &self.class),
+            ("parent", &self.parent),
+            ("schedule", &self.schedule),
+            ("retry_of", &self.retry_of),
+            ("submitted_from", &self.submitted_from),
+            ("submitted_to", &self.submitted_to),
+            ("completed_from", &self.completed_from),
+            ("completed_to", &self.completed_to),
+        ]
+    }
+
+    /// Reads filters from `name=value` pairs, joining a status or job type given several
+    /// times into one comma-separated list.
+    ///
+    /// # Errors
+    /// A 400 for a field given twice that cannot be a list, or an unknown field.
+    pub fn from_pairs(pairs: &[(String, String)]) -> WebResult<JobFilters> {
+        let mut merged: Vec<(String, String)> = Vec::new();
+        for (name, value) in pairs {
+            match merged.iter_mut().find(|(n, _)| n == name) {
+                Some((_, v)) if name == "status" || name == "job_type" => {
+                    if !value.trim().is_empty() {
+                        if !v.trim().is_empty() {
+                            v.push(',');
+                        }
+                        v.push_str(value);
+                    }
+                }
+                Some(_) => {
+                    return Err(WebError::BadRequest(format!(
+                        "invalid query string: {name} is given twice"
+                    )));
+                }
+                None => merged.push((name.clone(), value.clone())),
+            }
+        }
+        let text = serde_urlencoded::to_string(&merged)
+            .map_err(|e| WebError::BadRequest(format!("invalid query string: {e}")))?;
+        serde_urlencoded::from_str(&text)
+            .map_err(|e| WebError::BadRequest(format!("invalid query string: {e}")))
+    }
+}
+
+/// [`JobFilters`] from the query string, with repeated statuses and types joined (what a
+/// form's checkboxes send); rejections are [`WebError`]s.
+#[derive(Debug, Clone)]
+pub struct FilterQuery(pub JobFilters);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for FilterQuery {
+    type Rejection = WebError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or("");
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
+            .map_err(|e| WebError::BadRequest(format!("invalid query string: {e}")))?;
+        JobFilters::from_pairs(&pairs).map(FilterQuery)
     }
 }
 
@@ -229,6 +450,10 @@ pub fn encode(value: &str) -> String {
     out
 }
 
+/// Counts of a filtered list stop at this many: a count costs what reading that many rows
+/// costs, so "more than 10,000" is shown instead of counting a million.
+pub const COUNT_CAP: u32 = 10_000;
+
 /// One page of the Apex Jobs list, newest first.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct JobPage {
@@ -237,28 +462,79 @@ pub struct JobPage {
     /// Pass as `before` for the next (older) page; absent on the last page.
     #[schema(value_type = Option<String>)]
     pub next_before: Option<JobId>,
+    /// How many jobs match the filters (all pages), exact up to 10,000.
+    pub count: u64,
+    /// Whether more than `count` match (the count stopped at 10,000).
+    pub count_is_lower_bound: bool,
 }
 
 impl JobPage {
-    /// Loads a page.
+    /// Loads a page and the filter's count: from the kept per-status counts when only
+    /// statuses (or nothing) are filtered, else counted up to [`COUNT_CAP`].
     ///
     /// # Errors
     /// Bad filters (400), a store error.
     pub async fn load(state: &WebState, filters: &JobFilters) -> WebResult<JobPage> {
-        let params = filters.to_params()?;
+        let engine = state.engine();
+        if let Some(id) = filters.searched_id() {
+            let found = engine.store().job_get(id).await?;
+            let jobs: Vec<JobView> = found.into_iter().map(JobView::from).collect();
+            return Ok(JobPage {
+                count: jobs.len() as u64,
+                jobs,
+                next_before: None,
+                count_is_lower_bound: false,
+            });
+        }
+        let Some(params) = filters.query(engine.store().as_ref()).await? else {
+            return Ok(JobPage {
+                jobs: Vec::new(),
+                next_before: None,
+                count: 0,
+                count_is_lower_bound: false,
+            });
+        };
         let page = (params.limit - 1) as usize;
-        let mut jobs = state.engine().jobs(params).await?;
+        let mut jobs = engine.jobs(params.clone()).await?;
         let next_before = if jobs.len() > page {
             jobs.truncate(page);
             jobs.last().map(|j| j.id)
         } else {
             None
         };
+        let (count, count_is_lower_bound) = count(state, &params).await?;
         Ok(JobPage {
             jobs: jobs.into_iter().map(JobView::from).collect(),
             next_before,
+            count,
+            count_is_lower_bound,
         })
     }
+}
+
+/// The count of all pages of `params` (its `before` ignored).
+async fn count(state: &WebState, params: &JobListParams) -> WebResult<(u64, bool)> {
+    let mut all_pages = params.clone();
+    all_pages.before = None;
+    let only_statuses = params.job_types.is_empty()
+        && params.class_name.is_none()
+        && params.class_names.is_empty()
+        && params.parent_job_id.is_none()
+        && params.cron_trigger_id.is_none()
+        && params.retry_of.is_none()
+        && params.created.is_open()
+        && params.completed.is_open();
+    if only_statuses {
+        let by_status = state.engine().store().job_count_by_status().await?;
+        let n = by_status
+            .iter()
+            .filter(|(s, _)| params.statuses.is_empty() || params.statuses.contains(s))
+            .map(|(_, n)| n)
+            .sum();
+        return Ok((n, false));
+    }
+    let n = state.engine().count_jobs(&all_pages, COUNT_CAP + 1).await?;
+    Ok((n.min(u64::from(COUNT_CAP)), n > u64::from(COUNT_CAP)))
 }
 
 /// A batch chunk.
@@ -386,6 +662,8 @@ pub struct JobDetail {
     pub failed_chunks: Vec<ChunkView>,
     /// A batch's error events, newest first.
     pub error_events: Vec<ErrorEventView>,
+    /// Retries of this job an operator made, newest first.
+    pub retries: Vec<JobView>,
 }
 
 impl JobDetail {
@@ -401,16 +679,25 @@ impl JobDetail {
             Some(p) => engine.job(p).await.ok().map(JobView::from),
             None => None,
         };
-        let children = engine
-            .jobs(JobListParams {
-                parent_job_id: Some(id),
-                limit: DETAIL_LIMIT,
-                ..Default::default()
-            })
-            .await?
-            .into_iter()
-            .map(JobView::from)
-            .collect();
+        let related = |params: JobListParams| async move {
+            let jobs = engine
+                .jobs(JobListParams {
+                    limit: DETAIL_LIMIT,
+                    ..params
+                })
+                .await?;
+            WebResult::Ok(jobs.into_iter().map(JobView::from).collect::<Vec<_>>())
+        };
+        let children = related(JobListParams {
+            parent_job_id: Some(id),
+            ..Default::default()
+        })
+        .await?;
+        let retries = related(JobListParams {
+            retry_of: Some(id),
+            ..Default::default()
+        })
+        .await?;
         let (batch, failed_chunks, error_events) = if job.job_type == JobType::BatchApex {
             let chunks = engine
                 .batch_chunks(id, Some(ChunkStatus::Failed), DETAIL_LIMIT)
@@ -431,6 +718,7 @@ impl JobDetail {
             batch,
             failed_chunks,
             error_events,
+            retries,
         })
     }
 }
@@ -560,6 +848,96 @@ impl ScheduleView {
         }
         Ok(ScheduleView::of(record, Timestamp::now()))
     }
+}
+
+/// How many upcoming fire times a schedule's page shows.
+pub const UPCOMING: usize = 10;
+
+/// One upcoming fire time, as the schedule's own zone sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FireTime {
+    /// The instant.
+    #[schema(value_type = String, format = DateTime)]
+    pub at: Timestamp,
+    /// The wall time in the schedule's zone, with its offset (`2027-04-01 12:00:00 -04`).
+    pub local: String,
+    /// Whether daylight-saving time is in effect then.
+    pub dst: bool,
+    /// Whether the zone's offset changed since the previous fire time (a DST change between
+    /// them: the gap or repeated hour the schedule's DST policy decides about).
+    pub offset_changed: bool,
+}
+
+/// A schedule with what its page shows: its next fire times and its past runs.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScheduleDetail {
+    /// The schedule.
+    #[serde(flatten)]
+    pub schedule: ScheduleView,
+    /// Its next fire times (up to ten), in its zone.
+    pub upcoming: Vec<FireTime>,
+    /// The jobs its firings created, newest first (up to 50).
+    pub recent_runs: Vec<JobView>,
+}
+
+impl ScheduleDetail {
+    /// Loads a schedule's page, deleted ones included (their runs are history).
+    ///
+    /// # Errors
+    /// As [`ScheduleView::load`].
+    pub async fn load(state: &WebState, id: &str) -> WebResult<ScheduleDetail> {
+        let schedule = ScheduleView::load(state, id).await?;
+        let upcoming = upcoming(&schedule);
+        let recent_runs = state
+            .engine()
+            .jobs(JobListParams {
+                cron_trigger_id: Some(schedule.id),
+                limit: 50,
+                ..Default::default()
+            })
+            .await?
+            .into_iter()
+            .map(JobView::from)
+            .collect();
+        Ok(ScheduleDetail {
+            schedule,
+            upcoming,
+            recent_runs,
+        })
+    }
+}
+
+/// The next [`UPCOMING`] fire times from the stored next one, as the trigger computes them.
+fn upcoming(s: &ScheduleView) -> Vec<FireTime> {
+    let (Some(first), Ok(expr), Ok(tz)) = (
+        s.next_fire_time.filter(|_| s.can_pause || s.can_resume),
+        CronExpr::parse(&s.cron_expression),
+        jiff::tz::TimeZone::get(&s.time_zone),
+    ) else {
+        return Vec::new();
+    };
+    let policy = s.dst_policy.parse().unwrap_or_default();
+    let times = std::iter::once(first).chain(expr.iter_after(first, tz.clone(), policy));
+    let mut previous_offset = None;
+    times
+        .take(UPCOMING)
+        .map(|at| {
+            let info = tz.to_offset_info(at);
+            let offset = info.offset();
+            let changed = previous_offset.is_some_and(|p| p != offset);
+            previous_offset = Some(offset);
+            FireTime {
+                at,
+                local: format!(
+                    "{} {}",
+                    tz.to_datetime(at).strftime("%Y-%m-%d %H:%M:%S"),
+                    offset
+                ),
+                dst: info.dst().is_dst(),
+                offset_changed: changed,
+            }
+        })
+        .collect()
 }
 
 /// `?all=true` on the schedule list: also deleted and complete ones.

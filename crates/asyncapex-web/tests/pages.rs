@@ -6,16 +6,7 @@ mod support;
 
 use asyncapex::JobStatus;
 use axum::http::StatusCode;
-use support::{SCRIPT, TOKEN, fixture, form, get};
-
-/// A valid session cookie, as the sign-in form sets it.
-fn cookie() -> String {
-    let auth = asyncapex_web::Auth::new(TOKEN).unwrap();
-    format!(
-        "asyncapex_session={}",
-        auth.session_value(jiff::Timestamp::now())
-    )
-}
+use support::{SCRIPT, TOKEN, cookie, fixture, form, get};
 
 #[tokio::test]
 async fn a_script_in_a_payload_is_escaped_on_the_list_and_detail_pages() {
@@ -82,7 +73,7 @@ async fn the_apex_jobs_page_shows_apex_columns_filters_and_pages() {
     assert!(bad.body.contains("invalid_input"));
     // Signed out: no abort buttons, a sign-in hint instead. Signed in: abort buttons.
     assert!(!body.contains("/abort\""));
-    assert!(body.contains("Sign in</a> to abort jobs"));
+    assert!(body.contains("Sign in</a> to abort, retry and delete jobs"));
 }
 
 #[tokio::test]

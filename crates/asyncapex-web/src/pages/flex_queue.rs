@@ -40,13 +40,13 @@ fn holding_row(ctx: &Ctx, queue: &[JobView], i: usize) -> Markup {
     let others: Vec<&JobView> = queue.iter().filter(|o| o.id != job.id).collect();
     html! {
         tr data-job-id=(job.id) {
-            td.num { (i + 1) }
-            td.mono { a href=(ctx.job_url(job.id)) { (job.id) } }
-            td { (job.class_name) }
-            td.nowrap { (time_el(Some(job.created_at))) }
-            td.num { (job.batch_scope.map(|s| s.to_string()).unwrap_or_default()) }
+            td.num.position { "#" (i + 1) }
+            td.mono.id { a href=(ctx.job_url(job.id)) { (job.id) } }
+            td.class { (job.class_name) }
+            td.nowrap.opt { (time_el(Some(job.created_at))) }
+            td.num.opt { (job.batch_scope.map(|s| s.to_string()).unwrap_or_default()) }
             @if ctx.signed_in {
-                td.actions {
+                td.actions.action {
                     div.moves {
                         @if i > 0 {
                             (move_button(ctx, job, "front", None, "⇈ Front", "Move to the front"))
@@ -94,7 +94,7 @@ async fn render(state: &WebState, ctx: &Ctx) -> WebResult<Markup> {
         section.card.flush {
             h2 { "Holding (" (view.holding.len()) ")" }
             div.table-wrap {
-                table.data #holding {
+                table.data.cards #holding {
                     thead { tr {
                         th.num { "Position" } th { "Apex Job ID" } th { "Apex Class" } th { "Submitted Date" } th.num { "Scope" }
                         @if ctx.signed_in { th { "Actions" } }
@@ -111,20 +111,20 @@ async fn render(state: &WebState, ctx: &Ctx) -> WebResult<Markup> {
         section.card.flush {
             h2 { "Active batch jobs (" (view.active.len()) ")" }
             div.table-wrap {
-                table.data #active {
+                table.data.cards #active {
                     thead { tr { th { "Apex Job ID" } th { "Apex Class" } th { "Status" } th { "Progress" } th.num { "Failures" } th { "Started" } } }
                     tbody {
                         @for a in &view.active {
                             tr data-job-id=(a.job.id) {
-                                td.mono { a href=(ctx.job_url(a.job.id)) { (a.job.id) } }
-                                td { (a.job.class_name) }
-                                td { (status_badge(a.job.status)) }
-                                td.progress-cell {
+                                td.mono.id { a href=(ctx.job_url(a.job.id)) { (a.job.id) } }
+                                td.class { (a.job.class_name) }
+                                td.status { (status_badge(a.job.status)) }
+                                td.progress-cell.progress {
                                     progress max="100" value=(format!("{:.1}", a.progress.percent)) { (format!("{:.0}%", a.progress.percent)) }
                                     span.muted { (a.progress.processed) " / " (a.progress.total) }
                                 }
-                                td.num { (a.progress.failures) }
-                                td.nowrap { (time_el(a.job.started_at)) }
+                                td.num.opt { (a.progress.failures) }
+                                td.nowrap.opt { (time_el(a.job.started_at)) }
                             }
                         }
                         @if view.active.is_empty() {

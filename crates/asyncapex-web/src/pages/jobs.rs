@@ -3,26 +3,68 @@
 use asyncapex::{JobStatus, JobType};
 use axum::extract::State;
 use axum::http::Uri;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 
 use super::{Ctx, ReturnTo, action_button, layout_with, sign_in_hint, status_badge, time_el, when};
 use crate::WebState;
-use crate::error::{ApiForm, ApiPath, ApiQuery, WebError, WebResult};
-use crate::views::{BatchProgress, JobDetail, JobFilters, JobPage, JobView, work_is_running};
+use crate::error::{ApiForm, ApiPath, WebError, WebResult};
+use crate::views::{
+    BatchProgress, FilterQuery, JobDetail, JobFilters, JobPage, JobView, work_is_running,
+};
 
-/// `GET /jobs`: the Apex Jobs list.
+/// `GET /jobs`: the Apex Jobs list. A search for a job ID opens that job.
 pub async fn list(
     State(state): State<WebState>,
     ctx: Ctx,
     uri: Uri,
-    ApiQuery(filters): ApiQuery<JobFilters>,
+    FilterQuery(filters): FilterQuery,
 ) -> Response {
+    if let Some(id) = filters.searched_id() {
+        return axum::response::Redirect::to(&ctx.job_url(id)).into_response();
+    }
     let here = uri
         .path_and_query()
         .map_or("/jobs".to_owned(), |p| p.as_str().to_owned());
     let result = list_page(&state, &ctx, &filters, &here).await;
     ctx.render(result)
+}
+
+/// Whether a comma-separated filter holds `option` (any letter case).
+fn holds(value: &Option<String>, option: &str) -> bool {
+    value
+        .as_deref()
+        .is_some_and(|v| v.split(',').any(|p| p.trim().eq_ignore_ascii_case(option)))
+}
+
+/// "12,345"
+pub(crate) fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn count_text(page: &JobPage) -> String {
+    let n = thousands(page.count);
+    match (page.count_is_lower_bound, page.count) {
+        (true, _) => format!("more than {n} jobs"),
+        (false, 1) => "1 job".into(),
+        (false, _) => format!("{n} jobs"),
+    }
+}
+
+fn text_filter(label: &str, name: &str, value: &Option<String>, kind: &str, hint: &str) -> Markup {
+    html! {
+        label { span { (label) }
+            input type=(kind) name=(name) value=(value.clone().unwrap_or_default()) placeholder=(hint);
+        }
+    }
 }
 
 async fn list_page(
@@ -33,55 +75,96 @@ async fn list_page(
 ) -> WebResult<Markup> {
     let page = JobPage::load(state, filters).await?;
     let refresh = filters.before.is_none() && work_is_running(state).await?;
-    let selected = |value: &Option<String>, option: &str| {
-        value
-            .as_deref()
-            .is_some_and(|v| v.eq_ignore_ascii_case(option))
-    };
+    let more_open = [
+        &filters.class,
+        &filters.parent,
+        &filters.schedule,
+        &filters.retry_of,
+        &filters.submitted_from,
+        &filters.submitted_to,
+        &filters.completed_from,
+        &filters.completed_to,
+    ]
+    .iter()
+    .any(|v| v.as_deref().is_some_and(|v| !v.trim().is_empty()));
     let body = html! {
         div.title-row {
-            h1 { "Apex Jobs" }
+            h1 { "Apex Jobs" " " span.muted.count #job-count { (count_text(&page)) } }
             a.button href=(ctx.url("/flex-queue")) { "Apex Flex Queue" }
         }
-        form.filters method="get" action=(ctx.url("/jobs")) {
+        form.filters #filters method="get" action=(ctx.url("/jobs")) {
+            label.search { span { "Search" }
+                input type="search" name="q" value=(filters.q.clone().unwrap_or_default())
+                    placeholder="Job ID or class name" aria-label="Job ID or the start of a class name";
+            }
             label { span { "Status" }
-                select name="status" {
-                    option value="" { "All" }
+                select name="status" multiple size="3" {
                     @for s in JobStatus::ALL {
-                        option value=(s.as_str()) selected[selected(&filters.status, s.as_str())] { (s.as_str()) }
+                        option value=(s.as_str()) selected[holds(&filters.status, s.as_str())] { (s.as_str()) }
                     }
                 }
             }
             label { span { "Job type" }
-                select name="job_type" {
-                    option value="" { "All" }
+                select name="job_type" multiple size="3" {
                     @for t in JobType::ALL {
-                        option value=(t.as_str()) selected[selected(&filters.job_type, t.as_str())] { (t.as_str()) }
+                        option value=(t.as_str()) selected[holds(&filters.job_type, t.as_str())] { (t.as_str()) }
                     }
                 }
             }
-            label { span { "Apex class" }
-                input type="search" name="class" value=(filters.class.clone().unwrap_or_default()) placeholder="Exact class name";
+            details.more open[more_open] {
+                summary { "More filters" }
+                div.more-fields {
+                    (text_filter("Apex class", "class", &filters.class, "search", "Exact class name"))
+                    (text_filter("Submitted from", "submitted_from", &filters.submitted_from, "date", "2026-12-01"))
+                    (text_filter("Submitted to", "submitted_to", &filters.submitted_to, "date", "2026-12-03"))
+                    (text_filter("Completed from", "completed_from", &filters.completed_from, "date", "2026-12-01"))
+                    (text_filter("Completed to", "completed_to", &filters.completed_to, "date", "2026-12-03"))
+                    (text_filter("Parent job", "parent", &filters.parent, "search", "707… ID"))
+                    (text_filter("Schedule", "schedule", &filters.schedule, "search", "08e… ID"))
+                    (text_filter("Retry of", "retry_of", &filters.retry_of, "search", "707… ID"))
+                }
             }
+            @if let Some(limit) = filters.limit { input type="hidden" name="limit" value=(limit); }
             div.filter-buttons {
                 button.primary type="submit" { "Filter" }
                 a.button href=(ctx.url("/jobs")) { "Clear" }
             }
         }
-        @if !ctx.signed_in { (sign_in_hint(ctx, "abort jobs", here)) }
+        @if !ctx.signed_in { (sign_in_hint(ctx, "abort, retry and delete jobs", here)) }
+        @if ctx.signed_in {
+            form.bulk #bulk method="post" action=(ctx.url("/jobs/bulk")) {
+                @for (name, value) in filters.fields() {
+                    @if let Some(v) = value.as_deref().filter(|v| !v.trim().is_empty()) {
+                        input type="hidden" name={ "f_" (name) } value=(v);
+                    }
+                }
+                label { span.visually-hidden { "Bulk action" }
+                    select name="action" aria-label="Bulk action" {
+                        option value="abort" { "Abort" }
+                        option value="retry" { "Retry" }
+                        option value="delete" { "Delete" }
+                    }
+                }
+                button.small type="submit" name="scope" value="selected" { "Selected jobs…" }
+                @if filters.is_filtered() {
+                    button.small type="submit" name="scope" value="filter" { "All " (count_text(&page)) " matching…" }
+                }
+            }
+        }
         section.card.flush {
             div.table-wrap {
-                table.data #jobs {
+                table.data.cards #jobs {
                     thead { tr {
-                        th { "Action" } th.wrap { "Submitted Date" } th { "Job Type" } th { "Status" }
-                        th { "Status Detail" } th.num { "Total Batches" } th.num { "Batches Processed" }
-                        th.num { "Failures" } th { "Apex Class" } th { "Apex Method" }
-                        th.wrap { "Completion Date" } th { "Apex Job ID" }
+                        @if ctx.signed_in { th { span.visually-hidden { "Select" } } }
+                        th { "Action" } th.wrap.opt { "Submitted Date" } th.opt { "Job Type" } th { "Status" }
+                        th.opt { "Status Detail" } th.num.opt { "Total Batches" } th.num.opt { "Batches Processed" }
+                        th.num.opt { "Failures" } th { "Apex Class" } th.opt { "Apex Method" }
+                        th.wrap.opt { "Completion Date" } th { "Apex Job ID" }
                     } }
                     tbody {
                         @for job in &page.jobs { (job_row(ctx, job, here)) }
                         @if page.jobs.is_empty() {
-                            tr { td.empty colspan="12" { "No jobs match these filters." } }
+                            tr { td.empty colspan="13" { "No jobs match these filters." } }
                         }
                     }
                 }
@@ -99,27 +182,40 @@ async fn list_page(
     Ok(layout_with(ctx, "Apex Jobs", "jobs", refresh, body))
 }
 
+/// The one action a row offers: abort what has not finished, retry what failed or aborted.
+fn row_action(ctx: &Ctx, job: &JobView, here: &str) -> Markup {
+    html! {
+        @if ctx.signed_in {
+            @if !job.status.is_terminal() {
+                (action_button(ctx, &format!("/jobs/{}/abort", job.id), "Abort", "danger small",
+                    Some("Abort this job?"), here))
+            } @else if matches!(job.status, JobStatus::Failed | JobStatus::Aborted) && job.job_type != JobType::Finalizer {
+                (action_button(ctx, &format!("/jobs/{}/retry", job.id), "Retry", "small",
+                    None, here))
+            }
+        }
+    }
+}
+
 fn job_row(ctx: &Ctx, job: &JobView, here: &str) -> Markup {
     let batch = job.job_type == JobType::BatchApex;
     html! {
         tr data-job-id=(job.id) {
-            td {
-                @if !job.status.is_terminal() && ctx.signed_in {
-                    (action_button(ctx, &format!("/jobs/{}/abort", job.id), "Abort", "danger small",
-                        Some("Abort this job?"), here))
-                }
+            @if ctx.signed_in {
+                td.select { input type="checkbox" form="bulk" name={ "id_" (job.id) } aria-label={ "Select " (job.id) }; }
             }
-            td.when { (when(Some(job.created_at))) }
-            td { (job.job_type.as_str()) }
-            td { (status_badge(job.status)) }
-            td.detail { (job.extended_status.clone().unwrap_or_default()) }
-            td.num { @if batch { (job.total_items) } }
-            td.num { @if batch { (job.items_processed) } }
-            td.num { @if batch || job.number_of_errors > 0 { (job.number_of_errors) } }
-            td { (job.class_name) }
-            td { (job.method_name.clone().unwrap_or_default()) }
-            td.when { (when(job.completed_at)) }
-            td.mono { a href=(ctx.job_url(job.id)) { (job.id) } }
+            td.action { (row_action(ctx, job, here)) }
+            td.when.opt { (when(Some(job.created_at))) }
+            td.opt { (job.job_type.as_str()) }
+            td.status { (status_badge(job.status)) }
+            td.detail.opt { (job.extended_status.clone().unwrap_or_default()) }
+            td.num.opt { @if batch { (job.total_items) } }
+            td.num.opt { @if batch { (job.items_processed) } }
+            td.num.opt { @if batch || job.number_of_errors > 0 { (job.number_of_errors) } }
+            td.class { (job.class_name) }
+            td.opt { (job.method_name.clone().unwrap_or_default()) }
+            td.when.opt { (when(job.completed_at)) }
+            td.mono.id { a href=(ctx.job_url(job.id)) { (job.id) } }
         }
     }
 }
@@ -180,7 +276,7 @@ async fn detail_page(state: &WebState, ctx: &Ctx, id: &str) -> WebResult<Markup>
         ),
         (
             "Scheduled By",
-            html! { @if let Some(t) = job.cron_trigger_id { span.mono { (t) } } },
+            html! { @if let Some(t) = job.cron_trigger_id { a.mono href=(ctx.url(&format!("/schedules/{t}"))) { (t) } } },
         ),
         ("Attempt", html! { (job.attempt) " of " (job.max_attempts) }),
         (
@@ -210,17 +306,43 @@ async fn detail_page(state: &WebState, ctx: &Ctx, id: &str) -> WebResult<Markup>
             "Flex Queue Position",
             html! { @if let Some(p) = job.flex_position { (p) } },
         ),
+        (
+            "Retry Of",
+            match job.retry_of {
+                Some(r) => html! { a.mono href=(ctx.job_url(r)) { (r) } },
+                None => html! { span.muted { "—" } },
+            },
+        ),
     ];
     let body = html! {
         p.crumbs { a href=(ctx.url("/jobs")) { "Apex Jobs" } " › " span.mono { (job.id) } }
         div.title-row {
             h1 { (job.class_name) " " span.muted { (job.job_type.as_str()) } " " (status_badge(job.status)) }
-            @if !job.status.is_terminal() {
-                @if ctx.signed_in {
+            div.actions {
+                @if !ctx.signed_in {
+                    (sign_in_hint(ctx, "abort, retry or delete this job", &here))
+                } @else if !job.status.is_terminal() {
                     (action_button(ctx, &format!("/jobs/{}/abort", job.id), "Abort", "danger",
                         Some("Abort this job?"), &here))
                 } @else {
-                    (sign_in_hint(ctx, "abort this job", &here))
+                    @if matches!(job.status, JobStatus::Failed | JobStatus::Aborted) && job.job_type != JobType::Finalizer {
+                        (action_button(ctx, &format!("/jobs/{}/retry", job.id), "Retry", "primary",
+                            None, &here))
+                    }
+                    (action_button(ctx, &format!("/jobs/{}/delete", job.id), "Delete", "danger",
+                        Some("Delete this job's record? This cannot be undone."), "/jobs"))
+                }
+            }
+        }
+        @if let Some(original) = job.retry_of {
+            p.notice #retry-of { "Retry of " a.mono href=(ctx.job_url(original)) { (original) } }
+        }
+        @if !d.retries.is_empty() {
+            p.notice #retried-as {
+                "Retried as "
+                @for (i, r) in d.retries.iter().enumerate() {
+                    @if i > 0 { ", " }
+                    a.mono href=(ctx.job_url(r.id)) { (r.id) } " (" (r.status.as_str()) ")"
                 }
             }
         }
@@ -331,12 +453,126 @@ pub async fn abort(
     ApiPath(id): ApiPath<String>,
     form: Result<ApiForm<ReturnTo>, WebError>,
 ) -> Response {
-    match crate::api::abort(&state, &id).await {
-        Ok(result) => {
-            let fallback = format!("/jobs/{}", result.job.id);
-            let return_to = form.ok().and_then(|ApiForm(f)| f.return_to);
-            ctx.redirect(return_to.as_deref(), &fallback)
-        }
+    let result = crate::api::abort(&state, &id).await;
+    ctx.after_action(result, form, |r| format!("/jobs/{}", r.job.id))
+}
+
+/// `POST /jobs/{id}/retry` from the pages: to the new job's page.
+pub async fn retry(
+    State(state): State<WebState>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<String>,
+) -> Response {
+    match crate::api::retry(&state, &id).await {
+        Ok(created) => ctx.redirect(None, &format!("/jobs/{}", created.id)),
         Err(e) => ctx.error_page(&e),
     }
+}
+
+/// `POST /jobs/{id}/delete` from the pages: back to the list.
+pub async fn delete(
+    State(state): State<WebState>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<String>,
+    form: Result<ApiForm<ReturnTo>, WebError>,
+) -> Response {
+    let result = crate::api::delete(&state, &id).await;
+    ctx.after_action(result, form, |_| "/jobs".to_owned())
+}
+
+/// `POST /jobs/bulk`: a bulk action from the list's bar, over the selected rows
+/// (`id_<ID>` checkboxes) or every job the list's filters (`f_<name>` fields) match. Without
+/// `confirm=yes` it only counts and asks; with it, it acts and says what it did.
+pub async fn bulk(
+    State(state): State<WebState>,
+    ctx: Ctx,
+    ApiForm(pairs): ApiForm<Vec<(String, String)>>,
+) -> Response {
+    let result = bulk_page(&state, &ctx, &pairs).await;
+    ctx.render(result)
+}
+
+async fn bulk_page(state: &WebState, ctx: &Ctx, pairs: &[(String, String)]) -> WebResult<Markup> {
+    let field = |name: &str| {
+        pairs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let action: asyncapex::BulkAction = field("action").unwrap_or("").parse()?;
+    let filter_pairs: Vec<(String, String)> = pairs
+        .iter()
+        .filter_map(|(n, v)| n.strip_prefix("f_").map(|n| (n.to_owned(), v.clone())))
+        .collect();
+    let filters = JobFilters::from_pairs(&filter_pairs)?;
+    let ids: Vec<String> = pairs
+        .iter()
+        .filter_map(|(n, _)| n.strip_prefix("id_").map(str::to_owned))
+        .collect();
+    let by_filter = field("scope") == Some("filter");
+    if !by_filter && ids.is_empty() {
+        return Err(WebError::BadRequest(
+            "select at least one job (the checkboxes in the list), or act on all matching jobs"
+                .into(),
+        ));
+    }
+    let target = if by_filter {
+        crate::api::BulkTarget::read(state, Some(&filters), None).await?
+    } else {
+        crate::api::BulkTarget::read(state, None, Some(&ids)).await?
+    };
+    let back = format!("/jobs?{}", filters.query_with_before(None));
+    let verb = match action {
+        asyncapex::BulkAction::Abort => "Abort",
+        asyncapex::BulkAction::Retry => "Retry",
+        asyncapex::BulkAction::Delete => "Delete",
+    };
+    if field("confirm") != Some("yes") {
+        let (matched, applicable) = target.count(state, action).await?;
+        let body = html! {
+            h1 { (verb) " jobs?" }
+            section.card.narrow #bulk-confirm {
+                p {
+                    @if by_filter { "The filters match " } @else { "You selected " }
+                    strong { (thousands(matched)) } @if matched == 1 { " job" } @else { " jobs" } "; "
+                    strong #bulk-applicable { (thousands(applicable)) } " can be "
+                    (match action { asyncapex::BulkAction::Abort => "aborted", asyncapex::BulkAction::Retry => "retried", asyncapex::BulkAction::Delete => "deleted" })
+                    " (the others are skipped)."
+                }
+                @if action == asyncapex::BulkAction::Delete { p.alert { "Deleted records cannot be brought back." } }
+                p.muted { "It runs in steps of " (asyncapex::BULK_BATCH) " jobs, so other work keeps running meanwhile." }
+                form method="post" action=(ctx.url("/jobs/bulk")) {
+                    @for (n, v) in pairs {
+                        @if n != "confirm" { input type="hidden" name=(n) value=(v); }
+                    }
+                    input type="hidden" name="confirm" value="yes";
+                    div.filter-buttons {
+                        button type="submit" class=(if action == asyncapex::BulkAction::Retry { "primary" } else { "danger" }) disabled[applicable == 0] {
+                            (verb) " " (thousands(applicable)) @if applicable == 1 { " job" } @else { " jobs" }
+                        }
+                        a.button href=(ctx.url(&back)) { "Cancel" }
+                    }
+                }
+            }
+        };
+        return Ok(super::layout(ctx, &format!("{verb} jobs?"), "jobs", body));
+    }
+    let report = target.run(state, action).await?;
+    let body = html! {
+        h1 { (verb) " jobs: done" }
+        section.card.narrow #bulk-done {
+            p {
+                strong #bulk-count { (thousands(report.done)) } " "
+                (match action { asyncapex::BulkAction::Abort => "aborted", asyncapex::BulkAction::Retry => "retried", asyncapex::BulkAction::Delete => "deleted" })
+                ", " (thousands(report.skipped)) " skipped, of " (thousands(report.matched)) " matched."
+            }
+            p { a.button href=(ctx.url(&back)) { "Back to the list" } }
+        }
+    };
+    Ok(super::layout(
+        ctx,
+        &format!("{verb} jobs: done"),
+        "jobs",
+        body,
+    ))
 }

@@ -83,6 +83,23 @@ impl Ctx {
         (status, body).into_response()
     }
 
+    /// After a page action that posted a [`ReturnTo`] form: back where it asked on success
+    /// (see [`Ctx::redirect`]; `fallback` from the result otherwise), an error page on failure.
+    pub fn after_action<T>(
+        &self,
+        result: WebResult<T>,
+        form: Result<crate::error::ApiForm<ReturnTo>, WebError>,
+        fallback: impl FnOnce(&T) -> String,
+    ) -> Response {
+        match result {
+            Ok(done) => {
+                let return_to = form.ok().and_then(|crate::error::ApiForm(f)| f.return_to);
+                self.redirect(return_to.as_deref(), &fallback(&done))
+            }
+            Err(e) => self.error_page(&e),
+        }
+    }
+
     /// After a page action: back to `return_to` if it is a local path, else to `fallback`.
     pub fn redirect(&self, return_to: Option<&str>, fallback: &str) -> Response {
         let to = return_to

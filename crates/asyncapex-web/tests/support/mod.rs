@@ -174,6 +174,15 @@ pub async fn fixture() -> Fixture {
     }
 }
 
+/// A valid session cookie, as the sign-in form sets it.
+pub fn cookie() -> String {
+    let auth = Auth::new(TOKEN).unwrap();
+    format!(
+        "asyncapex_session={}",
+        auth.session_value(jiff::Timestamp::now())
+    )
+}
+
 pub struct Reply {
     pub status: StatusCode,
     pub headers: axum::http::HeaderMap,
