@@ -1,7 +1,7 @@
-//! `asyncapex jobs …`: list, show and abort job records.
+//! `asyncapex jobs …`: list, show, watch, abort, retry, delete and purge job records.
 
 use asyncapex::unstable::store::JobAbortParams;
-use asyncapex::{AbortOutcome, JobId, JobListParams, JobRecord, JobStatus, JobType};
+use asyncapex::{AbortOutcome, JobId, JobRecord, JobStatus};
 use clap::Subcommand;
 
 use crate::database::open_existing;
@@ -12,19 +12,11 @@ use crate::table::{self, Column};
 /// Job record commands.
 #[derive(Debug, Subcommand)]
 pub enum JobsCommand {
-    /// List job records, newest first.
+    /// List job records, newest first, with the dashboard's filters.
     List {
-        /// Only these statuses (repeatable, or comma-separated): Holding, Queued, Preparing,
-        /// Processing, Completed, Failed, Aborted.
-        #[arg(long, value_delimiter = ',')]
-        status: Vec<String>,
-        /// Only these job types (repeatable, or comma-separated): Queueable, Future,
-        /// BatchApex, BatchApexWorker, ScheduledApex, Finalizer.
-        #[arg(long = "type", value_delimiter = ',')]
-        job_type: Vec<String>,
-        /// Only this class name.
-        #[arg(long)]
-        class: Option<String>,
+        /// The filters.
+        #[command(flatten)]
+        filter: crate::jobs_bulk::FilterArgs,
         /// At most this many rows (1 or more).
         #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
         limit: u32,
@@ -51,10 +43,32 @@ pub enum JobsCommand {
         id: String,
     },
     /// Abort a job: a waiting one never runs; a running one is asked to stop. Given an
-    /// `08e…` schedule ID, delete that schedule.
+    /// `08e…` schedule ID, delete that schedule. Without an ID, abort every job the filters
+    /// match (`--dry-run` counts, `--yes` confirms).
     Abort {
         /// The job's (or schedule's) 15- or 18-character ID.
-        id: String,
+        id: Option<String>,
+        /// The bulk form.
+        #[command(flatten)]
+        bulk: crate::jobs_bulk::BulkArgs,
+    },
+    /// Retry a Failed or Aborted job: a new job with the same class and payload, linked to
+    /// it (a batch re-runs whole). Without an ID, retry every job the filters match.
+    Retry {
+        /// The job's 15- or 18-character ID.
+        id: Option<String>,
+        /// The bulk form.
+        #[command(flatten)]
+        bulk: crate::jobs_bulk::BulkArgs,
+    },
+    /// Delete a finished job's record (with its batch chunks and error events). Without an
+    /// ID, delete every finished job the filters match.
+    Delete {
+        /// The job's 15- or 18-character ID.
+        id: Option<String>,
+        /// The bulk form.
+        #[command(flatten)]
+        bulk: crate::jobs_bulk::BulkArgs,
     },
     /// Delete finished job records (Completed, Failed, Aborted) that ended before a date, with
     /// their batch chunks and error events (Apex's `System.purgeOldAsyncJobs`), in batches of
@@ -76,29 +90,28 @@ pub enum JobsCommand {
 pub(crate) async fn run(database: &str, cmd: JobsCommand) -> Result<(), CliError> {
     match cmd {
         JobsCommand::List {
-            status,
-            job_type,
-            class,
+            filter,
             limit,
             before,
             json,
         } => {
-            let params = JobListParams {
-                statuses: status
-                    .iter()
-                    .map(|s| s.parse::<JobStatus>().map_err(usage))
-                    .collect::<Result<_, _>>()?,
-                job_types: job_type
-                    .iter()
-                    .map(|s| s.parse::<JobType>().map_err(usage))
-                    .collect::<Result<_, _>>()?,
-                class_name: class,
-                parent_job_id: None,
-                before: before.map(|b| parse_id(&b)).transpose()?,
-                limit,
-            };
             let store = open_existing(database).await?;
-            let jobs = store.job_list(params).await.map_err(|e| e.to_string())?;
+            let jobs = match filter.searched_id()? {
+                Some(id) => store
+                    .job_get(id)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .into_iter()
+                    .collect(),
+                None => match filter.params(store.as_ref()).await? {
+                    Some(mut params) => {
+                        params.before = before.map(|b| parse_id(&b)).transpose()?;
+                        params.limit = limit;
+                        store.job_list(params).await.map_err(|e| e.to_string())?
+                    }
+                    None => Vec::new(),
+                },
+            };
             if json {
                 let jobs = jobs
                     .iter()
@@ -123,7 +136,22 @@ pub(crate) async fn run(database: &str, cmd: JobsCommand) -> Result<(), CliError
             if json {
                 crate::json::print(&crate::json::job(&job)?)?;
             } else {
+                let retries = store
+                    .job_list(asyncapex::JobListParams {
+                        retry_of: Some(id),
+                        limit: 20,
+                        ..Default::default()
+                    })
+                    .await
+                    .map_err(|e| e.to_string())?;
                 out!("{}", describe(&job))?;
+                if !retries.is_empty() {
+                    let list: Vec<String> = retries
+                        .iter()
+                        .map(|r| format!("{} ({})", r.id, r.status))
+                        .collect();
+                    outln!("Retried As  {}", list.join(", "))?;
+                }
             }
             Ok(())
         }
@@ -153,7 +181,37 @@ pub(crate) async fn run(database: &str, cmd: JobsCommand) -> Result<(), CliError
             status,
             dry_run,
         } => purge(database, &before, &status, dry_run).await,
-        JobsCommand::Abort { id } => {
+        JobsCommand::Abort { id: None, bulk } => {
+            crate::jobs_bulk::run(database, asyncapex::BulkAction::Abort, bulk).await
+        }
+        JobsCommand::Retry { id: None, bulk } => {
+            crate::jobs_bulk::run(database, asyncapex::BulkAction::Retry, bulk).await
+        }
+        JobsCommand::Delete { id: None, bulk } => {
+            crate::jobs_bulk::run(database, asyncapex::BulkAction::Delete, bulk).await
+        }
+        JobsCommand::Retry { id: Some(id), bulk } => {
+            bulk.refuse_with_an_id()?;
+            let id = parse_id(&id)?;
+            let engine = crate::jobs_bulk::engine(database).await?;
+            let result = engine.retry_job(id).await;
+            let _ = engine.shutdown(std::time::Duration::from_secs(5)).await;
+            let new = result.map_err(crate::jobs_bulk::failed)?;
+            outln!("{id}: retried as {new}")?;
+            Ok(())
+        }
+        JobsCommand::Delete { id: Some(id), bulk } => {
+            bulk.refuse_with_an_id()?;
+            let id = parse_id(&id)?;
+            let engine = crate::jobs_bulk::engine(database).await?;
+            let result = engine.delete_job(id).await;
+            let _ = engine.shutdown(std::time::Duration::from_secs(5)).await;
+            result.map_err(crate::jobs_bulk::failed)?;
+            outln!("{id}: deleted")?;
+            Ok(())
+        }
+        JobsCommand::Abort { id: Some(id), bulk } => {
+            bulk.refuse_with_an_id()?;
             if let Ok(trigger) = id.parse::<asyncapex::CronTriggerId>() {
                 // Apex's abortJob takes a CronTrigger ID too: it deletes the schedule.
                 return crate::schedules::run(
@@ -273,6 +331,7 @@ fn describe(job: &JobRecord) -> String {
         ("Lease Owner", opt(job.lease_owner.clone())),
         ("Lease Expires", time(job.lease_expires_at)),
         ("Abort Requested", job.abort_requested.to_string()),
+        ("Retry Of", opt(job.retry_of.map(|r| r.to_string()))),
     ];
     let width = fields.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
     let mut out = String::new();

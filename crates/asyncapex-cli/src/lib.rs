@@ -16,6 +16,7 @@ mod demo;
 mod error;
 mod flex_queue;
 mod jobs;
+mod jobs_bulk;
 mod json;
 mod limits;
 mod nodes;

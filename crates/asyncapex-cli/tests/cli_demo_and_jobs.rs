@@ -92,6 +92,77 @@ fn the_demo_runs_on_a_fresh_file_and_the_admin_commands_read_it() {
         "{}",
         stdout(&abort)
     );
+
+    // An operator's retry, search and delete on the demo's store.
+    let listed = |args: &[&str]| -> Vec<serde_json::Value> {
+        let mut all = vec!["jobs", "list", "--json"];
+        all.extend_from_slice(args);
+        let out = asyncapex(dir.path(), &all);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let failed = listed(&["--status", "Failed"]);
+    assert_eq!(failed.len(), 2);
+    // Without --yes a bulk retry only counts; with it, it retries both.
+    let ask = asyncapex(dir.path(), &["jobs", "retry", "--status", "Failed"]);
+    assert!(ask.status.success(), "{}", stderr(&ask));
+    assert!(
+        stdout(&ask).contains("2 jobs match; 2 would be retried"),
+        "{}",
+        stdout(&ask)
+    );
+    assert_eq!(listed(&["--status", "Failed"]).len(), 2);
+    assert_eq!(listed(&[]).len(), 16, "nothing was retried yet");
+    let yes = asyncapex(
+        dir.path(),
+        &["jobs", "retry", "--status", "Failed", "--yes"],
+    );
+    assert!(yes.status.success(), "{}", stderr(&yes));
+    assert!(
+        stdout(&yes).contains("2 retried, 0 skipped"),
+        "{}",
+        stdout(&yes)
+    );
+    let original = failed[0]["id"].as_str().unwrap();
+    let retries = listed(&["--retry-of", original]);
+    assert_eq!(retries.len(), 1);
+    assert_eq!(retries[0]["retry_of"], original);
+    assert_eq!(retries[0]["class_name"], failed[0]["class_name"]);
+    // One job by ID: retried again, then its record deleted.
+    let one = asyncapex(dir.path(), &["jobs", "retry", original]);
+    assert!(one.status.success(), "{}", stderr(&one));
+    assert!(stdout(&one).contains("retried as 707"), "{}", stdout(&one));
+    let del = asyncapex(dir.path(), &["jobs", "delete", original]);
+    assert!(del.status.success(), "{}", stderr(&del));
+    assert!(listed(&["--search", original]).is_empty());
+    // A waiting job is not deleted; an ID with bulk options is bad usage.
+    let holding = listed(&["--status", "Holding"]);
+    let waiting = holding[0]["id"].as_str().unwrap();
+    let refused = asyncapex(dir.path(), &["jobs", "delete", waiting]);
+    assert_eq!(refused.status.code(), Some(1), "{}", stderr(&refused));
+    assert!(stderr(&refused).contains("Holding"), "{}", stderr(&refused));
+    let both = asyncapex(dir.path(), &["jobs", "retry", waiting, "--yes"]);
+    assert_eq!(both.status.code(), Some(2), "{}", stderr(&both));
+    let nothing = asyncapex(dir.path(), &["jobs", "delete"]);
+    assert_eq!(nothing.status.code(), Some(2), "{}", stderr(&nothing));
+    // A class prefix in any case, and a date filter.
+    let class = failed[1]["class_name"].as_str().unwrap().to_lowercase();
+    let by_class = listed(&["--search", &class[..3]]);
+    assert!(!by_class.is_empty());
+    assert!(by_class.iter().all(|j| {
+        j["class_name"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .starts_with(&class[..3])
+    }));
+    assert!(listed(&["--submitted-from", "2999-01-01"]).is_empty());
+    let bad = asyncapex(dir.path(), &["jobs", "list", "--submitted-from", "soon"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
 }
 
 #[test]
