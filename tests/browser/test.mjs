@@ -1,5 +1,6 @@
-// Drives the dashboard in headless Chromium: every page, the abort button, a flex-queue move
-// and a schedule pause, checking each effect; screenshots at desktop and phone sizes.
+// Drives the dashboard in headless Chromium: every page, the abort and retry buttons, a search
+// by ID, a bulk abort with its confirmation, a schedule's page, a flex-queue move and a
+// schedule pause, checking each effect; screenshots at desktop and phone sizes.
 // Usage: node test.mjs BASE_URL TOKEN SCREENSHOT_DIR
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
@@ -145,6 +146,31 @@ await check("the Abort button aborts a queued job", async () => {
   assert.equal(await rowOf(desktop, victim).getByRole("button", { name: "Abort" }).count(), 0);
 });
 
+await check("a search by ID (18 characters, any case) opens the job", async () => {
+  await desktop.goto(`${base}/jobs`);
+  await desktop.fill('input[name="q"]', demoBatch.toLowerCase());
+  await desktop.press('input[name="q"]', "Enter");
+  await desktop.waitForURL(`${base}/jobs/${demoBatch}`);
+  await desktop.getByRole("heading", { name: /RevenueRollup/ }).waitFor();
+});
+
+await check("the Retry button retries an aborted job and links both ways", async () => {
+  await desktop.goto(`${base}/jobs?status=Aborted`);
+  await rowOf(desktop, victim).getByRole("button", { name: "Retry" }).click();
+  await desktop.waitForURL(/\/jobs\/707/);
+  const retry = desktop.url().split("/").at(-1);
+  assert.notEqual(retry, victim);
+  await desktop.locator("#retry-of").getByRole("link", { name: victim }).waitFor();
+  await shot(desktop, "retry-detail-desktop");
+  const original = await api("GET", `/api/jobs/${victim}`);
+  assert.equal(original.retries[0].id, retry);
+  assert.equal((await api("GET", `/api/jobs/${retry}`)).job.retry_of, victim);
+  await desktop.goto(`${base}/jobs/${victim}`);
+  await desktop.locator("#retried-as").getByRole("link", { name: retry }).waitFor();
+  // Leave the retry waiting far off, so later checks see a quiet queue.
+  await api("POST", `/api/jobs/${retry}/abort`);
+});
+
 await check("the batch detail shows progress, chain and failures", async () => {
   await desktop.goto(`${base}/jobs/${demoBatch}`);
   assert.equal(await desktop.locator(".progress progress").getAttribute("value"), "100.0");
@@ -196,20 +222,75 @@ await check("the flex queue lists holding batches in order and moves them", asyn
   await shot(desktop, "flex-queue-desktop");
 });
 
+await check("a schedule's page shows its next ten runs with DST marked, and pauses", async () => {
+  await desktop.goto(`${base}/schedules`);
+  await desktop.locator('tr[data-name="Month-end close"] td.name a').click();
+  await desktop.waitForURL(/\/schedules\/08e/);
+  await desktop.getByRole("heading", { name: /Month-end close/ }).waitFor();
+  assert.equal(await desktop.locator("#upcoming tbody tr").count(), 10);
+  // Ten months in New York always cross a daylight-saving change.
+  assert.ok(await desktop.locator("#upcoming .dst").count() > 0, "DST runs are marked");
+  assert.ok(await desktop.getByText("clocks changed").count() > 0, "the change is marked");
+  await desktop.getByText("America/New_York").first().waitFor();
+  await shot(desktop, "schedule-detail-desktop");
+  await desktop.getByRole("button", { name: "Pause" }).click();
+  await desktop.locator("h1 .badge", { hasText: "PAUSED" }).waitFor();
+  await desktop.getByRole("button", { name: "Resume" }).click();
+  await desktop.locator("h1 .badge", { hasText: "WAITING" }).waitFor();
+});
+
+await check("a bulk abort of selected jobs asks with a count, then aborts them", async () => {
+  const [a, b] = batches;
+  await desktop.goto(`${base}/jobs?status=Holding`);
+  await rowOf(desktop, a).locator('input[type="checkbox"]').check();
+  await rowOf(desktop, b).locator('input[type="checkbox"]').check();
+  await desktop.selectOption('form.bulk select[name="action"]', "abort");
+  await desktop.getByRole("button", { name: "Selected jobs…" }).click();
+  await desktop.locator("#bulk-confirm").waitFor();
+  assert.equal((await desktop.locator("#bulk-applicable").textContent()).trim(), "2");
+  await shot(desktop, "bulk-confirm-desktop");
+  for (const id of [a, b]) assert.equal((await api("GET", `/api/jobs/${id}`)).job.status, "Holding", "nothing yet");
+  await desktop.getByRole("button", { name: "Abort 2 jobs" }).click();
+  await desktop.locator("#bulk-done").waitFor();
+  assert.equal((await desktop.locator("#bulk-count").textContent()).trim(), "2");
+  for (const id of [a, b]) assert.equal((await api("GET", `/api/jobs/${id}`)).job.status, "Aborted");
+  assert.equal((await api("GET", `/api/jobs/${batches[2]}`)).job.status, "Holding", "the unticked one stays");
+});
+
 const phone = await newPage({ width: 390, height: 844 });
-await check("every page fits a phone screen (tables scroll inside their card)", async () => {
+await check("every page fits a phone screen; the lists are cards with ID, class, status and action", async () => {
   await signIn(phone, "/flex-queue");
+  const schedule = (await api("GET", "/api/schedules")).find((s) => s.name === "Month-end close").id;
   for (const [name, path] of [
     ["overview", "/"],
     ["jobs", "/jobs"],
     ["batch-detail", `/jobs/${demoBatch}`],
     ["schedules", "/schedules"],
+    ["schedule-detail", `/schedules/${schedule}`],
     ["flex-queue", "/flex-queue"],
   ]) {
     await phone.goto(base + path);
     const width = await phone.evaluate(() => document.documentElement.scrollWidth);
     assert.ok(width <= 390, `${path} is ${width}px wide`);
     await shot(phone, `${name}-phone`);
+  }
+  // No sideways scrolling inside the lists either, and what matters is on screen.
+  for (const [path, table, cells] of [
+    ["/jobs", "#jobs", ["td.id", "td.class", "td.status", "td.action"]],
+    ["/schedules", "#schedules", ["td.id", "td.class", "td.status", "td.action"]],
+    ["/flex-queue", "#holding", ["td.id", "td.class", "td.action"]],
+  ]) {
+    await phone.goto(base + path);
+    const wraps = await phone.locator(`${table}`).evaluate((t) => {
+      const wrap = t.closest(".table-wrap");
+      return [wrap.scrollWidth, wrap.clientWidth];
+    });
+    assert.ok(wraps[0] <= wraps[1], `${path}: the list scrolls sideways (${wraps})`);
+    const row = phone.locator(`${table} tbody tr`).first();
+    for (const cell of cells) {
+      const box = await row.locator(cell).boundingBox();
+      assert.ok(box && box.x >= 0 && box.x + box.width <= 390, `${path}: ${cell} is off screen (${JSON.stringify(box)})`);
+    }
   }
 });
 
