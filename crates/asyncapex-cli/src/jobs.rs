@@ -144,7 +144,30 @@ pub(crate) async fn run(database: &str, cmd: JobsCommand) -> Result<(), CliError
                     })
                     .await
                     .map_err(|e| e.to_string())?;
+                let attempts =
+                    job.attempts(store.job_attempts(id).await.map_err(|e| e.to_string())?);
                 out!("{}", describe(&job))?;
+                if !attempts.is_empty() {
+                    outln!("Attempts")?;
+                    for a in &attempts {
+                        outln!(
+                            "  {}. {}  {} -> {}  {}{}",
+                            a.attempt,
+                            a.outcome.as_str(),
+                            time(a.started_at),
+                            if a.ended_at.is_some() {
+                                time(a.ended_at)
+                            } else {
+                                "(running)".into()
+                            },
+                            a.owner.as_deref().unwrap_or("-"),
+                            a.error
+                                .as_deref()
+                                .map(|e| format!("  {e}"))
+                                .unwrap_or_default()
+                        )?;
+                    }
+                }
                 if !retries.is_empty() {
                     let list: Vec<String> = retries
                         .iter()

@@ -76,6 +76,8 @@ fn the_demo_runs_on_a_fresh_file_and_the_admin_commands_read_it() {
     assert!(show.status.success(), "{}", stderr(&show));
     let text = stdout(&show);
     assert!(text.contains(&first) && text.contains("Payload"), "{text}");
+    // Its one attempt, and who ran it.
+    assert!(text.contains("Attempts\n  1. Completed  "), "{text}");
 
     let limits = asyncapex(dir.path(), &["limits"]);
     assert!(limits.status.success(), "{}", stderr(&limits));

@@ -137,6 +137,10 @@ pub struct JobRecord {
     pub flex_position: Option<i64>,
     /// The Failed or Aborted job an operator retried to make this one.
     pub retry_of: Option<JobId>,
+    /// When the current (or last) attempt started.
+    pub attempt_started_at: Option<Timestamp>,
+    /// Who ran the last attempt that ended (`lease_owner` is cleared when it ends).
+    pub last_owner: Option<String>,
 }
 
 impl JobRecord {
@@ -145,6 +149,126 @@ impl JobRecord {
     pub fn payload_json(&self) -> serde_json::Value {
         serde_json::from_str(&self.payload)
             .unwrap_or_else(|_| serde_json::Value::String(self.payload.clone()))
+    }
+}
+
+/// How one attempt of a job ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum AttemptOutcome {
+    /// It completed the job.
+    Completed,
+    /// Its code failed (an error, a panic, a broken limit, the time limit).
+    Failed,
+    /// It was aborted while it ran.
+    Aborted,
+    /// Its worker died or lost the store; the rescuer queued the job again.
+    Rescued,
+    /// It is still running.
+    Running,
+}
+
+impl AttemptOutcome {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttemptOutcome::Completed => "Completed",
+            AttemptOutcome::Failed => "Failed",
+            AttemptOutcome::Aborted => "Aborted",
+            AttemptOutcome::Rescued => "Rescued",
+            AttemptOutcome::Running => "Running",
+        }
+    }
+}
+
+impl std::str::FromStr for AttemptOutcome {
+    type Err = crate::Error;
+
+    fn from_str(s: &str) -> crate::Result<Self> {
+        Ok(match s {
+            "Completed" => AttemptOutcome::Completed,
+            "Failed" => AttemptOutcome::Failed,
+            "Aborted" => AttemptOutcome::Aborted,
+            "Rescued" => AttemptOutcome::Rescued,
+            "Running" => AttemptOutcome::Running,
+            _ => {
+                return Err(crate::Error::InvalidInput {
+                    what: "attempt outcome",
+                    input: s.chars().take(40).collect(),
+                    rule: "expected Completed, Failed, Aborted, Rescued or Running",
+                });
+            }
+        })
+    }
+}
+
+/// One attempt of a job: a claim, and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AttemptRecord {
+    /// Its number, from 1.
+    pub attempt: u32,
+    /// When it started (unknown for attempts made before the store kept the history).
+    pub started_at: Option<Timestamp>,
+    /// When it ended; `None` while it runs.
+    pub ended_at: Option<Timestamp>,
+    /// Who ran it: the lease owner, `host:pid#node`.
+    pub owner: Option<String>,
+    /// How it ended.
+    pub outcome: AttemptOutcome,
+    /// Why it did not complete.
+    pub error: Option<String>,
+}
+
+impl JobRecord {
+    /// The job's attempts, oldest first: those `ended` recorded (the ones that did not
+    /// complete the job), then the current or last attempt from the record itself when no
+    /// row covers it (a completion, or one still running).
+    pub fn attempts(&self, ended: Vec<AttemptRecord>) -> Vec<AttemptRecord> {
+        let mut all = ended;
+        let current = self.attempt;
+        if current > 0 && !all.iter().any(|a| a.attempt == current) {
+            let (ended_at, outcome, owner) = match self.status {
+                JobStatus::Preparing | JobStatus::Processing => {
+                    (None, AttemptOutcome::Running, self.lease_owner.clone())
+                }
+                JobStatus::Completed => (
+                    self.completed_at,
+                    AttemptOutcome::Completed,
+                    self.last_owner.clone(),
+                ),
+                JobStatus::Failed => (
+                    self.completed_at,
+                    AttemptOutcome::Failed,
+                    self.last_owner.clone(),
+                ),
+                JobStatus::Aborted => (
+                    self.completed_at,
+                    AttemptOutcome::Aborted,
+                    self.last_owner.clone(),
+                ),
+                // Queued again (rescued, whose row is above, or released, whose claim did
+                // not count): no current attempt.
+                JobStatus::Queued | JobStatus::Holding => return all,
+            };
+            let started_at = match (self.attempt_started_at, current) {
+                (Some(t), _) => Some(t),
+                (None, 1) => self.started_at,
+                (None, _) => None,
+            };
+            let error = match outcome {
+                AttemptOutcome::Failed | AttemptOutcome::Aborted => self.extended_status.clone(),
+                _ => None,
+            };
+            all.push(AttemptRecord {
+                attempt: current,
+                started_at,
+                ended_at,
+                owner,
+                outcome,
+                error,
+            });
+        }
+        all.sort_by_key(|a| a.attempt);
+        all
     }
 }
 

@@ -26,7 +26,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use cron_trigger::{CronTriggerRecord, NewCronTrigger, StoredTriggerState, TriggerState};
 pub use error::{Error, Result, StoreErrorKind};
 pub use id::{CronTriggerId, IdGenerator, JobId, KeyPrefix, RecordId};
-pub use job::{JobRecord, JobType, NewJob};
+pub use job::{AttemptOutcome, AttemptRecord, JobRecord, JobType, NewJob};
 pub use limits::{LimitName, Limits};
 pub use query::{QueryPageParams, QuerySource};
 pub use status::JobStatus;

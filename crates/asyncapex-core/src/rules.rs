@@ -149,6 +149,11 @@ pub const fn rescue_decision(attempt: u32, max_attempts: u32, abort_requested: b
 /// `extended_status` of a lost job that had been asked to abort (unless it already had one).
 pub const RESCUED_ABORTED: &str = "aborted while running; its worker stopped heartbeating";
 
+/// The error of an attempt the rescuer re-queued: its worker died (or lost the store)
+/// while it ran.
+pub const RESCUED_REQUEUED: &str =
+    "its worker stopped heartbeating (crashed or lost the store); re-queued for another attempt";
+
 /// `extended_status` of a lost job that used its last attempt (unless it already had one).
 pub fn rescued_failed(attempt: u32, max_attempts: u32) -> String {
     format!(
@@ -169,6 +174,7 @@ pub const MIGRATIONS: &[(u32, &str)] = &[
     (7, "job_window_counts"),
     (8, "node_roles"),
     (9, "job_links"),
+    (10, "job_attempts"),
 ];
 
 /// Checks that an operator may retry `job`: it failed or was aborted, and it is not a

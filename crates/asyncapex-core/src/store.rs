@@ -90,6 +90,11 @@ pub trait Store: QuerySource + Send + Sync + Debug + 'static {
     /// skipping through the class-name index (one seek per name), not by scanning jobs.
     async fn job_class_names(&self, limit: u32) -> Result<Vec<String>>;
 
+    /// The recorded attempts of a job, oldest first: every attempt that ended without
+    /// completing it (failed, aborted while running, rescued after its worker died). Join
+    /// with the record's own current attempt through [`JobRecord::attempts`].
+    async fn job_attempts(&self, id: JobId) -> Result<Vec<crate::AttemptRecord>>;
+
     /// Deletes these finished jobs (Completed, Failed, Aborted) with their batch chunks and
     /// error events; IDs of jobs that are unknown or not finished are skipped. Returns how
     /// many were deleted.

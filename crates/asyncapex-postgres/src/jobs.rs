@@ -1,10 +1,11 @@
 //! The job table: one function per `Store` method, each running the named query files.
 
 use asyncapex_core::{
-    AbortOutcome, Error, HeartbeatAck, JobAbortParams, JobClaimParams, JobCompleteManyParams,
-    JobCountCreatedSinceParams, JobFinishParams, JobHeartbeatParams, JobId, JobListParams,
-    JobRecord, JobReleaseParams, JobRescueParams, JobStats, JobStatsParams, JobStatus, JobType,
-    MinuteFigures, MinuteWindow, NewJob, RescueOutcome, Result,
+    AbortOutcome, AttemptOutcome, AttemptRecord, Error, HeartbeatAck, JobAbortParams,
+    JobClaimParams, JobCompleteManyParams, JobCountCreatedSinceParams, JobFinishParams,
+    JobHeartbeatParams, JobId, JobListParams, JobRecord, JobReleaseParams, JobRescueParams,
+    JobStats, JobStatsParams, JobStatus, JobType, MinuteFigures, MinuteWindow, NewJob,
+    RescueOutcome, Result,
 };
 use jiff::Timestamp;
 use tokio_postgres::Row;
@@ -77,6 +78,8 @@ pub(crate) fn job_from_row(row: &Row) -> Result<JobRecord> {
         batch_start_done: get(row, "batch_start_done")?,
         flex_position: get(row, "flex_position")?,
         retry_of: opt_job_id(row, "retry_of")?,
+        attempt_started_at: opt_ts(row, "attempt_started_at")?,
+        last_owner: get(row, "last_owner")?,
     })
 }
 
@@ -500,8 +503,66 @@ pub(crate) async fn finish(tx: &dyn Tx, p: &JobFinishParams) -> Result<bool> {
     if changed == 0 {
         return Ok(false);
     }
+    if p.outcome.status() != JobStatus::Completed {
+        let outcome = match p.outcome.status() {
+            JobStatus::Aborted => AttemptOutcome::Aborted,
+            _ => AttemptOutcome::Failed,
+        };
+        let error = p.outcome.message().map(str::to_owned);
+        record_attempts(tx, &[p.id], p.now, outcome, vec![error]).await?;
+    }
     insert_many(tx, &p.insert, p.max_holding).await?;
     Ok(true)
+}
+
+/// Records the attempts guarded writes just ended without completing their jobs.
+async fn record_attempts(
+    tx: &dyn Tx,
+    ids: &[JobId],
+    ended_at: Timestamp,
+    outcome: AttemptOutcome,
+    errors: Vec<Option<String>>,
+) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    db::execute(
+        tx,
+        include_str!("queries/job_attempt_record.sql"),
+        &[
+            &ids_param(ids),
+            &micros(ended_at),
+            &outcome.as_str(),
+            &errors,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// A job's recorded attempts, oldest first.
+pub(crate) async fn attempts(tx: &dyn Tx, id: JobId) -> Result<Vec<AttemptRecord>> {
+    let rows = db::query(
+        tx,
+        include_str!("queries/job_attempt_list.sql"),
+        &[&id.as_15()],
+    )
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let outcome: String = get(r, "outcome")?;
+            Ok(AttemptRecord {
+                attempt: u32_col(r, "attempt")?,
+                started_at: opt_ts(r, "started_at")?,
+                ended_at: opt_ts(r, "ended_at")?,
+                owner: get(r, "owner")?,
+                outcome: outcome
+                    .parse::<AttemptOutcome>()
+                    .map_err(|e| corrupt("outcome", e))?,
+                error: get(r, "error")?,
+            })
+        })
+        .collect()
 }
 
 pub(crate) async fn complete_many(tx: &dyn Tx, p: &JobCompleteManyParams) -> Result<Vec<JobId>> {
@@ -656,6 +717,39 @@ pub(crate) async fn rescue(tx: &dyn Tx, p: &JobRescueParams) -> Result<RescueOut
         )
         .await?;
     }
+    let messages = |ids: &[JobId], text: &str| vec![Some(text.to_owned()); ids.len()];
+    record_attempts(
+        tx,
+        &out.aborted,
+        p.now,
+        AttemptOutcome::Aborted,
+        messages(&out.aborted, rules::RESCUED_ABORTED),
+    )
+    .await?;
+    let failed_messages: Vec<Option<String>> = out
+        .failed
+        .iter()
+        .map(|id| {
+            let i = fail.ids.iter().position(|f| f == id.as_15());
+            i.and_then(|i| fail.messages.get(i).cloned())
+        })
+        .collect();
+    record_attempts(
+        tx,
+        &out.failed,
+        p.now,
+        AttemptOutcome::Failed,
+        failed_messages,
+    )
+    .await?;
+    record_attempts(
+        tx,
+        &out.requeued,
+        p.now,
+        AttemptOutcome::Rescued,
+        messages(&out.requeued, rules::RESCUED_REQUEUED),
+    )
+    .await?;
     if !out.requeued.is_empty() {
         notify(tx).await?;
     }

@@ -559,6 +559,10 @@ impl Store for PostgresStore {
         autocommit!(self, retry: true, |c| jobs::class_names(&c, limit).await?)
     }
 
+    async fn job_attempts(&self, id: JobId) -> Result<Vec<asyncapex_core::AttemptRecord>> {
+        autocommit!(self, retry: true, |c| jobs::attempts(&c, id).await?)
+    }
+
     async fn job_delete(&self, ids: Vec<JobId>) -> Result<u64> {
         // Deleting what is already deleted deletes nothing: safe to retry.
         autocommit!(self, retry: true, |c| retention::delete(&c, &ids).await?)

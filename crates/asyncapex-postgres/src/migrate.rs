@@ -51,6 +51,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "job_links",
         include_str!("../migrations/0009_job_links.sql"),
     ),
+    (
+        10,
+        "job_attempts",
+        include_str!("../migrations/0010_job_attempts.sql"),
+    ),
 ];
 
 /// Creates the schema if needed and brings it to the newest version this build knows, in one

@@ -1,10 +1,11 @@
 //! The job table: one function per `Store` method, each running the named query files.
 
 use asyncapex_core::{
-    AbortOutcome, Error, HeartbeatAck, JobAbortParams, JobClaimParams, JobCompleteManyParams,
-    JobCountCreatedSinceParams, JobFinishParams, JobHeartbeatParams, JobId, JobListParams,
-    JobRecord, JobReleaseParams, JobRescueParams, JobStats, JobStatsParams, JobStatus, JobType,
-    MinuteFigures, MinuteWindow, NewJob, RescueOutcome, Result,
+    AbortOutcome, AttemptOutcome, AttemptRecord, Error, HeartbeatAck, JobAbortParams,
+    JobClaimParams, JobCompleteManyParams, JobCountCreatedSinceParams, JobFinishParams,
+    JobHeartbeatParams, JobId, JobListParams, JobRecord, JobReleaseParams, JobRescueParams,
+    JobStats, JobStatsParams, JobStatus, JobType, MinuteFigures, MinuteWindow, NewJob,
+    RescueOutcome, Result,
 };
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Row, named_params};
@@ -97,6 +98,8 @@ job_columns!(
     batch_start_done,
     flex_position,
     retry_of,
+    attempt_started_at,
+    last_owner,
 );
 
 pub(crate) fn job_from_row(row: &Row<'_>, c: &JobColumns) -> rusqlite::Result<JobRecord> {
@@ -151,6 +154,8 @@ pub(crate) fn job_from_row(row: &Row<'_>, c: &JobColumns) -> rusqlite::Result<Jo
             .get::<_, Option<String>>(c.retry_of)?
             .map(|v| job_id("retry_of", v))
             .transpose()?,
+        attempt_started_at: opt_ts("attempt_started_at", row.get(c.attempt_started_at)?)?,
+        last_owner: row.get(c.last_owner)?,
     })
 }
 
@@ -521,8 +526,59 @@ pub(crate) fn finish(conn: &Connection, p: &JobFinishParams) -> Result<bool> {
     if changed == 0 {
         return Ok(false);
     }
+    if p.outcome.status() != JobStatus::Completed {
+        let outcome = match p.outcome.status() {
+            JobStatus::Aborted => AttemptOutcome::Aborted,
+            _ => AttemptOutcome::Failed,
+        };
+        record_attempt(conn, p.id, p.now, outcome, p.outcome.message())?;
+    }
     insert_many(conn, &p.insert, p.max_holding)?;
     Ok(true)
+}
+
+/// Records the attempt a guarded write just ended without completing the job.
+fn record_attempt(
+    conn: &Connection,
+    id: JobId,
+    ended_at: Timestamp,
+    outcome: AttemptOutcome,
+    error: Option<&str>,
+) -> Result<()> {
+    conn.prepare_cached(include_str!("queries/job_attempt_record.sql"))
+        .map_err(from_sqlite)?
+        .execute(named_params! {
+            ":id": id.as_15(),
+            ":ended_at": micros(ended_at),
+            ":outcome": outcome.as_str(),
+            ":error": error,
+        })
+        .map_err(from_sqlite)?;
+    Ok(())
+}
+
+/// A job's recorded attempts, oldest first.
+pub(crate) fn attempts(conn: &Connection, id: JobId) -> Result<Vec<AttemptRecord>> {
+    let mut stmt = conn
+        .prepare_cached(include_str!("queries/job_attempt_list.sql"))
+        .map_err(from_sqlite)?;
+    let rows = stmt
+        .query_map(named_params! {":id": id.as_15()}, |r| {
+            let outcome: String = r.get(4)?;
+            Ok(AttemptRecord {
+                attempt: count("attempt", r.get(0)?)?,
+                started_at: opt_ts("started_at", r.get(1)?)?,
+                ended_at: opt_ts("ended_at", r.get(2)?)?,
+                owner: r.get(3)?,
+                outcome: outcome
+                    .parse::<AttemptOutcome>()
+                    .map_err(|e| corrupt("outcome", e))?,
+                error: r.get(5)?,
+            })
+        })
+        .map_err(from_sqlite)?;
+    rows.collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(from_sqlite)
 }
 
 pub(crate) fn complete_many(conn: &Connection, p: &JobCompleteManyParams) -> Result<Vec<JobId>> {
@@ -637,50 +693,57 @@ pub(crate) fn rescue(conn: &Connection, p: &JobRescueParams) -> Result<RescueOut
     for job in lost {
         let id = job.id.as_15();
         let lease = (&job.lease_owner, &job.lease_expires_at);
-        let (changed, ended) =
-            match rules::rescue_decision(job.attempt, job.max_attempts, job.abort_requested) {
-                RescueStep::Abort => (
-                    conn.prepare_cached(include_str!("queries/job_rescue_abort.sql"))
-                        .map_err(from_sqlite)?
-                        .execute(named_params! {
-                            ":id": id,
-                            ":now": now,
-                            ":message": rules::RESCUED_ABORTED,
-                            ":lease_owner": lease.0,
-                            ":lease_expires_at": lease.1,
-                        })
-                        .map_err(from_sqlite)?,
-                    &mut out.aborted,
-                ),
-                RescueStep::Fail => (
-                    conn.prepare_cached(include_str!("queries/job_rescue_fail.sql"))
-                        .map_err(from_sqlite)?
-                        .execute(named_params! {
-                            ":id": id,
-                            ":now": now,
-                            ":message": rules::rescued_failed(job.attempt, job.max_attempts),
-                            ":lease_owner": lease.0,
-                            ":lease_expires_at": lease.1,
-                            ":attempt": job.attempt,
-                        })
-                        .map_err(from_sqlite)?,
-                    &mut out.failed,
-                ),
-                RescueStep::Requeue => (
-                    conn.prepare_cached(include_str!("queries/job_rescue_requeue.sql"))
-                        .map_err(from_sqlite)?
-                        .execute(named_params! {
-                            ":id": id,
-                            ":lease_owner": lease.0,
-                            ":lease_expires_at": lease.1,
-                            ":attempt": job.attempt,
-                        })
-                        .map_err(from_sqlite)?,
-                    &mut out.requeued,
-                ),
-            };
+        let step = rules::rescue_decision(job.attempt, job.max_attempts, job.abort_requested);
+        let fail_message = rules::rescued_failed(job.attempt, job.max_attempts);
+        let (changed, ended) = match step {
+            RescueStep::Abort => (
+                conn.prepare_cached(include_str!("queries/job_rescue_abort.sql"))
+                    .map_err(from_sqlite)?
+                    .execute(named_params! {
+                        ":id": id,
+                        ":now": now,
+                        ":message": rules::RESCUED_ABORTED,
+                        ":lease_owner": lease.0,
+                        ":lease_expires_at": lease.1,
+                    })
+                    .map_err(from_sqlite)?,
+                &mut out.aborted,
+            ),
+            RescueStep::Fail => (
+                conn.prepare_cached(include_str!("queries/job_rescue_fail.sql"))
+                    .map_err(from_sqlite)?
+                    .execute(named_params! {
+                        ":id": id,
+                        ":now": now,
+                        ":message": fail_message,
+                        ":lease_owner": lease.0,
+                        ":lease_expires_at": lease.1,
+                        ":attempt": job.attempt,
+                    })
+                    .map_err(from_sqlite)?,
+                &mut out.failed,
+            ),
+            RescueStep::Requeue => (
+                conn.prepare_cached(include_str!("queries/job_rescue_requeue.sql"))
+                    .map_err(from_sqlite)?
+                    .execute(named_params! {
+                        ":id": id,
+                        ":lease_owner": lease.0,
+                        ":lease_expires_at": lease.1,
+                        ":attempt": job.attempt,
+                    })
+                    .map_err(from_sqlite)?,
+                &mut out.requeued,
+            ),
+        };
         if changed > 0 {
             ended.push(job.id);
+            let (outcome, error) = match step {
+                RescueStep::Abort => (AttemptOutcome::Aborted, rules::RESCUED_ABORTED),
+                RescueStep::Fail => (AttemptOutcome::Failed, fail_message.as_str()),
+                RescueStep::Requeue => (AttemptOutcome::Rescued, rules::RESCUED_REQUEUED),
+            };
+            record_attempt(conn, job.id, p.now, outcome, Some(error))?;
         }
     }
     Ok(out)

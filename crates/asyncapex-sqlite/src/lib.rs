@@ -441,6 +441,12 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn job_attempts(&self, id: JobId) -> Result<Vec<asyncapex_core::AttemptRecord>> {
+        self.conn
+            .call_single(move |conn| jobs::attempts(conn, id))
+            .await
+    }
+
     async fn job_delete(&self, ids: Vec<JobId>) -> Result<u64> {
         self.conn
             .call(move |conn| retention::delete(conn, &ids))

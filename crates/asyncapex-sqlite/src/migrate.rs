@@ -48,6 +48,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "job_links",
         include_str!("../migrations/0009_job_links.sql"),
     ),
+    (
+        10,
+        "job_attempts",
+        include_str!("../migrations/0010_job_attempts.sql"),
+    ),
 ];
 
 /// What a file held when it was opened, before anything was written to it.

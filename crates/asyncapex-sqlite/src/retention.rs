@@ -101,6 +101,7 @@ impl Doomed {
         for sql in [
             include_str!("queries/job_purge_chunks.sql"),
             include_str!("queries/job_purge_events.sql"),
+            include_str!("queries/job_purge_attempts.sql"),
         ] {
             conn.prepare_cached(sql)
                 .map_err(from_sqlite)?

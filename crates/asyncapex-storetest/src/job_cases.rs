@@ -1581,3 +1581,117 @@ pub(crate) async fn delete_removes_only_finished_jobs_with_their_chunks(store: &
     );
     crate::count_cases::assert_counts_match_rows(store).await;
 }
+
+/// Each attempt that ends without completing its job leaves a record — a rescue after its
+/// worker died, a failure — with its start, end, runner and error; a completion leaves none
+/// (the job row holds its last attempt), and `JobRecord::attempts` joins the two. A delete
+/// takes the history with the job.
+pub(crate) async fn attempts_record_rescues_and_failures_but_not_completions(store: &dyn Store) {
+    use asyncapex_core::AttemptOutcome;
+
+    let ids = IdGenerator::new(33);
+    let flaky = job(&ids, t0());
+    let fine = job(&ids, t0());
+    insert(store, vec![flaky.clone(), fine.clone()]).await;
+    assert_eq!(claim(store, "w1#1", t0(), 1).await, vec![flaky.id]);
+    // w1 dies: its lease runs out and the rescuer queues the job again.
+    let rescued_at = add(t0(), secs(31));
+    let out = store
+        .job_rescue(JobRescueParams {
+            now: rescued_at,
+            exclude_owner: None,
+        })
+        .await
+        .expect("rescue");
+    assert_eq!(out.requeued, vec![flaky.id]);
+    let second_start = add(t0(), secs(40));
+    let claimed = claim(store, "w2#2", second_start, 2).await;
+    assert_eq!(claimed, vec![flaky.id, fine.id]);
+    let failed_at = add(t0(), secs(45));
+    assert!(
+        store
+            .job_finish(finish(
+                flaky.id,
+                "w2#2",
+                failed_at,
+                JobOutcome::Failed {
+                    message: "boom".into()
+                }
+            ))
+            .await
+            .expect("finish")
+    );
+    let done = store
+        .job_complete_many(JobCompleteManyParams {
+            ids: vec![fine.id],
+            owner: "w2#2".into(),
+            now: failed_at,
+        })
+        .await
+        .expect("complete");
+    assert_eq!(done, vec![fine.id]);
+
+    let recorded = store.job_attempts(flaky.id).await.expect("attempts");
+    assert_eq!(recorded.len(), 2, "{recorded:?}");
+    let (first, second) = (&recorded[0], &recorded[1]);
+    assert_eq!(
+        (first.attempt, first.outcome, first.owner.as_deref()),
+        (1, AttemptOutcome::Rescued, Some("w1#1"))
+    );
+    assert_eq!(
+        (first.started_at, first.ended_at),
+        (Some(t0()), Some(rescued_at))
+    );
+    assert_eq!(
+        first.error.as_deref(),
+        Some(asyncapex_core::rules::RESCUED_REQUEUED)
+    );
+    assert_eq!(
+        (second.attempt, second.outcome, second.owner.as_deref()),
+        (2, AttemptOutcome::Failed, Some("w2#2"))
+    );
+    assert_eq!(
+        (second.started_at, second.ended_at),
+        (Some(second_start), Some(failed_at))
+    );
+    assert_eq!(second.error.as_deref(), Some("boom"));
+    // The record adds nothing the rows already say.
+    let record = store.job_get(flaky.id).await.expect("get").expect("exists");
+    assert_eq!(record.attempts(recorded.clone()), recorded);
+
+    // A completion: no row, and the record itself gives its one attempt.
+    assert!(
+        store
+            .job_attempts(fine.id)
+            .await
+            .expect("attempts")
+            .is_empty()
+    );
+    let fine_record = store.job_get(fine.id).await.expect("get").expect("exists");
+    assert_eq!(fine_record.last_owner.as_deref(), Some("w2#2"));
+    let history = fine_record.attempts(Vec::new());
+    assert_eq!(history.len(), 1);
+    assert_eq!(
+        (
+            history[0].outcome,
+            history[0].started_at,
+            history[0].ended_at
+        ),
+        (
+            AttemptOutcome::Completed,
+            Some(second_start),
+            Some(failed_at)
+        )
+    );
+    assert_eq!(history[0].owner.as_deref(), Some("w2#2"));
+
+    // The history goes with the job.
+    assert_eq!(store.job_delete(vec![flaky.id]).await.expect("delete"), 1);
+    assert!(
+        store
+            .job_attempts(flaky.id)
+            .await
+            .expect("attempts")
+            .is_empty()
+    );
+}

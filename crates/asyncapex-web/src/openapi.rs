@@ -48,6 +48,7 @@ use crate::{api, error, views};
         views::BatchProgress,
         views::ScheduleView,
         views::ScheduleDetail,
+        views::AttemptView,
         views::FireTime,
         views::FlexQueueView,
         views::ActiveBatch,

@@ -664,6 +664,40 @@ pub struct JobDetail {
     pub error_events: Vec<ErrorEventView>,
     /// Retries of this job an operator made, newest first.
     pub retries: Vec<JobView>,
+    /// Its attempts, oldest first.
+    pub attempts: Vec<AttemptView>,
+}
+
+/// One attempt of a job.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttemptView {
+    /// Its number, from 1.
+    pub attempt: u32,
+    /// When it started (unknown for attempts from before the store kept the history).
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub started_at: Option<Timestamp>,
+    /// When it ended; absent while it runs.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub ended_at: Option<Timestamp>,
+    /// Who ran it (`host:pid#node`).
+    pub node: Option<String>,
+    /// `Completed`, `Failed`, `Aborted`, `Rescued` (its worker died) or `Running`.
+    pub outcome: &'static str,
+    /// Why it did not complete; a panic's message ends with where it happened.
+    pub error: Option<String>,
+}
+
+impl From<asyncapex::AttemptRecord> for AttemptView {
+    fn from(a: asyncapex::AttemptRecord) -> Self {
+        AttemptView {
+            attempt: a.attempt,
+            started_at: a.started_at,
+            ended_at: a.ended_at,
+            node: a.owner,
+            outcome: a.outcome.as_str(),
+            error: a.error,
+        }
+    }
 }
 
 impl JobDetail {
@@ -693,6 +727,12 @@ impl JobDetail {
             ..Default::default()
         })
         .await?;
+        let attempts = engine
+            .job_attempts(id)
+            .await?
+            .into_iter()
+            .map(AttemptView::from)
+            .collect();
         let retries = related(JobListParams {
             retry_of: Some(id),
             ..Default::default()
@@ -719,6 +759,7 @@ impl JobDetail {
             failed_chunks,
             error_events,
             retries,
+            attempts,
         })
     }
 }

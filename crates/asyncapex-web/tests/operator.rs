@@ -407,3 +407,21 @@ async fn a_schedule_has_a_page_with_its_next_ten_runs_dst_marked_and_past_runs()
     assert_eq!(gone.status, StatusCode::OK);
     assert!(gone.body.contains("It will not fire again."));
 }
+
+#[tokio::test]
+async fn a_job_shows_its_attempts_on_its_page_and_in_the_api() {
+    let f = fixture().await;
+    let api = get(&f.app, &format!("/api/jobs/{}", f.chain.0))
+        .await
+        .json();
+    let attempts = api["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 1, "{attempts:?}");
+    assert_eq!(attempts[0]["outcome"], "Completed");
+    assert_eq!(attempts[0]["attempt"], 1);
+    assert!(attempts[0]["node"].as_str().unwrap().contains('#'));
+    let queued = get(&f.app, &format!("/api/jobs/{}", f.queued)).await.json();
+    assert_eq!(queued["attempts"], json!([]));
+    let page = get(&f.app, &format!("/jobs/{}", f.chain.0)).await.body;
+    assert!(page.contains("id=\"attempts\""));
+    assert!(page.contains(">Completed</span>"));
+}

@@ -58,8 +58,9 @@ mod runtime;
 mod services;
 
 pub use asyncapex_core::{
-    AbortOutcome, Clock, CronTriggerId, Error, JobId, JobListParams, JobRecord, JobStatus, JobType,
-    LimitName, Limits, ManualClock, Result, StoreErrorKind, SystemClock, TimeRange, clock,
+    AbortOutcome, AttemptOutcome, AttemptRecord, Clock, CronTriggerId, Error, JobId, JobListParams,
+    JobRecord, JobStatus, JobType, LimitName, Limits, ManualClock, Result, StoreErrorKind,
+    SystemClock, TimeRange, clock,
 };
 #[cfg(feature = "postgres")]
 pub use asyncapex_postgres::{PostgresOptions, PostgresStore, tokio_postgres};

@@ -186,10 +186,25 @@ async fn a_panic_fails_the_job_and_the_worker_survives() {
     let boom = engine.enqueue_job(Panics).await.unwrap();
     let done = engine.wait_for(boom, WAIT).await.unwrap();
     assert_eq!(done.status, JobStatus::Failed);
-    assert_eq!(
-        done.extended_status.as_deref(),
-        Some("panicked: the job exploded")
+    // The message, and where the code panicked.
+    let status = done.extended_status.unwrap_or_default();
+    assert!(
+        status.starts_with("panicked: the job exploded (at ")
+            && status.contains("tests/queueable_engine.rs:"),
+        "{status}"
     );
+    // Its attempt history says the same, with who ran it and when.
+    let attempts = engine.job_attempts(boom).await.unwrap();
+    assert_eq!(attempts.len(), 1, "{attempts:?}");
+    assert_eq!(attempts[0].outcome, asyncapex::AttemptOutcome::Failed);
+    assert_eq!(attempts[0].error.as_deref(), Some(status.as_str()));
+    assert!(
+        attempts[0]
+            .owner
+            .as_deref()
+            .is_some_and(|o| o.contains('#'))
+    );
+    assert!(attempts[0].started_at.is_some() && attempts[0].ended_at >= attempts[0].started_at);
     let t = tag("after-panic");
     let next = engine.enqueue_job(Noop { tag: t.clone() }).await.unwrap();
     assert_eq!(

@@ -14,6 +14,7 @@ SET status = CASE WHEN j.job_type = 'BatchApex' AND NOT j.batch_start_done
                   THEN 'Preparing' ELSE 'Processing' END,
     attempt = j.attempt + 1,
     started_at = COALESCE(j.started_at, $2::bigint),
+    attempt_started_at = $2::bigint,
     lease_owner = $1::text,
     lease_expires_at = $3::bigint,
     signature = NULL

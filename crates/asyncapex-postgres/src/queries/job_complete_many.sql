@@ -4,6 +4,7 @@
 UPDATE asyncapex_job
 SET status = 'Completed',
     completed_at = $3::bigint,
+    last_owner = lease_owner,
     lease_owner = NULL,
     lease_expires_at = NULL
 WHERE id = ANY($1::text[])

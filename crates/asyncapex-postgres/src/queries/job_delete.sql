@@ -11,5 +11,7 @@ WITH doomed AS (
     DELETE FROM asyncapex_batch_chunk WHERE job_id IN (SELECT id FROM doomed)
 ), events AS (
     DELETE FROM asyncapex_batch_error_event WHERE job_id IN (SELECT id FROM doomed)
+), attempts AS (
+    DELETE FROM asyncapex_job_attempt WHERE job_id IN (SELECT id FROM doomed)
 )
 DELETE FROM asyncapex_job WHERE id IN (SELECT id FROM doomed)

@@ -5,6 +5,7 @@ UPDATE asyncapex_job
 SET status = $3::text,
     extended_status = COALESCE(extended_status, $4::text),
     completed_at = $5::bigint,
+    last_owner = lease_owner,
     lease_owner = NULL,
     lease_expires_at = NULL
 WHERE id = $1::text

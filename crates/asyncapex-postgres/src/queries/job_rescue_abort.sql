@@ -6,6 +6,7 @@ UPDATE asyncapex_job j
 SET status = 'Aborted',
     extended_status = COALESCE(j.extended_status, $2::text),
     completed_at = $1::bigint,
+    last_owner = j.lease_owner,
     lease_owner = NULL,
     lease_expires_at = NULL
 FROM unnest($3::text[], $4::text[], $5::bigint[]) AS r(id, lease_owner, lease_expires_at)

@@ -6,6 +6,7 @@ UPDATE asyncapex_job j
 SET status = 'Failed',
     extended_status = COALESCE(j.extended_status, r.message),
     completed_at = $1::bigint,
+    last_owner = j.lease_owner,
     lease_owner = NULL,
     lease_expires_at = NULL
 FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::text[])

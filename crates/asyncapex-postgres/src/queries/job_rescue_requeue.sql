@@ -4,6 +4,7 @@
 -- $1 ids, $2 lease owners, $3 lease expiries, $4 attempts
 UPDATE asyncapex_job j
 SET status = 'Queued',
+    last_owner = j.lease_owner,
     lease_owner = NULL,
     lease_expires_at = NULL
 FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[])

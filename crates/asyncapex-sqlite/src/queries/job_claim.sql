@@ -5,6 +5,7 @@ SET status = CASE WHEN job_type = 'BatchApex' AND batch_start_done = 0
                   THEN 'Preparing' ELSE 'Processing' END,
     attempt = attempt + 1,
     started_at = COALESCE(started_at, :now),
+    attempt_started_at = :now,
     lease_owner = :owner,
     lease_expires_at = :lease_until,
     signature = NULL

@@ -4,6 +4,7 @@ UPDATE asyncapex_job
 SET status = 'Aborted',
     extended_status = COALESCE(extended_status, :message),
     completed_at = :now,
+    last_owner = lease_owner,
     lease_owner = NULL,
     lease_expires_at = NULL
 WHERE id = :id

@@ -4,6 +4,7 @@
 -- alone.
 UPDATE asyncapex_job
 SET status = 'Queued',
+    last_owner = lease_owner,
     lease_owner = NULL,
     lease_expires_at = NULL
 WHERE id = :id

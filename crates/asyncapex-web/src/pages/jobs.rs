@@ -355,6 +355,30 @@ async fn detail_page(state: &WebState, ctx: &Ctx, id: &str) -> WebResult<Markup>
                 @for (name, value) in &fields { div { dt { (name) } dd { (value) } } }
             }
         }
+        section.card.flush {
+            h2 { "Attempts" }
+            @if d.attempts.is_empty() {
+                p.pad.muted { "It has not started." }
+            } @else {
+                div.table-wrap {
+                    table.data #attempts {
+                        thead { tr { th.num { "#" } th { "Started" } th { "Ended" } th { "Node" } th { "Outcome" } th { "Error" } } }
+                        tbody {
+                            @for a in &d.attempts {
+                                tr {
+                                    td.num { (a.attempt) }
+                                    td.nowrap { (time_el(a.started_at)) }
+                                    td.nowrap { (time_el(a.ended_at)) }
+                                    td.mono { (a.node.clone().unwrap_or_default()) }
+                                    td { span class={ "badge s-" (a.outcome.to_ascii_lowercase()) } { (a.outcome) } }
+                                    td.detail { (a.error.clone().unwrap_or_default()) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
         section.card {
             h2 { "Payload" }
             pre.payload { code { (payload) } }

@@ -1,7 +1,9 @@
 //! What an operator does to finished and failed work: retry a job, delete a record, and the
 //! same over every job a filter matches, in bounded batches.
 
-use asyncapex_core::{AbortOutcome, Error, JobId, JobListParams, JobRecord, JobStatus, NewJob};
+use asyncapex_core::{
+    AbortOutcome, AttemptRecord, Error, JobId, JobListParams, JobRecord, JobStatus, NewJob,
+};
 
 use super::Engine;
 
@@ -113,6 +115,23 @@ impl Engine {
             .await?;
         self.rt.insert(jobs).await?;
         Ok(ids)
+    }
+
+    /// A job's attempts, oldest first: each claim's start, end, runner (`host:pid#node`),
+    /// how it ended and why (a panic's message names where it happened). Attempts that did
+    /// not complete the job are recorded as they end; the last one comes from the record.
+    ///
+    /// # Errors
+    /// [`Error::UnknownJob`]; a store error.
+    pub async fn job_attempts(&self, id: JobId) -> Result<Vec<AttemptRecord>, Error> {
+        let job = self
+            .rt
+            .store
+            .job_get(id)
+            .await?
+            .ok_or_else(|| Error::UnknownJob { id: id.to_string() })?;
+        let recorded = self.rt.store.job_attempts(id).await?;
+        Ok(job.attempts(recorded))
     }
 
     /// Deletes a finished job's record with its batch chunks and error events (the record

@@ -32,15 +32,45 @@ pub(crate) async fn isolate<T>(
     limit: Duration,
     work: impl Future<Output = Result<T, JobError>>,
 ) -> Ended<T> {
+    record_panic_locations();
     let deadline = add(clock.now(), limit);
     let run = AssertUnwindSafe(work).catch_unwind();
     tokio::select! {
         ran = run => match ran {
             Ok(result) => Ended::Returned(result),
-            Err(payload) => Ended::Panicked(panic_message(payload)),
+            Err(payload) => {
+                let message = panic_message(payload);
+                // The hook ran on this thread, in the poll that unwound to here.
+                match PANIC_AT.with(|at| at.borrow_mut().take()) {
+                    Some(at) => Ended::Panicked(format!("{message} (at {at})")),
+                    None => Ended::Panicked(message),
+                }
+            }
         },
         _ = clock.sleep_until(deadline) => Ended::TimedOut(limit),
     }
+}
+
+thread_local! {
+    /// Where the last panic on this thread happened, as the panic hook saw it.
+    static PANIC_AT: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Chains a panic hook (once per process) that notes where each panic happened, so a job's
+/// recorded failure says where its code panicked, not only what it said. The previous hook
+/// (the default one prints to stderr) still runs.
+fn record_panic_locations() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if let Some(at) = info.location() {
+                let text = format!("{}:{}:{}", at.file(), at.line(), at.column());
+                PANIC_AT.with(|p| *p.borrow_mut() = Some(text));
+            }
+            previous(info);
+        }));
+    });
 }
 
 /// The text of a panic's payload.
