@@ -44,7 +44,8 @@ pub(crate) async fn run(database: &str, cmd: FlexQueueCommand) -> Result<(), Cli
     match cmd {
         FlexQueueCommand::List { json } => {
             let store = open_existing(database).await?;
-            let jobs = store.flex_queue_list().await.map_err(|e| e.to_string())?;
+            let mut jobs = store.flex_queue_list().await.map_err(|e| e.to_string())?;
+            crate::json::redact_jobs(&mut jobs, &crate::json::redactions(store.as_ref()).await?);
             if json {
                 let rows = jobs
                     .iter()

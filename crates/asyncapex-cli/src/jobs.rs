@@ -112,6 +112,8 @@ pub(crate) async fn run(database: &str, cmd: JobsCommand) -> Result<(), CliError
                     None => Vec::new(),
                 },
             };
+            let mut jobs = jobs;
+            crate::json::redact_jobs(&mut jobs, &crate::json::redactions(store.as_ref()).await?);
             if json {
                 let jobs = jobs
                     .iter()
@@ -128,11 +130,15 @@ pub(crate) async fn run(database: &str, cmd: JobsCommand) -> Result<(), CliError
         JobsCommand::Show { id, json } => {
             let id = parse_id(&id)?;
             let store = open_existing(database).await?;
-            let job = store
+            let mut job = store
                 .job_get(id)
                 .await
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("no job with ID {id}"))?;
+            crate::json::redact_jobs(
+                std::slice::from_mut(&mut job),
+                &crate::json::redactions(store.as_ref()).await?,
+            );
             if json {
                 crate::json::print(&crate::json::job(&job)?)?;
             } else {

@@ -12,6 +12,23 @@ fn nested(payload: &str) -> Value {
     serde_json::from_str(payload).unwrap_or_else(|_| Value::String(payload.to_owned()))
 }
 
+/// The sensitive payload fields the engines on this store recorded.
+pub(crate) async fn redactions(
+    store: &dyn asyncapex::unstable::store::Store,
+) -> Result<asyncapex::Redactions, CliError> {
+    store
+        .sensitive_fields_list()
+        .await
+        .map_err(|e| CliError::Failed(e.to_string()))
+}
+
+/// `jobs` with their sensitive payload fields redacted, for printing.
+pub(crate) fn redact_jobs(jobs: &mut [JobRecord], r: &asyncapex::Redactions) {
+    for j in jobs {
+        j.payload = r.redact_text(&j.class_name, &j.payload);
+    }
+}
+
 /// A job record, its payload nested.
 pub(crate) fn job(job: &JobRecord) -> Result<Value, CliError> {
     let mut value = serde_json::to_value(job)?;

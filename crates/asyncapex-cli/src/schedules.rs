@@ -60,6 +60,11 @@ pub(crate) async fn run(database: &str, cmd: SchedulesCommand) -> Result<(), Cli
                 })
                 .await
                 .map_err(|e| e.to_string())?;
+            let r = crate::json::redactions(store.as_ref()).await?;
+            let mut triggers = triggers;
+            for t in &mut triggers {
+                t.payload = r.redact_text(&t.class_name, &t.payload);
+            }
             if json {
                 let rows = triggers
                     .iter()

@@ -14,6 +14,7 @@ pub mod id;
 pub mod job;
 pub mod limits;
 pub mod query;
+pub mod redaction;
 pub mod rules;
 pub mod status;
 pub mod store;
@@ -29,6 +30,7 @@ pub use id::{CronTriggerId, IdGenerator, JobId, KeyPrefix, RecordId};
 pub use job::{AttemptOutcome, AttemptRecord, JobRecord, JobType, NewJob};
 pub use limits::{LimitName, Limits};
 pub use query::{QueryPageParams, QuerySource};
+pub use redaction::Redactions;
 pub use status::JobStatus;
 pub use store::{
     AbortOutcome, AppTransaction, CronTriggerDeleteParams, CronTriggerDueParams,

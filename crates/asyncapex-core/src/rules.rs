@@ -175,6 +175,7 @@ pub const MIGRATIONS: &[(u32, &str)] = &[
     (8, "node_roles"),
     (9, "job_links"),
     (10, "job_attempts"),
+    (11, "sensitive_fields"),
 ];
 
 /// Checks that an operator may retry `job`: it failed or was aborted, and it is not a

@@ -90,6 +90,18 @@ pub trait Store: QuerySource + Send + Sync + Debug + 'static {
     /// skipping through the class-name index (one seek per name), not by scanning jobs.
     async fn job_class_names(&self, limit: u32) -> Result<Vec<String>>;
 
+    /// Records the payload fields `class_name` marks sensitive (replacing what was recorded
+    /// for it), so views that run no jobs redact them too.
+    async fn sensitive_fields_put(
+        &self,
+        class_name: String,
+        fields: Vec<String>,
+        now: Timestamp,
+    ) -> Result<()>;
+
+    /// Every class's recorded sensitive fields.
+    async fn sensitive_fields_list(&self) -> Result<crate::Redactions>;
+
     /// The recorded attempts of a job, oldest first: every attempt that ended without
     /// completing it (failed, aborted while running, rescued after its worker died). Join
     /// with the record's own current attempt through [`JobRecord::attempts`].

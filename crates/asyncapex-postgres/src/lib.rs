@@ -559,6 +559,36 @@ impl Store for PostgresStore {
         autocommit!(self, retry: true, |c| jobs::class_names(&c, limit).await?)
     }
 
+    async fn sensitive_fields_put(
+        &self,
+        class_name: String,
+        fields: Vec<String>,
+        now: Timestamp,
+    ) -> Result<()> {
+        let fields = serde_json::Value::from(fields).to_string();
+        autocommit!(self, retry: true, |c| {
+            db::execute(
+                &c,
+                include_str!("queries/sensitive_fields_put.sql"),
+                &[&class_name, &fields, &micros(now)],
+            )
+            .await?;
+        })
+    }
+
+    async fn sensitive_fields_list(&self) -> Result<asyncapex_core::Redactions> {
+        autocommit!(self, retry: true, |c| {
+            let rows = db::query(&c, include_str!("queries/sensitive_fields_list.sql"), &[]).await?;
+            let mut out = asyncapex_core::Redactions::default();
+            for r in &rows {
+                let class: String = get(r, "class_name")?;
+                let fields: String = get(r, "fields")?;
+                out.insert(&class, asyncapex_core::redaction::field_list(&fields));
+            }
+            out
+        })
+    }
+
     async fn job_attempts(&self, id: JobId) -> Result<Vec<asyncapex_core::AttemptRecord>> {
         autocommit!(self, retry: true, |c| jobs::attempts(&c, id).await?)
     }

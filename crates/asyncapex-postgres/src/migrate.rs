@@ -56,6 +56,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "job_attempts",
         include_str!("../migrations/0010_job_attempts.sql"),
     ),
+    (
+        11,
+        "sensitive_fields",
+        include_str!("../migrations/0011_sensitive_fields.sql"),
+    ),
 ];
 
 /// Creates the schema if needed and brings it to the newest version this build knows, in one

@@ -441,6 +441,47 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn sensitive_fields_put(
+        &self,
+        class_name: String,
+        fields: Vec<String>,
+        now: Timestamp,
+    ) -> Result<()> {
+        let fields = serde_json::Value::from(fields).to_string();
+        self.conn
+            .call_single(move |conn| {
+                conn.prepare_cached(include_str!("queries/sensitive_fields_put.sql"))
+                    .map_err(from_sqlite)?
+                    .execute(named_params! {
+                        ":class_name": class_name,
+                        ":fields": fields,
+                        ":now": now.as_microsecond(),
+                    })
+                    .map_err(from_sqlite)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn sensitive_fields_list(&self) -> Result<asyncapex_core::Redactions> {
+        self.conn
+            .call_single(move |conn| {
+                let mut stmt = conn
+                    .prepare_cached(include_str!("queries/sensitive_fields_list.sql"))
+                    .map_err(from_sqlite)?;
+                let rows = stmt
+                    .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+                    .map_err(from_sqlite)?;
+                let mut out = asyncapex_core::Redactions::default();
+                for row in rows {
+                    let (class, fields) = row.map_err(from_sqlite)?;
+                    out.insert(&class, asyncapex_core::redaction::field_list(&fields));
+                }
+                Ok(out)
+            })
+            .await
+    }
+
     async fn job_attempts(&self, id: JobId) -> Result<Vec<asyncapex_core::AttemptRecord>> {
         self.conn
             .call_single(move |conn| jobs::attempts(conn, id))

@@ -53,6 +53,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "job_attempts",
         include_str!("../migrations/0010_job_attempts.sql"),
     ),
+    (
+        11,
+        "sensitive_fields",
+        include_str!("../migrations/0011_sensitive_fields.sql"),
+    ),
 ];
 
 /// What a file held when it was opened, before anything was written to it.

@@ -1695,3 +1695,31 @@ pub(crate) async fn attempts_record_rescues_and_failures_but_not_completions(sto
             .is_empty()
     );
 }
+
+/// The sensitive fields an engine records for a class are listed for every view, and a
+/// second record for the class replaces the first.
+pub(crate) async fn sensitive_fields_are_recorded_per_class_and_replaced(store: &dyn Store) {
+    assert!(
+        store
+            .sensitive_fields_list()
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    store
+        .sensitive_fields_put("Charge".into(), vec!["card".into(), "cvv".into()], t0())
+        .await
+        .expect("put");
+    store
+        .sensitive_fields_put("Signup".into(), vec!["user.email".into()], t0())
+        .await
+        .expect("put");
+    store
+        .sensitive_fields_put("Charge".into(), vec!["card".into()], add(t0(), secs(1)))
+        .await
+        .expect("replace");
+    let listed = store.sensitive_fields_list().await.expect("list");
+    assert_eq!(listed.fields("Charge"), ["card".to_owned()]);
+    assert_eq!(listed.fields("Signup"), ["user.email".to_owned()]);
+    assert!(listed.fields("Other").is_empty());
+}

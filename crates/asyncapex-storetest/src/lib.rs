@@ -115,6 +115,7 @@ conformance_suite!($
     job_cases::list_searches_by_link_class_and_time_and_counts_what_it_lists,
     job_cases::delete_removes_only_finished_jobs_with_their_chunks,
     job_cases::attempts_record_rescues_and_failures_but_not_completions,
+    job_cases::sensitive_fields_are_recorded_per_class_and_replaced,
     job_cases::insert_then_get_round_trips_every_field,
     job_cases::get_of_unknown_id_is_none,
     job_cases::insert_many_is_all_or_nothing_on_duplicate_signature,

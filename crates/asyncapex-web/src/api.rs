@@ -25,6 +25,15 @@ use crate::views::{
 
 use axum::Json;
 
+/// A job's view, its sensitive payload fields redacted.
+async fn view(state: &WebState, id: JobId) -> WebResult<JobView> {
+    let engine = state.engine();
+    Ok(JobView::new(
+        engine.job(id).await?,
+        &engine.redactions().await?,
+    ))
+}
+
 /// The API's routes.
 pub(crate) fn routes() -> Router<WebState> {
     Router::new()
@@ -209,7 +218,7 @@ pub async fn enqueue_job(
         .engine()
         .enqueue_json(&request.class_name, request.payload, options)
         .await?;
-    let job = state.engine().job(id).await?.into();
+    let job = view(&state, id).await?;
     Ok((StatusCode::CREATED, Json(Created { id, job })))
 }
 
@@ -231,7 +240,7 @@ pub async fn execute_batch(
             request.scope.unwrap_or(200),
         )
         .await?;
-    let job = state.engine().job(id).await?.into();
+    let job = view(&state, id).await?;
     Ok((StatusCode::CREATED, Json(Created { id, job })))
 }
 
@@ -261,7 +270,7 @@ pub fn outcome_code(outcome: AbortOutcome) -> &'static str {
 pub(crate) async fn abort(state: &WebState, id: &str) -> WebResult<AbortResult> {
     let id: JobId = id.parse()?;
     let outcome = state.engine().abort_job(id).await?;
-    let job = state.engine().job(id).await?.into();
+    let job = view(state, id).await?;
     Ok(AbortResult {
         outcome: outcome_code(outcome),
         job,
@@ -286,7 +295,7 @@ pub async fn abort_job(
 pub(crate) async fn retry(state: &WebState, id: &str) -> WebResult<Created> {
     let id: JobId = id.parse()?;
     let new = state.engine().retry_job(id).await?;
-    let job = state.engine().job(new).await?.into();
+    let job = view(state, new).await?;
     Ok(Created { id: new, job })
 }
 
@@ -822,11 +831,12 @@ pub(crate) async fn move_job(
         engine.job(o).await?;
     }
     let moved = engine.flex_queue_move(id, to).await?;
+    let r = engine.redactions().await?;
     let holding = engine
         .flex_queue()
         .await?
         .into_iter()
-        .map(JobView::from)
+        .map(|j| JobView::new(j, &r))
         .collect();
     Ok(MoveResult { moved, holding })
 }

@@ -98,9 +98,10 @@ pub struct JobView {
     pub retry_of: Option<JobId>,
 }
 
-impl From<JobRecord> for JobView {
-    fn from(j: JobRecord) -> Self {
-        let payload = j.payload_json();
+impl JobView {
+    /// The view of a record, its sensitive payload fields redacted.
+    pub fn new(j: JobRecord, redactions: &asyncapex::Redactions) -> JobView {
+        let payload = redactions.redact(&j.class_name, &j.payload_json());
         JobView {
             id: j.id,
             job_type: j.job_type,
@@ -478,7 +479,8 @@ impl JobPage {
         let engine = state.engine();
         if let Some(id) = filters.searched_id() {
             let found = engine.store().job_get(id).await?;
-            let jobs: Vec<JobView> = found.into_iter().map(JobView::from).collect();
+            let r = engine.redactions().await?;
+            let jobs: Vec<JobView> = found.into_iter().map(|j| JobView::new(j, &r)).collect();
             return Ok(JobPage {
                 count: jobs.len() as u64,
                 jobs,
@@ -495,6 +497,7 @@ impl JobPage {
             });
         };
         let page = (params.limit - 1) as usize;
+        let r = engine.redactions().await?;
         let mut jobs = engine.jobs(params.clone()).await?;
         let next_before = if jobs.len() > page {
             jobs.truncate(page);
@@ -504,7 +507,7 @@ impl JobPage {
         };
         let (count, count_is_lower_bound) = count(state, &params).await?;
         Ok(JobPage {
-            jobs: jobs.into_iter().map(JobView::from).collect(),
+            jobs: jobs.into_iter().map(|j| JobView::new(j, &r)).collect(),
             next_before,
             count,
             count_is_lower_bound,
@@ -708,11 +711,13 @@ impl JobDetail {
     pub async fn load(state: &WebState, id: &str) -> WebResult<JobDetail> {
         let engine = state.engine();
         let id: JobId = id.parse()?;
-        let job = JobView::from(engine.job(id).await?);
+        let r = engine.redactions().await?;
+        let job = JobView::new(engine.job(id).await?, &r);
         let parent = match job.parent_job_id {
-            Some(p) => engine.job(p).await.ok().map(JobView::from),
+            Some(p) => engine.job(p).await.ok().map(|j| JobView::new(j, &r)),
             None => None,
         };
+        let r = &r;
         let related = |params: JobListParams| async move {
             let jobs = engine
                 .jobs(JobListParams {
@@ -720,7 +725,11 @@ impl JobDetail {
                     ..params
                 })
                 .await?;
-            WebResult::Ok(jobs.into_iter().map(JobView::from).collect::<Vec<_>>())
+            WebResult::Ok(
+                jobs.into_iter()
+                    .map(|j| JobView::new(j, r))
+                    .collect::<Vec<_>>(),
+            )
         };
         let children = related(JobListParams {
             parent_job_id: Some(id),
@@ -929,6 +938,7 @@ impl ScheduleDetail {
     pub async fn load(state: &WebState, id: &str) -> WebResult<ScheduleDetail> {
         let schedule = ScheduleView::load(state, id).await?;
         let upcoming = upcoming(&schedule);
+        let r = state.engine().redactions().await?;
         let recent_runs = state
             .engine()
             .jobs(JobListParams {
@@ -938,7 +948,7 @@ impl ScheduleDetail {
             })
             .await?
             .into_iter()
-            .map(JobView::from)
+            .map(|j| JobView::new(j, &r))
             .collect();
         Ok(ScheduleDetail {
             schedule,
@@ -1015,11 +1025,12 @@ impl FlexQueueView {
     /// A store error.
     pub async fn load(state: &WebState) -> WebResult<FlexQueueView> {
         let engine = state.engine();
+        let r = engine.redactions().await?;
         let holding = engine
             .flex_queue()
             .await?
             .into_iter()
-            .map(JobView::from)
+            .map(|j| JobView::new(j, &r))
             .collect();
         let now = Timestamp::now();
         let active = engine
@@ -1032,7 +1043,7 @@ impl FlexQueueView {
             .await?
             .into_iter()
             .map(|j| {
-                let job = JobView::from(j);
+                let job = JobView::new(j, &r);
                 let progress = BatchProgress::of(&job, now);
                 ActiveBatch { job, progress }
             })

@@ -425,3 +425,65 @@ async fn a_job_shows_its_attempts_on_its_page_and_in_the_api() {
     assert!(page.contains("id=\"attempts\""));
     assert!(page.contains(">Completed</span>"));
 }
+
+/// A card number, marked sensitive by its job type.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Charge {
+    card: String,
+    amount: u32,
+}
+
+impl asyncapex::Queueable for Charge {
+    const SENSITIVE_FIELDS: &'static [&'static str] = &["card"];
+
+    async fn execute(
+        &mut self,
+        _ctx: &mut asyncapex::QueueableContext,
+    ) -> Result<(), asyncapex::JobError> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn sensitive_payload_fields_are_redacted_on_pages_and_in_the_api() {
+    const CARD: &str = "4111 1111 1111 1111";
+    let f = fixture().await;
+    // A worker that registers the type records its sensitive fields; the dashboard's own
+    // engine registers nothing and still redacts.
+    let worker = asyncapex::Engine::builder()
+        .store(f.engine.store().clone())
+        .register::<Charge>()
+        .concurrency(0)
+        .scheduler(false)
+        .start()
+        .await
+        .unwrap();
+    let id = worker
+        .enqueue_job(Charge {
+            card: CARD.into(),
+            amount: 12,
+        })
+        .await
+        .unwrap();
+    // The job itself keeps the number.
+    assert!(worker.job(id).await.unwrap().payload.contains(CARD));
+    for path in [
+        format!("/api/jobs/{id}"),
+        "/api/jobs".to_owned(),
+        format!("/jobs/{id}"),
+        "/jobs".to_owned(),
+    ] {
+        let r = get(&f.app, &path).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}");
+        assert!(!r.body.contains(CARD), "{path} shows the card number");
+    }
+    let detail = get(&f.app, &format!("/api/jobs/{id}")).await.json();
+    assert_eq!(
+        detail["job"]["payload"],
+        json!({ "card": "[redacted]", "amount": 12 })
+    );
+    worker
+        .shutdown(std::time::Duration::from_secs(5))
+        .await
+        .unwrap();
+}

@@ -59,8 +59,8 @@ mod services;
 
 pub use asyncapex_core::{
     AbortOutcome, AttemptOutcome, AttemptRecord, Clock, CronTriggerId, Error, JobId, JobListParams,
-    JobRecord, JobStatus, JobType, LimitName, Limits, ManualClock, Result, StoreErrorKind,
-    SystemClock, TimeRange, clock,
+    JobRecord, JobStatus, JobType, LimitName, Limits, ManualClock, Redactions, Result,
+    StoreErrorKind, SystemClock, TimeRange, clock,
 };
 #[cfg(feature = "postgres")]
 pub use asyncapex_postgres::{PostgresOptions, PostgresStore, tokio_postgres};

@@ -1,5 +1,6 @@
 //! `asyncapex bench …`: benchmark programs that print figures (never timed tests).
 
+mod bulk;
 mod scale;
 
 use std::time::{Duration, Instant};
@@ -47,6 +48,9 @@ pub enum BenchCommand {
     /// The store is wiped first: an SQLite file is deleted, on PostgreSQL the schema
     /// `asyncapex_scale` is dropped.
     Scale(scale::ScaleArgs),
+    /// Fill a fresh store (2 % failed batches), then retry every failed job at once through
+    /// the bulk action while probes measure W3 of unrelated jobs; time and latency.
+    BulkRetry(bulk::BulkRetryArgs),
 }
 
 /// Sums its items: the trivial `execute` of the batch benchmark.
@@ -141,6 +145,7 @@ pub(crate) async fn run(database: &str, cmd: BenchCommand) -> Result<(), String>
             file,
         } => batch(items, scope, stateful, file).await,
         BenchCommand::Scale(args) => scale::run(args).await,
+        BenchCommand::BulkRetry(args) => bulk::run(args).await,
     }
 }
 

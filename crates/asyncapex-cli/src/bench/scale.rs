@@ -84,27 +84,27 @@ struct Figures {
 
 /// The concrete store, for its bulk fill.
 #[derive(Clone)]
-enum Concrete {
+pub(super) enum Concrete {
     Sqlite(asyncapex::SqliteStore),
     Postgres(asyncapex::PostgresStore),
 }
 
 impl Concrete {
-    fn name(&self) -> &'static str {
+    pub(super) fn name(&self) -> &'static str {
         match self {
             Concrete::Sqlite(_) => "sqlite",
             Concrete::Postgres(_) => "postgres",
         }
     }
 
-    fn shared(&self) -> Arc<dyn Store> {
+    pub(super) fn shared(&self) -> Arc<dyn Store> {
         match self {
             Concrete::Sqlite(s) => Arc::new(s.clone()),
             Concrete::Postgres(s) => Arc::new(s.clone()),
         }
     }
 
-    async fn fill(
+    pub(super) async fn fill(
         &self,
         fill: &FinishedJobsFill,
         on_batch: impl FnMut(u64),
@@ -119,7 +119,7 @@ impl Concrete {
 
 /// A fresh, empty store at `location` (an SQLite file is deleted first; on PostgreSQL the
 /// benchmark's own schema is dropped).
-async fn fresh(location: &Location) -> Result<Concrete, String> {
+pub(super) async fn fresh(location: &Location) -> Result<Concrete, String> {
     match location {
         Location::Sqlite(path) => {
             for suffix in ["", "-wal", "-shm"] {
@@ -179,7 +179,7 @@ impl Queueable for ScaleProbe {
     }
 }
 
-async fn engine(store: Arc<dyn Store>, concurrency: usize) -> Result<Engine, String> {
+pub(super) async fn engine(store: Arc<dyn Store>, concurrency: usize) -> Result<Engine, String> {
     Engine::builder()
         .store(store)
         .register::<ScaleNoop>()
@@ -343,10 +343,10 @@ async fn purge_half(
 
 /// W3 latencies (ms) seen by probes: p50, p99, how many.
 #[derive(Debug, Clone, Copy, Serialize)]
-struct Latency {
-    p50_ms: f64,
-    p99_ms: f64,
-    samples: usize,
+pub(super) struct Latency {
+    pub(super) p50_ms: f64,
+    pub(super) p99_ms: f64,
+    pub(super) samples: usize,
 }
 
 /// What the purge measured.
@@ -358,7 +358,7 @@ struct Purge {
 }
 
 /// Enqueues a probe every 2 ms on `worker` until `until` finishes; their W3 latencies.
-async fn probe_while(
+pub(super) async fn probe_while(
     worker: &Engine,
     until: impl std::future::Future<Output = ()>,
 ) -> Result<Latency, String> {

@@ -281,6 +281,13 @@ impl EngineBuilder {
                 runs_jobs: self.config.concurrency > 0,
             })
             .await?;
+        for (class, fields) in self.registry.sensitive() {
+            let paths: Vec<&str> = fields.iter().map(String::as_str).collect();
+            asyncapex_core::redaction::check_fields(&paths)?;
+            store
+                .sensitive_fields_put(class, fields, self.clock.now())
+                .await?;
+        }
         let node = node_id.rem_euclid(1 << 16) as u16;
         let daily = DailyCap::new(self.config.limits.daily_async_executions);
         daily.refresh(store.as_ref(), self.clock.now()).await?;

@@ -117,6 +117,20 @@ impl Engine {
         Ok(ids)
     }
 
+    /// The payload fields operator views redact, by class: what every engine on this store
+    /// recorded for the classes it registers (their `SENSITIVE_FIELDS`). Apply with
+    /// [`Redactions::redact`](asyncapex_core::Redactions::redact).
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn redactions(&self) -> Result<asyncapex_core::Redactions, Error> {
+        let mut r = self.rt.store.sensitive_fields_list().await?;
+        for (class, fields) in self.rt.registry.sensitive() {
+            r.insert(&class, fields);
+        }
+        Ok(r)
+    }
+
     /// A job's attempts, oldest first: each claim's start, end, runner (`host:pid#node`),
     /// how it ended and why (a panic's message names where it happened). Attempts that did
     /// not complete the job are recorded as they end; the last one comes from the record.

@@ -54,6 +54,12 @@ pub trait Queueable: Serialize + DeserializeOwned + Send + 'static {
     /// Whether this job may make HTTP callouts (Apex's `Database.AllowsCallouts`).
     const ALLOWS_CALLOUTS: bool = false;
 
+    /// Payload fields that hold secrets or customer data: the dashboard, the API and the
+    /// CLI show them as `"[redacted]"` (the job itself gets them). Paths of keys joined by
+    /// dots (`card`, `customer.email`); a path through an array applies to each element.
+    /// An extension beyond Apex (whose Apex Jobs page shows no payloads at all).
+    const SENSITIVE_FIELDS: &'static [&'static str] = &[];
+
     /// This type's execution time limit; `None` uses the engine's asynchronous limit
     /// ([`Limits::execution_time_async`](crate::Limits::execution_time_async), 60 s by
     /// default).
@@ -102,6 +108,10 @@ impl<Q: Queueable> Handler for QueueableHandler<Q> {
 
     fn allows_callouts(&self) -> bool {
         Q::ALLOWS_CALLOUTS
+    }
+
+    fn sensitive_fields(&self) -> &'static [&'static str] {
+        Q::SENSITIVE_FIELDS
     }
 
     fn time_limit(&self) -> Option<Duration> {

@@ -41,6 +41,12 @@ use crate::runtime::limits::ContextKind;
 /// }
 /// ```
 pub trait Schedulable: Serialize + DeserializeOwned + Send + 'static {
+    /// Payload fields that hold secrets or customer data: the dashboard, the API and the
+    /// CLI show them as `"[redacted]"` (the job itself gets them). Paths of keys joined by
+    /// dots (`card`, `customer.email`); a path through an array applies to each element.
+    /// An extension beyond Apex (whose Apex Jobs page shows no payloads at all).
+    const SENSITIVE_FIELDS: &'static [&'static str] = &[];
+
     /// The name this type is registered and stored under; defaults to the type's name.
     fn class_name() -> &'static str {
         super::short_type_name::<Self>()
@@ -72,6 +78,10 @@ pub(crate) fn handler<S: Schedulable>() -> (&'static str, Arc<dyn Handler>) {
 impl<S: Schedulable> Handler for SchedulableHandler<S> {
     fn job_type(&self) -> JobType {
         JobType::ScheduledApex
+    }
+
+    fn sensitive_fields(&self) -> &'static [&'static str] {
+        S::SENSITIVE_FIELDS
     }
 
     fn check_payload(&self, payload: &str) -> Result<(), String> {

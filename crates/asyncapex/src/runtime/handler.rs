@@ -27,6 +27,11 @@ pub(crate) trait Handler: Send + Sync {
     /// Whether its executions may make callouts.
     fn allows_callouts(&self) -> bool;
 
+    /// The payload fields operator views redact.
+    fn sensitive_fields(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// Its own execution time limit, if it has one.
     fn time_limit(&self) -> Option<std::time::Duration>;
 
@@ -108,6 +113,25 @@ impl Registry {
                     message: format!("the JSON does not deserialize into {name}: {message}"),
                 }),
         }
+    }
+
+    /// The sensitive fields of each registered class that has any, by class name.
+    pub(crate) fn sensitive(&self) -> Vec<(String, Vec<String>)> {
+        let mut out: Vec<(String, Vec<String>)> = self
+            .handlers
+            .iter()
+            .filter(|(_, h)| !h.sensitive_fields().is_empty())
+            .map(|((_, name), h)| {
+                let fields = h
+                    .sensitive_fields()
+                    .iter()
+                    .map(|f| (*f).to_owned())
+                    .collect();
+                (name.clone(), fields)
+            })
+            .collect();
+        out.sort();
+        out
     }
 
     /// Registered names with their job types, sorted.

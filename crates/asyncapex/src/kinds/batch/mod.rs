@@ -164,6 +164,12 @@ pub trait Batchable: Serialize + DeserializeOwned + Send + 'static {
     /// `Database.AllowsCallouts`).
     const ALLOWS_CALLOUTS: bool = false;
 
+    /// Payload fields that hold secrets or customer data: the dashboard, the API and the
+    /// CLI show them as `"[redacted]"` (the job itself gets them). Paths of keys joined by
+    /// dots (`card`, `customer.email`); a path through an array applies to each element.
+    /// An extension beyond Apex (whose Apex Jobs page shows no payloads at all).
+    const SENSITIVE_FIELDS: &'static [&'static str] = &[];
+
     /// The name this type is registered and stored under; defaults to the type's name.
     fn class_name() -> &'static str {
         super::short_type_name::<Self>()
@@ -211,6 +217,10 @@ pub(crate) fn handler<B: Batchable>() -> (&'static str, Arc<dyn Handler>) {
 impl<B: Batchable> Handler for BatchHandler<B> {
     fn job_type(&self) -> JobType {
         JobType::BatchApex
+    }
+
+    fn sensitive_fields(&self) -> &'static [&'static str] {
+        B::SENSITIVE_FIELDS
     }
 
     fn check_payload(&self, payload: &str) -> Result<(), String> {
