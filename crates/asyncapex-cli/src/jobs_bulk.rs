@@ -1,6 +1,6 @@
 //! The dashboard's job filters on the command line, and the bulk forms of `jobs abort`,
 //! `jobs retry` and `jobs delete` over them: count first (`--dry-run`), act with `--yes`, in
-//! steps of 500 with a progress bar.
+//! steps of 100 with a progress bar.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -33,6 +33,11 @@ async fn hot_queries_walk_their_own_indexes() {
             "asyncapex_job_batch_active",
         ),
         (
+            "a holding batch's place at the end of the flex queue",
+            include_str!("../src/queries/job_insert.sql"),
+            "INDEX asyncapex_job_flex_queue",
+        ),
+        (
             "pending count (due)",
             include_str!("../src/queries/job_count_pending.sql"),
             "asyncapex_job_queued",

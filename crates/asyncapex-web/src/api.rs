@@ -480,7 +480,7 @@ impl BulkTarget {
     }
 }
 
-/// Aborts, retries or deletes every job a filter matches, or a selection, in batches of 500
+/// Aborts, retries or deletes every job a filter matches, or a selection, in steps of 100
 /// (so a million-row action never holds the store for long). Send `dry_run: true` first to
 /// show the count to confirm. The token is required.
 #[utoipa::path(post, path = "/api/jobs/bulk", tag = "jobs", request_body = BulkRequest,

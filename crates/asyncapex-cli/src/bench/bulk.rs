@@ -2,11 +2,11 @@
 //!
 //! A fresh store is filled with finished records (2 % of them failed batches, as the scale
 //! benchmark's fill makes them); then a worker's engine retries every Failed one through
-//! `Engine::bulk_jobs` (500 per step) while probes measure enqueue → start latency (W3) of
+//! `Engine::bulk_jobs` (100 per step) while probes measure enqueue → start latency (W3) of
 //! unrelated jobs, beside the same probes on the idle worker first. The retried batches wait
-//! in the flex queue (unlimited here) as Apex's do; the worker's promoter moves five at a
-//! time to the queue, where they fail at once (their class is not registered), so the probes
-//! share the store with the bulk insert and that churn.
+//! in the flex queue (unlimited here) as Apex's do, and the worker promotes none of them
+//! (`active_batch_jobs` 0): the probes share the store with the bulk action alone, which is
+//! what this measures.
 
 use std::time::{Duration, Instant};
 
@@ -14,7 +14,7 @@ use asyncapex::unstable::fill::FinishedJobsFill;
 use asyncapex::{BulkAction, JobListParams, JobStatus};
 use serde::Serialize;
 
-use super::scale::{Latency, engine, fresh, probe_while};
+use super::scale::{Latency, fresh, probe_while, register};
 
 /// What `bench bulk-retry` was asked for.
 #[derive(Debug, clap::Args)]
@@ -66,7 +66,18 @@ pub(crate) async fn run(args: BulkRetryArgs) -> Result<(), String> {
         .map(|(_, n)| n)
         .sum::<u64>();
 
-    let worker = engine(store.clone(), 64).await?;
+    let worker = register(asyncapex::Engine::builder())
+        .store(store.clone())
+        .limits(asyncapex::Limits {
+            active_batch_jobs: 0,
+            ..asyncapex::Limits::unlimited()
+        })
+        .retention(asyncapex::Retention::forever())
+        .concurrency(64)
+        .scheduler(false)
+        .start()
+        .await
+        .map_err(|e| e.to_string())?;
     let idle = probe_while(&worker, tokio::time::sleep(Duration::from_secs(1))).await?;
     let filter = JobListParams {
         statuses: vec![JobStatus::Failed],

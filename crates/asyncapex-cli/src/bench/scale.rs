@@ -179,11 +179,14 @@ impl Queueable for ScaleProbe {
     }
 }
 
-pub(super) async fn engine(store: Arc<dyn Store>, concurrency: usize) -> Result<Engine, String> {
-    Engine::builder()
+/// `builder` with the benchmark's job types registered.
+pub(super) fn register(builder: asyncapex::EngineBuilder) -> asyncapex::EngineBuilder {
+    builder.register::<ScaleNoop>().register::<ScaleProbe>()
+}
+
+async fn engine(store: Arc<dyn Store>, concurrency: usize) -> Result<Engine, String> {
+    register(Engine::builder())
         .store(store)
-        .register::<ScaleNoop>()
-        .register::<ScaleProbe>()
         .limits(Limits::unlimited())
         // The filled history is the point: no cleaner may cut it during the run.
         .retention(Retention::forever())
@@ -365,6 +368,7 @@ pub(super) async fn probe_while(
     if let Ok(mut l) = PROBE_LATENCIES.lock() {
         l.clear();
     }
+    let sent = std::sync::atomic::AtomicUsize::new(0);
     let probes = async {
         let mut tick = tokio::time::interval(Duration::from_millis(2));
         loop {
@@ -375,20 +379,32 @@ pub(super) async fn probe_while(
             if let Err(e) = worker.enqueue_job(probe).await {
                 return e.to_string();
             }
+            sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
     };
     tokio::select! {
         () = until => {}
         e = probes => return Err(e),
     }
-    worker
-        .wait_idle(Duration::from_secs(60))
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut latencies = PROBE_LATENCIES
-        .lock()
-        .map(|l| l.clone())
-        .unwrap_or_default();
+    // Every probe sent has started (and recorded its latency), whatever else waits.
+    let sent = sent.load(std::sync::atomic::Ordering::Relaxed);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut latencies = loop {
+        let seen = PROBE_LATENCIES
+            .lock()
+            .map(|l| l.clone())
+            .unwrap_or_default();
+        if seen.len() >= sent {
+            break seen;
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "{} of {sent} probes did not start in 60 s",
+                sent - seen.len()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
     latencies.sort_unstable();
     Ok(Latency {
         p50_ms: percentile(&latencies, 0.50),
