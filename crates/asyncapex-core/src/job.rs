@@ -350,8 +350,8 @@ impl NewJob {
     /// it started) is kept, so the retry is refused while an equal job waits.
     ///
     /// # Errors
-    /// [`Error::WrongStatus`](crate::Error::WrongStatus) unless the original is Failed or
-    /// Aborted; [`Error::NotAllowed`](crate::Error::NotAllowed) for a finalizer's record
+    /// [`Error::WrongStatus`] unless the original is Failed or
+    /// Aborted; [`Error::NotAllowed`] for a finalizer's record
     /// (the finalizer runs with its job; retry the job).
     pub fn retry(id: JobId, original: &JobRecord, created_at: Timestamp) -> crate::Result<NewJob> {
         crate::rules::check_retryable(original)?;

@@ -244,10 +244,21 @@ pub(crate) async fn insert_many(tx: &dyn Tx, jobs: &[NewJob], max_holding: u32) 
         .iter()
         .filter(|j| j.status == JobStatus::Holding)
         .count() as u64;
+    // Holding jobs join the end of the flex queue, in the order given.
+    let mut tail: i64 = 0;
     if holding > 0 {
         lock_flex_queue(tx).await?;
-        let already = db::count(tx, include_str!("queries/job_count_holding.sql"), &[]).await?;
-        rules::ensure_flex_queue_room(max_holding, already, holding)?;
+        let row = db::query_opt(tx, include_str!("queries/job_flex_tail.sql"), &[])
+            .await?
+            .ok_or_else(|| {
+                Error::store(
+                    asyncapex_core::StoreErrorKind::Other,
+                    "the flex-queue count returned no row",
+                )
+            })?;
+        let already: i64 = get(&row, "n")?;
+        tail = get(&row, "tail")?;
+        rules::ensure_flex_queue_room(max_holding, already.max(0) as u64, holding)?;
     }
     let stmt = tx
         .stmt(include_str!("queries/job_insert.sql"))
@@ -257,6 +268,10 @@ pub(crate) async fn insert_many(tx: &dyn Tx, jobs: &[NewJob], max_holding: u32) 
         let parent = job.parent_job_id.map(|p| p.as_15().to_owned());
         let trigger = job.cron_trigger_id.map(|t| t.as_15().to_owned());
         let retry_of = job.retry_of.map(|r| r.as_15().to_owned());
+        let position = (job.status == JobStatus::Holding).then(|| {
+            tail += 1;
+            tail
+        });
         let result = tx
             .changed(
                 &stmt,
@@ -278,6 +293,7 @@ pub(crate) async fn insert_many(tx: &dyn Tx, jobs: &[NewJob], max_holding: u32) 
                     &job.payload,
                     &job.batch_scope.map(i64::from),
                     &retry_of,
+                    &position,
                 ],
             )
             .await;

@@ -1,1 +1,0 @@
-SELECT COUNT(*) FROM asyncapex_job WHERE status = 'Holding'
