@@ -257,7 +257,18 @@ fn state_parameters(op: &mut Operation, id: &str) {
             // An empty `before` (or only whitespace) means the first page. (The server also
             // trims whitespace around an ID, which the pattern leaves out: the lookaheads
             // count positions from the start.)
-            (ParameterIn::Query, "before") => format!("^{TRIMMED}$|{}", id_pattern("70", '7')),
+            (ParameterIn::Query, "before" | "parent" | "retry_of") => {
+                format!("^{TRIMMED}$|{}", id_pattern("70", '7'))
+            }
+            (ParameterIn::Query, "schedule") => format!("^{TRIMMED}$|{}", id_pattern("08", 'e')),
+            (
+                ParameterIn::Query,
+                "submitted_from" | "submitted_to" | "completed_from" | "completed_to",
+            ) => {
+                // A calendar date (the server also takes an RFC 3339 instant and blanks).
+                param.schema = Some(date_schema());
+                continue;
+            }
             (ParameterIn::Query, "status") => {
                 let names: Vec<&str> = asyncapex::JobStatus::ALL
                     .iter()
@@ -273,6 +284,17 @@ fn state_parameters(op: &mut Operation, id: &str) {
         };
         param.schema = Some(string_schema(pattern));
     }
+}
+
+fn date_schema() -> RefOr<utoipa::openapi::schema::Schema> {
+    RefOr::T(utoipa::openapi::schema::Schema::Object(
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(utoipa::openapi::schema::SchemaFormat::KnownFormat(
+                utoipa::openapi::schema::KnownFormat::Date,
+            )))
+            .build(),
+    ))
 }
 
 fn error_response(description: &str) -> RefOr<utoipa::openapi::Response> {

@@ -202,26 +202,28 @@ pub fn parse_instant(what: &'static str, text: &str, end: bool) -> WebResult<Tim
             input: text.chars().take(40).collect(),
             rule: "expected a date (2026-12-01, UTC) or an RFC 3339 instant (2026-12-01T09:30:00Z)",
         })?;
-    let day = if end {
-        date.tomorrow()
-            .map_err(|_| asyncapex::Error::InvalidInput {
-                what,
-                input: text.to_owned(),
-                rule: "the date is the last one there is",
-            })?
+    // Dates at the ends of the calendar lie beyond the last (first) instant: those.
+    let beyond = if date.year() > 0 {
+        Timestamp::MAX
     } else {
-        date
+        Timestamp::MIN
     };
-    jiff::tz::TimeZone::UTC
-        .to_timestamp(day.to_datetime(jiff::civil::Time::midnight()))
-        .map_err(|_| {
-            asyncapex::Error::InvalidInput {
-                what,
-                input: text.to_owned(),
-                rule: "the date is out of range",
-            }
-            .into()
+    let start = jiff::tz::TimeZone::UTC
+        .to_timestamp(date.to_datetime(jiff::civil::Time::midnight()))
+        .unwrap_or(beyond);
+    if !end {
+        return Ok(start);
+    }
+    // The day's end: the next day's start (the last day there is ends at the last instant).
+    Ok(date
+        .tomorrow()
+        .ok()
+        .and_then(|d| {
+            jiff::tz::TimeZone::UTC
+                .to_timestamp(d.to_datetime(jiff::civil::Time::midnight()))
+                .ok()
         })
+        .unwrap_or(Timestamp::MAX))
 }
 
 fn range(
@@ -236,20 +238,7 @@ fn range(
             .map(|t| parse_instant(to_what, t, true))
             .transpose()?,
     };
-    if let (Some(a), Some(b)) = (range.from, range.before)
-        && a >= b
-    {
-        return Err(asyncapex::Error::InvalidInput {
-            what: from_what,
-            input: format!(
-                "{} … {}",
-                given(from).unwrap_or(""),
-                given(to).unwrap_or("")
-            ),
-            rule: "the range's start must come before its end",
-        }
-        .into());
-    }
+    // A range that ends before it starts matches nothing (the list is empty), as in SQL.
     Ok(range)
 }
 
