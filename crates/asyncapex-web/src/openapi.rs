@@ -286,13 +286,22 @@ fn state_parameters(op: &mut Operation, id: &str) {
     }
 }
 
+/// A calendar date, or blank (what an empty date input of the page's form sends: no bound).
 fn date_schema() -> RefOr<utoipa::openapi::schema::Schema> {
-    RefOr::T(utoipa::openapi::schema::Schema::Object(
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .format(Some(utoipa::openapi::schema::SchemaFormat::KnownFormat(
-                utoipa::openapi::schema::KnownFormat::Date,
-            )))
+    let date = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .format(Some(utoipa::openapi::schema::SchemaFormat::KnownFormat(
+            utoipa::openapi::schema::KnownFormat::Date,
+        )))
+        .build();
+    let blank = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(format!("^{TRIMMED}$")))
+        .build();
+    RefOr::T(utoipa::openapi::schema::Schema::AnyOf(
+        utoipa::openapi::schema::AnyOfBuilder::new()
+            .item(date)
+            .item(blank)
             .build(),
     ))
 }

@@ -230,12 +230,15 @@ fn range(
     (from_what, from): (&'static str, &Option<String>),
     (to_what, to): (&'static str, &Option<String>),
 ) -> WebResult<asyncapex::TimeRange> {
+    // Blank is no bound (an empty date input); anything else must be a date or an instant
+    // exactly, as the OpenAPI document states it.
+    let exact = |text: &Option<String>| text.clone().filter(|t| !t.trim().is_empty());
     let range = asyncapex::TimeRange {
-        from: given(from)
-            .map(|t| parse_instant(from_what, t, false))
+        from: exact(from)
+            .map(|t| parse_instant(from_what, &t, false))
             .transpose()?,
-        before: given(to)
-            .map(|t| parse_instant(to_what, t, true))
+        before: exact(to)
+            .map(|t| parse_instant(to_what, &t, true))
             .transpose()?,
     };
     // A range that ends before it starts matches nothing (the list is empty), as in SQL.
