@@ -280,35 +280,50 @@ mod tests {
 /// A batch's scope: items per `execute` (Apex's `Database.executeBatch(job, scope)`), checked
 /// once here so every entry point applies the same rule.
 ///
+/// Apex's rules: the scope must be above 0; a query locator's chunks hold at most
+/// [`LOCATOR_MAX`](Self::LOCATOR_MAX) records, a larger scope being silently cut down to it;
+/// an iterable's scope has no upper limit. What bounds an iterable's scope here is memory:
+/// one chunk's items are held at once by `execute` (and, while `start` is cut, until their
+/// chunk is written), and each chunk is stored as one JSON value, which both stores cap at
+/// 1 GB.
+///
 /// ```
 /// use asyncapex_core::batch::BatchScope;
 /// assert_eq!(BatchScope::new(200).unwrap().get(), 200);
 /// assert!(BatchScope::new(0).is_err());
-/// assert!(BatchScope::new(2001).is_err());
+/// let large = BatchScope::new(50_000).unwrap();
+/// assert_eq!(large.get(), 50_000);             // an iterable's chunks
+/// assert_eq!(large.for_query_locator(), 2_000); // a query locator's chunks
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct BatchScope(u32);
 
 impl BatchScope {
-    /// The largest scope (Apex's).
-    pub const MAX: u32 = 2000;
+    /// The most records a query locator's chunk holds (Apex's): a larger scope is cut down.
+    pub const LOCATOR_MAX: u32 = 2000;
     /// Apex's default scope.
     pub const DEFAULT: BatchScope = BatchScope(200);
 
     /// A scope of `items` per `execute`.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] outside 1–2000.
+    /// [`Error::InvalidInput`] for 0.
     pub fn new(items: u32) -> Result<BatchScope, Error> {
-        if (1..=Self::MAX).contains(&items) {
+        if items >= 1 {
             Ok(BatchScope(items))
         } else {
             Err(Error::InvalidInput {
                 what: "batch scope",
                 input: items.to_string(),
-                rule: "the scope (items per execute) must be between 1 and 2000",
+                rule: "the scope (items per execute) must be greater than 0",
             })
         }
+    }
+
+    /// The items per `execute` of a query locator's chunks: the scope, at most
+    /// [`LOCATOR_MAX`](Self::LOCATOR_MAX).
+    pub fn for_query_locator(self) -> u32 {
+        self.0.min(Self::LOCATOR_MAX)
     }
 
     /// Items per `execute`.

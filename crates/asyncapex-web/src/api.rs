@@ -184,8 +184,9 @@ pub struct BatchRequest {
     /// The batch's state: a JSON object.
     #[schema(value_type = Object)]
     pub payload: serde_json::Value,
-    /// Items per `execute`, 1–2000 (default 200).
-    #[schema(minimum = 1, maximum = 2000)]
+    /// Items per `execute`, at least 1 (default 200); a query locator's chunks hold at most
+    /// 2,000, a larger scope being cut down to it.
+    #[schema(minimum = 1, maximum = 4294967295_u64)]
     #[serde(default, deserialize_with = "integral")]
     pub scope: Option<u32>,
 }

@@ -114,6 +114,29 @@ pub use kinds::future;
 pub use kinds::future::__private;
 pub use kinds::future::{FutureMethod, FutureTarget};
 
+/// Which kind of execution the calling code runs in: Apex's `System.isBatch()`,
+/// `isFuture()`, `isQueueable()` and `isScheduled()`, for helpers shared between contexts.
+///
+/// ```
+/// use asyncapex::{JobError, system};
+///
+/// /// Callable from anywhere; a batch may not call futures, so it works inline there.
+/// fn sync_account(id: &str) -> Result<(), JobError> {
+///     if system::is_batch() || system::is_future() {
+///         println!("syncing {id} inline");
+///     } else {
+///         println!("syncing {id} in a future");
+///     }
+///     Ok(())
+/// }
+/// # sync_account("001").unwrap();
+/// ```
+pub mod system {
+    pub use crate::runtime::current::{
+        ExecutionKind, current, is_batch, is_future, is_queueable, is_scheduled,
+    };
+}
+
 /// The HTTP client types a callout uses (only these: add `reqwest` yourself for more).
 #[cfg(feature = "callouts")]
 pub mod http {

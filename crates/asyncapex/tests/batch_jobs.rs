@@ -232,6 +232,17 @@ struct AccountTotals {
     id_sum: i64,
 }
 
+impl AccountTotals {
+    fn new(tag: &str, database: Option<String>) -> AccountTotals {
+        AccountTotals {
+            tag: tag.into(),
+            database,
+            count: 0,
+            id_sum: 0,
+        }
+    }
+}
+
 impl Batchable for AccountTotals {
     type Item = Account;
     const STATEFUL: bool = true;
@@ -251,6 +262,7 @@ impl Batchable for AccountTotals {
         _ctx: &mut BatchContext,
         scope: Vec<Account>,
     ) -> Result<(), JobError> {
+        log(&self.tag, format!("chunk {}", scope.len()));
         self.count += scope.len() as u64;
         self.id_sum += scope.iter().map(|a| a.id).sum::<i64>();
         assert!(
@@ -371,7 +383,7 @@ async fn a_failed_chunk_rolls_back_only_itself_and_the_rest_and_finish_still_run
 }
 
 #[tokio::test]
-async fn stateful_batches_carry_state_and_others_restart_from_starts_state() {
+async fn stateful_batches_carry_state_and_others_restart_from_the_submitted_state() {
     let engine = builder().start().await.unwrap();
     let plain = tag("plain");
     let stateful = tag("stateful");
@@ -549,15 +561,154 @@ async fn all_four_flex_queue_moves_reorder_and_report() {
 }
 
 #[tokio::test]
-async fn scope_must_be_between_1_and_2000() {
+async fn a_scope_of_0_is_refused() {
     let engine = builder().concurrency(0).start().await.unwrap();
-    for scope in [0, 2001] {
-        let err = engine
-            .execute_batch(Numbers::new("scope", 1), scope)
-            .await
-            .unwrap_err();
-        assert!(err.to_string().contains("between 1 and 2000"), "{err}");
+    let err = engine
+        .execute_batch(Numbers::new("scope", 1), 0)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
+    assert!(err.to_string().contains("greater than 0"), "{err}");
+}
+
+/// Apex: an iterable's scope has no upper limit; a query locator's is cut down to 2,000,
+/// silently.
+#[tokio::test]
+async fn an_iterables_scope_has_no_cap_and_a_locators_is_cut_to_2000() {
+    let t = tag("large-scope");
+    let engine = builder().start().await.unwrap();
+    let id = engine
+        .execute_batch(Numbers::new(&t, 5_000), 5_000)
+        .await
+        .unwrap();
+    let job = done(&engine, id).await;
+    assert_eq!(
+        job.status,
+        JobStatus::Completed,
+        "{:?}",
+        job.extended_status
+    );
+    assert_eq!(job.total_items, 1);
+    assert_eq!(logged(&t), vec!["chunk 5000 from 0", "finish seen=0 sum=0"]);
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    accounts_db(&path, 4_500); // 4,050 open accounts
+    let engine = builder().sqlite(&path).start().await.unwrap();
+    let t = tag("locator-scope");
+    let id = engine
+        .execute_batch(AccountTotals::new(&t, None), 5_000)
+        .await
+        .unwrap();
+    let job = done(&engine, id).await;
+    assert_eq!(
+        job.status,
+        JobStatus::Completed,
+        "{:?}",
+        job.extended_status
+    );
+    assert_eq!(job.batch_scope, Some(5_000), "the scope asked for is kept");
+    assert_eq!(job.total_items, 3);
+    let log = logged(&t);
+    assert_eq!(
+        log[..3],
+        ["chunk 2000", "chunk 2000", "chunk 50"],
+        "{log:?}"
+    );
+    assert!(log[3].starts_with("count=4050 "), "{log:?}");
+}
+
+/// Sets `note` in `start` and in every `execute`, and logs what each transaction saw.
+#[derive(Default, Serialize, Deserialize)]
+struct Notes {
+    tag: String,
+    note: Option<String>,
+}
+
+fn notes_execute(b: &mut Notes, scope: Vec<u64>) {
+    log(&b.tag, format!("execute saw {:?}", b.note));
+    b.note = Some(format!("set in execute {}", scope[0]));
+}
+
+impl Batchable for Notes {
+    type Item = u64;
+
+    async fn start(&mut self, _ctx: &mut BatchContext) -> Result<WorkSet<u64>, JobError> {
+        self.note = Some("set in start".into());
+        Ok(WorkSet::iter(0..2))
     }
+    async fn execute(&mut self, _ctx: &mut BatchContext, scope: Vec<u64>) -> Result<(), JobError> {
+        notes_execute(self, scope);
+        Ok(())
+    }
+    async fn finish(&mut self, _ctx: &mut BatchContext) -> Result<(), JobError> {
+        log(&self.tag, format!("finish saw {:?}", self.note));
+        Ok(())
+    }
+}
+
+/// The same, stateful.
+#[derive(Default, Serialize, Deserialize)]
+struct StatefulNotes(Notes);
+
+impl Batchable for StatefulNotes {
+    type Item = u64;
+    const STATEFUL: bool = true;
+
+    async fn start(&mut self, _ctx: &mut BatchContext) -> Result<WorkSet<u64>, JobError> {
+        self.0.note = Some("set in start".into());
+        Ok(WorkSet::iter(0..2))
+    }
+    async fn execute(&mut self, _ctx: &mut BatchContext, scope: Vec<u64>) -> Result<(), JobError> {
+        notes_execute(&mut self.0, scope);
+        Ok(())
+    }
+    async fn finish(&mut self, _ctx: &mut BatchContext) -> Result<(), JobError> {
+        log(&self.0.tag, format!("finish saw {:?}", self.0.note));
+        Ok(())
+    }
+}
+
+/// Apex (§3.4): without `Database.Stateful` every transaction starts from the as-enqueued
+/// state, so a member set in `start` is not seen by `execute` or `finish`; with it, `start`'s
+/// state and each chunk's carry on.
+#[tokio::test]
+async fn without_stateful_every_transaction_starts_from_the_submitted_state() {
+    let engine = builder()
+        .register_batch::<Notes>()
+        .register_batch::<StatefulNotes>()
+        .start()
+        .await
+        .unwrap();
+    let plain = tag("notes");
+    let submitted = |tag: &str| Notes {
+        tag: tag.into(),
+        note: Some("submitted".into()),
+    };
+    let id = engine.execute_batch(submitted(&plain), 1).await.unwrap();
+    done(&engine, id).await;
+    assert_eq!(
+        logged(&plain),
+        vec![
+            r#"execute saw Some("submitted")"#,
+            r#"execute saw Some("submitted")"#,
+            r#"finish saw Some("submitted")"#,
+        ]
+    );
+    let stateful = tag("stateful-notes");
+    let id = engine
+        .execute_batch(StatefulNotes(submitted(&stateful)), 1)
+        .await
+        .unwrap();
+    done(&engine, id).await;
+    assert_eq!(
+        logged(&stateful),
+        vec![
+            r#"execute saw Some("set in start")"#,
+            r#"execute saw Some("set in execute 0")"#,
+            r#"finish saw Some("set in execute 1")"#,
+        ]
+    );
 }
 
 fn accounts_db(path: &std::path::Path, rows: i64) {
@@ -595,15 +746,7 @@ async fn a_query_locator_streams_an_applications_table_by_column_name() {
     for (database, rows) in [(None, 2_500), (Some(other.display().to_string()), 1_000)] {
         let t = tag("locator");
         let id = engine
-            .execute_batch(
-                AccountTotals {
-                    tag: t.clone(),
-                    database,
-                    count: 0,
-                    id_sum: 0,
-                },
-                200,
-            )
+            .execute_batch(AccountTotals::new(&t, database), 200)
             .await
             .unwrap();
         let job = done(&engine, id).await;
@@ -613,7 +756,8 @@ async fn a_query_locator_streams_an_applications_table_by_column_name() {
             "{:?}",
             job.extended_status
         );
-        assert_eq!(logged(&t), vec![expected(rows)]);
+        let log = logged(&t);
+        assert_eq!(log.last(), Some(&expected(rows)), "{log:?}");
     }
 }
 
@@ -632,15 +776,7 @@ async fn a_query_locator_past_its_row_cap_fails_the_job() {
         .await
         .unwrap();
     let id = engine
-        .execute_batch(
-            AccountTotals {
-                tag: tag("cap"),
-                database: None,
-                count: 0,
-                id_sum: 0,
-            },
-            200,
-        )
+        .execute_batch(AccountTotals::new(&tag("cap"), None), 200)
         .await
         .unwrap();
     let job = done(&engine, id).await;
@@ -846,7 +982,7 @@ async fn json_batches_join_the_flex_queue_checked_against_registered_types() {
         )
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("between 1 and 2000"), "{err}");
+    assert!(err.to_string().contains("greater than 0"), "{err}");
     // A class this engine does not know is stored as given, for a worker that knows it.
     let stranger = engine
         .execute_batch_json("ElsewhereBatch", serde_json::json!({}), 200)

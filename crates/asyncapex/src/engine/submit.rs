@@ -109,10 +109,10 @@ impl Engine {
     /// Submits a batch job (Apex's `Database.executeBatch`): it joins the end of the flex
     /// queue (`Holding`) and is promoted to `Queued` when fewer than
     /// [`Limits::active_batch_jobs`](crate::Limits::active_batch_jobs) batches are queued or running. `scope` is the number of
-    /// items per `execute` (Apex's default is 200; 1 to 2000).
+    /// items per `execute` (Apex's default is 200; a query locator's chunks hold at most 2,000).
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for a scope outside 1–2000; [`Error::LimitExceeded`] when the
+    /// [`Error::InvalidInput`] for a scope of 0; [`Error::LimitExceeded`] when the
     /// flex queue already holds [`Limits::flex_queue_size`](crate::Limits::flex_queue_size) jobs; [`Error::UnknownJobType`].
     pub async fn execute_batch<B: Batchable>(&self, batch: B, scope: u32) -> Result<JobId, Error> {
         let mut tx = self.begin();
@@ -129,7 +129,7 @@ impl Engine {
     ///
     /// # Errors
     /// [`Error::InvalidInput`] for an empty class name, JSON that is not an object or a scope
-    /// outside 1–2000; [`Error::Payload`] when it does not fit the registered type;
+    /// of 0; [`Error::Payload`] when it does not fit the registered type;
     /// [`Error::LimitExceeded`] when the flex queue is full; a store error.
     pub async fn execute_batch_json(
         &self,
@@ -151,7 +151,7 @@ impl Engine {
     /// until it fires.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for 0 minutes or a scope outside 1–2000; as
+    /// [`Error::InvalidInput`] for 0 minutes or a scope of 0; as
     /// [`schedule`](Self::schedule) for the name and the schedule cap.
     pub async fn schedule_batch<B: Batchable>(
         &self,

@@ -75,7 +75,7 @@ impl EnqueueTransaction {
     /// Submits a batch job (it joins the end of the flex queue when this commits).
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for a scope outside 1–2000; [`Error::UnknownJobType`].
+    /// [`Error::InvalidInput`] for a scope of 0; [`Error::UnknownJobType`].
     pub fn execute_batch<B: Batchable>(&mut self, batch: B, scope: u32) -> Result<JobId, Error> {
         batch::submit(&self.inner, &batch, scope)
     }

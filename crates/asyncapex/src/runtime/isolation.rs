@@ -12,6 +12,7 @@ use asyncapex_core::clock::add;
 use futures_util::FutureExt;
 
 use super::job_error::JobError;
+use super::limits::ContextKind;
 
 /// How an isolated run of user code ended.
 pub(crate) enum Ended<T> {
@@ -23,18 +24,20 @@ pub(crate) enum Ended<T> {
     TimedOut(Duration),
 }
 
-/// Runs `work` until it returns, panics or passes `limit` on `clock`.
+/// Runs `work` as an execution of `kind` (what [`super::current`] reports to its code) until
+/// it returns, panics or passes `limit` on `clock`.
 ///
 /// Dropping the future at the limit stops it at its next `.await`; code that never awaits
 /// keeps its thread until it returns, but its result is discarded either way.
 pub(crate) async fn isolate<T>(
     clock: &dyn Clock,
     limit: Duration,
+    kind: ContextKind,
     work: impl Future<Output = Result<T, JobError>>,
 ) -> Ended<T> {
     record_panic_locations();
     let deadline = add(clock.now(), limit);
-    let run = AssertUnwindSafe(work).catch_unwind();
+    let run = AssertUnwindSafe(super::current::scoped(kind, work)).catch_unwind();
     tokio::select! {
         ran = run => match ran {
             Ok(result) => Ended::Returned(result),

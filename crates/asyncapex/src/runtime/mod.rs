@@ -10,6 +10,7 @@
 pub(crate) mod callout;
 pub(crate) mod config;
 pub(crate) mod context;
+pub(crate) mod current;
 pub(crate) mod daily;
 pub(crate) mod enqueue;
 pub(crate) mod handler;

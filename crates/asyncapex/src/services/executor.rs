@@ -237,8 +237,8 @@ async fn execute(rt: &Arc<Runtime>, job: &JobRecord, shared: &Arc<ExecShared>) -
     if let Some(limit) = handler.time_limit() {
         ctx.time_limit = limit;
     }
-    let limit = ctx.time_limit;
-    let ended = isolate(rt.clock.as_ref(), limit, handler.run(job, ctx)).await;
+    let (limit, kind) = (ctx.time_limit, ctx.kind);
+    let ended = isolate(rt.clock.as_ref(), limit, kind, handler.run(job, ctx)).await;
     settle(ended, shared)
 }
 

@@ -148,7 +148,8 @@ impl TestKit {
             inner,
             job: running,
         };
-        let ended = isolate(&self.clock, ctx.inner.time_limit, job.execute(&mut ctx)).await;
+        let (limit, kind) = (ctx.inner.time_limit, ctx.inner.kind);
+        let ended = isolate(&self.clock, limit, kind, job.execute(&mut ctx)).await;
         finish(job, ended, &ctx.inner)
     }
 
@@ -162,7 +163,8 @@ impl TestKit {
             job: running,
             trigger_id,
         };
-        let ended = isolate(&self.clock, ctx.inner.time_limit, job.execute(&mut ctx)).await;
+        let (limit, kind) = (ctx.inner.time_limit, ctx.inner.kind);
+        let ended = isolate(&self.clock, limit, kind, job.execute(&mut ctx)).await;
         finish(job, ended, &ctx.inner)
     }
 
@@ -190,6 +192,7 @@ impl TestKit {
         let ended = isolate(
             &self.clock,
             ctx.inner.time_limit,
+            kind,
             finalizer.execute(&mut ctx),
         )
         .await;
@@ -215,7 +218,14 @@ impl TestKit {
             inner,
             job: running,
         };
-        let ended = isolate(&self.clock, limit, (method.run)(args.to_string(), ctx)).await;
+        let kind = ContextKind::Future;
+        let ended = isolate(
+            &self.clock,
+            limit,
+            kind,
+            (method.run)(args.to_string(), ctx),
+        )
+        .await;
         finish((), ended, &probe)
     }
 
@@ -224,7 +234,8 @@ impl TestKit {
     /// [`stop_test`](Self::stop_test)).
     pub async fn batch_start<B: Batchable>(&self, mut batch: B) -> Execution<B, Vec<B::Item>> {
         let (mut ctx, limit) = self.batch_context::<B>(BatchPhase::Start);
-        let ended = isolate(&self.clock, limit, async {
+        let kind = ctx.inner.kind;
+        let ended = isolate(&self.clock, limit, kind, async {
             match batch.start(&mut ctx).await? {
                 WorkSet::Iterable(items) => Ok(items.collect()),
                 WorkSet::QueryLocator(_) => Err(crate::runtime::job_error::JobError::new(
@@ -244,14 +255,16 @@ impl TestKit {
     ) -> Execution<B> {
         let (mut ctx, limit) = self.batch_context::<B>(BatchPhase::Execute);
         ctx.chunk_id = Some(self.rt().ids.job_id(self.clock.now()));
-        let ended = isolate(&self.clock, limit, batch.execute(&mut ctx, scope)).await;
+        let kind = ctx.inner.kind;
+        let ended = isolate(&self.clock, limit, kind, batch.execute(&mut ctx, scope)).await;
         finish(batch, ended, &ctx.inner)
     }
 
     /// Runs a batch's `finish` once.
     pub async fn batch_finish<B: Batchable>(&self, mut batch: B) -> Execution<B> {
         let (mut ctx, limit) = self.batch_context::<B>(BatchPhase::Finish);
-        let ended = isolate(&self.clock, limit, batch.finish(&mut ctx)).await;
+        let kind = ctx.inner.kind;
+        let ended = isolate(&self.clock, limit, kind, batch.finish(&mut ctx)).await;
         finish(batch, ended, &ctx.inner)
     }
 

@@ -11,6 +11,9 @@ use crate::runtime::job_error::JobError;
 
 /// Chunks written per store call while `start`'s work set is cut.
 const CHUNKS_PER_INSERT: usize = 64;
+/// Bytes of chunk items held before they are written, whatever the chunk count: an
+/// iterable's scope has no upper limit, so 64 chunks could otherwise be any size.
+const BYTES_PER_INSERT: usize = 8 << 20;
 
 /// Accumulates items into chunk JSON and writes chunks in groups.
 struct Cutter<'a> {
@@ -20,6 +23,7 @@ struct Cutter<'a> {
     current: String,
     in_current: usize,
     ready: Vec<NewBatchChunk>,
+    ready_bytes: usize,
 }
 
 impl<'a> Cutter<'a> {
@@ -31,6 +35,7 @@ impl<'a> Cutter<'a> {
             current: String::from("["),
             in_current: 0,
             ready: Vec::with_capacity(CHUNKS_PER_INSERT),
+            ready_bytes: 0,
         }
     }
 
@@ -42,7 +47,7 @@ impl<'a> Cutter<'a> {
         self.in_current += 1;
         if self.in_current == self.scope {
             self.seal();
-            if self.ready.len() == CHUNKS_PER_INSERT {
+            if self.ready.len() == CHUNKS_PER_INSERT || self.ready_bytes >= BYTES_PER_INSERT {
                 self.flush().await?;
             }
         }
@@ -52,6 +57,7 @@ impl<'a> Cutter<'a> {
     fn seal(&mut self) {
         let mut items = std::mem::replace(&mut self.current, String::from("["));
         items.push(']');
+        self.ready_bytes += items.len();
         self.ready.push(NewBatchChunk {
             id: self.run.rt.ids.job_id(self.run.rt.clock.now()),
             seq: self.seq,
@@ -67,6 +73,7 @@ impl<'a> Cutter<'a> {
             return Ok(());
         }
         let chunks = std::mem::take(&mut self.ready);
+        self.ready_bytes = 0;
         if !self
             .run
             .rt

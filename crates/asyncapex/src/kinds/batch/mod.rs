@@ -105,7 +105,10 @@ impl QueryLocator {
 ///
 /// * `start` runs once and returns the [`WorkSet`]; its items are cut into chunks of the
 ///   scope size given to `execute_batch` and stored, so a crash never loses or repeats a
-///   committed chunk.
+///   committed chunk. As in Apex, a query locator's chunks hold at most 2,000 records (a
+///   larger scope is cut down to it) and an iterable's scope has no upper limit: memory
+///   bounds it, since one chunk's items are held at once and stored as one JSON value (at
+///   most 1 GB in either store).
 /// * `execute` runs once per chunk, each in its own transaction: what it enqueues commits
 ///   only if it succeeds; a failed chunk counts in the job's failures (the first error goes
 ///   to its status detail) and the remaining chunks and `finish` still run.
@@ -116,8 +119,9 @@ impl QueryLocator {
 /// `Completed`, as in Apex.
 ///
 /// **State.** Without [`STATEFUL`](Self::STATEFUL), every chunk (and `finish`) starts from the
-/// state `start` left. With it (Apex's `Database.Stateful`), the state after each successful
-/// chunk is saved with that chunk and carried into the next; stateful chunks run in order, one
+/// state the batch was submitted with, as in Apex: what `start` or an `execute` sets is not
+/// seen by the next transaction. With it (Apex's `Database.Stateful`), the state `start` leaves
+/// and the state after each successful chunk is saved with that chunk and carried into the next; stateful chunks run in order, one
 /// at a time. A non-stateful batch may run up to [`PARALLEL_CHUNKS`](Self::PARALLEL_CHUNKS)
 /// chunks at once (an asyncapex extension; Apex gives no order guarantee either).
 ///
@@ -297,7 +301,7 @@ macro_rules! execute_batch_on {
             /// items per `execute` (Apex's default is 200).
             ///
             /// # Errors
-            /// [`Error::InvalidInput`] for a scope outside 1–2000; [`Error::NotAllowed`] from
+            /// [`Error::InvalidInput`] for a scope of 0; [`Error::NotAllowed`] from
             /// a future or a batch's `start`/`execute`; [`Error::UnknownJobType`] for an
             /// unregistered batch; the flex queue's cap when the execution commits.
             pub fn execute_batch<B: Batchable>(

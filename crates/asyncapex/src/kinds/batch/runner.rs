@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use asyncapex_core::batch::JOB_SCOPE_MAX_LEN;
+use asyncapex_core::batch::{BatchScope, JOB_SCOPE_MAX_LEN};
 use asyncapex_core::{
     BatchChunkFinishParams, BatchChunkListParams, BatchChunkRecord, BatchChunksResetParams,
     BatchPhase, BatchStartCompleteParams, ChunkOutcome, ChunkStatus, JobId, JobRecord, JobType,
@@ -186,7 +186,13 @@ pub(super) async fn run<B: Batchable>(
         phase: BatchPhase::Finish,
         chunk_id: None,
     };
-    let ended = isolate(rt.clock.as_ref(), time_limit, batch.finish(&mut ctx)).await;
+    let ended = isolate(
+        rt.clock.as_ref(),
+        time_limit,
+        ContextKind::Batch(BatchPhase::Finish),
+        batch.finish(&mut ctx),
+    )
+    .await;
     ctx.inner.keep_state(&batch);
     if let Err(f) = phase_result(settle(ended, &shared)) {
         if B::RAISES_ERROR_EVENTS {
@@ -258,7 +264,8 @@ async fn start<B: Batchable>(run: &Arc<Run>) -> Result<(), JobError> {
         ))
     })?;
     let (mut ctx, shared) = run.context(BatchPhase::Start, None, B::ALLOWS_CALLOUTS);
-    let ended = isolate(rt.clock.as_ref(), run.time_limit, async {
+    let kind = ContextKind::Batch(BatchPhase::Start);
+    let ended = isolate(rt.clock.as_ref(), run.time_limit, kind, async {
         let work = batch.start(&mut ctx).await?;
         Ok(work)
     })
@@ -269,13 +276,22 @@ async fn start<B: Batchable>(run: &Arc<Run>) -> Result<(), JobError> {
         Ok(None) => return Ok(()),
         Err(f) => return Err(start_failed::<B>(run, f).await),
     };
-    let scope = run.job.batch_scope.unwrap_or(200).max(1) as usize;
+    let scope = BatchScope::new(run.job.batch_scope.unwrap_or(200)).unwrap_or(BatchScope::DEFAULT);
     let total = match work {
-        WorkSet::Iterable(items) => cut_iterable::<B>(run, items, scope).await?,
-        WorkSet::QueryLocator(locator) => cut_query::<B>(run, locator, scope).await?,
+        WorkSet::Iterable(items) => cut_iterable::<B>(run, items, scope.get() as usize).await?,
+        WorkSet::QueryLocator(locator) => {
+            // Apex cuts a locator's larger scope down to 2,000 records, silently.
+            cut_query::<B>(run, locator, scope.for_query_locator() as usize).await?
+        }
     };
-    let state = serde_json::to_string(&batch)
-        .map_err(|e| JobError::new(format!("cannot serialize the batch after start: {e}")))?;
+    // Apex resets a batch without `Database.Stateful` to its as-enqueued state for every
+    // transaction: what `start` set is not seen by `execute` or `finish`.
+    let state = if B::STATEFUL {
+        serde_json::to_string(&batch)
+            .map_err(|e| JobError::new(format!("cannot serialize the batch after start: {e}")))?
+    } else {
+        run.job.payload.clone()
+    };
     let buffer = shared.take_buffer();
     if !rt
         .store
@@ -429,7 +445,8 @@ async fn execute_chunk<B: Batchable>(
         Err(f) => Err(f),
         Ok((mut batch, items)) => {
             let mut ctx = ctx;
-            let ended = isolate(rt.clock.as_ref(), run.time_limit, async {
+            let kind = ContextKind::Batch(BatchPhase::Execute);
+            let ended = isolate(rt.clock.as_ref(), run.time_limit, kind, async {
                 batch.execute(&mut ctx, items).await
             })
             .await;
