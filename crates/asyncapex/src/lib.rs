@@ -107,7 +107,7 @@ pub use runtime::job_error::JobError;
 pub use runtime::limits::{LimitsView, TimeUsage, Usage};
 pub use runtime::outcome::ParentJobResult;
 pub use runtime::retention::Retention;
-pub use runtime::signals::JobEvent;
+pub use runtime::signals::{JobEvent, JobLifecycle, LifecycleStep};
 
 pub use kinds::future;
 #[doc(hidden)]

@@ -1,31 +1,35 @@
 //! Rescue: a live process's long job is never taken from it, however many leases it outlives
-//! (its heartbeats renew them), while another process's rescuer keeps looking.
+//! (its heartbeats renew them), while another process's rescuer keeps looking — on both
+//! stores (PostgreSQL with `ASYNCAPEX_TEST_POSTGRES_URL`; required when
+//! `ASYNCAPEX_REQUIRE_POSTGRES=1`, as in CI).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
+use asyncapex::unstable::store::Store;
 use asyncapex::{Engine, JobError, JobStatus, Queueable, QueueableContext};
 use serde::{Deserialize, Serialize};
-use support::WAIT;
-
-static RUNS: AtomicU32 = AtomicU32::new(0);
+use support::{WAIT, log, logged, signal, wait_signal};
 
 #[derive(Serialize, Deserialize)]
-struct Long;
+struct Long {
+    tag: String,
+}
 
 impl Queueable for Long {
     async fn execute(&mut self, _ctx: &mut QueueableContext) -> Result<(), JobError> {
-        RUNS.fetch_add(1, Ordering::SeqCst);
+        log(&self.tag, "ran");
+        signal(&self.tag);
         // Five leases long.
         tokio::time::sleep(Duration::from_millis(3000)).await;
         Ok(())
     }
 }
 
-async fn node(store: std::sync::Arc<dyn asyncapex::unstable::store::Store>) -> Engine {
+async fn node(store: Arc<dyn Store>) -> Engine {
     Engine::builder()
         .store(store)
         .register::<Long>()
@@ -38,29 +42,59 @@ async fn node(store: std::sync::Arc<dyn asyncapex::unstable::store::Store>) -> E
         .unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_long_job_on_a_live_node_is_never_rescued() {
-    let dir = tempfile::tempdir().unwrap();
-    let store: std::sync::Arc<dyn asyncapex::unstable::store::Store> = std::sync::Arc::new(
-        asyncapex::SqliteStore::open(dir.path().join("jobs.db"))
-            .await
-            .unwrap(),
-    );
+/// Node A runs a job five leases long while node B's rescuer looks every 100 ms.
+async fn outlives_its_leases(store: Arc<dyn Store>, tag: &str) {
     let a = node(store.clone()).await;
-    let id = a.enqueue_job(Long).await.unwrap();
-    tokio::time::timeout(WAIT, async {
-        while RUNS.load(Ordering::SeqCst) == 0 {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await
-    .unwrap();
-    // Another node, whose rescuer looks every 100 ms while the job outlives five leases.
+    let id = a.enqueue_job(Long { tag: tag.into() }).await.unwrap();
+    wait_signal(tag).await;
     let b = node(store.clone()).await;
     let done = a.wait_for(id, WAIT).await.unwrap();
     assert_eq!(done.status, JobStatus::Completed);
     assert_eq!(done.attempt, 1, "never rescued: still its first attempt");
-    assert_eq!(RUNS.load(Ordering::SeqCst), 1, "it ran once");
+    assert_eq!(logged(tag), vec!["ran"], "it ran once");
     b.shutdown(Duration::from_secs(5)).await.unwrap();
     a.shutdown(Duration::from_secs(5)).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_job_on_a_live_node_is_never_rescued() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(
+        asyncapex::SqliteStore::open(dir.path().join("jobs.db"))
+            .await
+            .unwrap(),
+    );
+    outlives_its_leases(store, "sqlite-long").await;
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_job_on_a_live_postgres_node_is_never_rescued() {
+    let url = match std::env::var("ASYNCAPEX_TEST_POSTGRES_URL") {
+        Ok(url) if !url.trim().is_empty() => url,
+        _ => {
+            assert!(
+                std::env::var("ASYNCAPEX_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+                "ASYNCAPEX_REQUIRE_POSTGRES=1 but ASYNCAPEX_TEST_POSTGRES_URL is not set"
+            );
+            eprintln!("skipping: set ASYNCAPEX_TEST_POSTGRES_URL to run on PostgreSQL");
+            return;
+        }
+    };
+    let schema = format!("asyncapex_rescue_{}", std::process::id());
+    let store: Arc<dyn Store> = Arc::new(
+        asyncapex::PostgresStore::connect_with(
+            &url,
+            asyncapex::PostgresOptions {
+                schema: schema.clone(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap(),
+    );
+    outlives_its_leases(store, "postgres-long").await;
+    asyncapex::PostgresStore::drop_schema(&url, &schema)
+        .await
+        .unwrap();
 }

@@ -448,6 +448,7 @@ pub(super) fn scheduler(rt: &Arc<Runtime>) -> Scheduler {
         ids: rt.ids.clone(),
         wakers: rt.wakers.clone(),
         daily: rt.daily.clone(),
+        events: rt.events.clone(),
         max_attempts: rt.config.max_attempts,
         max_stack_depth: rt.config.default_max_stack_depth,
         poll_interval: rt.config.poll_interval,

@@ -9,6 +9,7 @@ use asyncapex_core::{
 use tokio::task::AbortHandle;
 
 use super::Engine;
+use crate::runtime::signals::LifecycleStep;
 
 /// What `abort_job` acts on: a job record or a schedule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,7 +103,15 @@ impl Engine {
             })
             .await?;
         match outcome {
-            AbortOutcome::Aborted => self.rt.announce(id, JobStatus::Aborted),
+            AbortOutcome::Aborted => {
+                if self.rt.events.lifecycle_wanted()
+                    && let Some(job) = self.rt.store.job_get(id).await?
+                {
+                    let at = job.completed_at.unwrap_or_else(|| self.rt.clock.now());
+                    self.rt.events.step(&job, at, LifecycleStep::Aborted);
+                }
+                self.rt.announce(id, JobStatus::Aborted);
+            }
             AbortOutcome::AbortRequested => {
                 // Our own running job hears it now; another process's at its next heartbeat.
                 if let Some(r) = self.rt.running.lock().get(&id) {

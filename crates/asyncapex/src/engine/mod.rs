@@ -192,6 +192,32 @@ impl Engine {
         self.rt.events.subscribe_jobs()
     }
 
+    /// Subscribes to the steps of jobs' lives that this process takes from now on —
+    /// enqueued, started, completed, failed (with the error), aborted, rescued — so a program
+    /// can wire error reporting or metrics without patching the engine. Each process sees
+    /// its own steps: subscribe in every worker to see them all. A receiver that falls more
+    /// than 4,096 steps behind loses the oldest (`RecvError::Lagged`); nothing is built
+    /// while nobody subscribes.
+    ///
+    /// ```
+    /// # async fn demo(engine: &asyncapex::Engine) {
+    /// use asyncapex::LifecycleStep;
+    /// let mut steps = engine.subscribe_lifecycle();
+    /// tokio::spawn(async move {
+    ///     while let Ok(step) = steps.recv().await {
+    ///         if let LifecycleStep::Failed { error } = &step.step {
+    ///             eprintln!("{} {} failed: {error}", step.class_name, step.id);
+    ///         }
+    ///     }
+    /// });
+    /// # }
+    /// ```
+    pub fn subscribe_lifecycle(
+        &self,
+    ) -> broadcast::Receiver<crate::runtime::signals::JobLifecycle> {
+        self.rt.events.subscribe_lifecycle()
+    }
+
     /// One job record.
     ///
     /// # Errors

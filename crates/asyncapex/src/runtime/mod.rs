@@ -66,12 +66,14 @@ impl Runtime {
         }
         let counted = daily::counted(&jobs);
         let holding = jobs.iter().any(|j| j.status == JobStatus::Holding);
+        let steps = self.events.enqueue_steps(&jobs);
         self.store
             .job_insert_many(JobInsertManyParams {
                 jobs,
                 max_holding: self.config.limits.flex_queue_size,
             })
             .await?;
+        self.events.send(steps);
         self.daily.record(counted);
         if holding {
             self.wakers.batches_changed();

@@ -2,7 +2,10 @@
 
 use std::sync::Mutex;
 
-use asyncapex_core::{Error, JobId, JobStatus, NewBatchErrorEvent, StoreErrorKind};
+use asyncapex_core::{
+    Error, JobId, JobRecord, JobStatus, JobType, NewBatchErrorEvent, NewJob, StoreErrorKind,
+};
+use jiff::Timestamp;
 use tokio::sync::{Notify, broadcast, watch};
 
 /// Wake-ups between the services of one process. Each is a hint: a service woken for
@@ -46,10 +49,63 @@ pub struct JobEvent {
     pub status: JobStatus,
 }
 
-/// Broadcasts of one process: job endings and batch error events.
+/// A step in a job's life that this process took (see [`Engine::subscribe_lifecycle`]).
+///
+/// [`Engine::subscribe_lifecycle`]: crate::Engine::subscribe_lifecycle
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobLifecycle {
+    /// The job.
+    pub id: JobId,
+    /// Its kind.
+    pub job_type: JobType,
+    /// Its class (`class.method` for a future).
+    pub class_name: String,
+    /// When, on the engine's clock.
+    pub at: Timestamp,
+    /// What happened.
+    pub step: LifecycleStep,
+}
+
+/// What happened to a job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LifecycleStep {
+    /// Committed to the store by this process: by an engine call, an enqueue transaction,
+    /// a job's successful execution (its chained work and its finalizer) or a schedule's
+    /// firing. Its status is `Queued` or, for a batch in the flex queue, `Holding`. Jobs
+    /// committed in the application's own transaction (`EnqueueTransaction::commit_in`) are
+    /// not announced: the engine does not see that commit; their `Started` step is.
+    Enqueued {
+        /// `Queued` or `Holding`.
+        status: JobStatus,
+    },
+    /// Claimed by this process and about to run.
+    Started {
+        /// Which claim this is (1 for the first run).
+        attempt: u32,
+    },
+    /// Ran to the end; its ending is committed.
+    Completed,
+    /// Ended `Failed`; its ending is committed.
+    Failed {
+        /// Why (what `extended_status` records).
+        error: String,
+    },
+    /// Ended `Aborted` (while running here, or waiting, by this process's abort).
+    Aborted,
+    /// Its lease had expired (its worker died) and this process's rescuer moved it on.
+    Rescued {
+        /// `Queued` for another attempt, `Failed` after its last, or `Aborted` when an
+        /// abort had been asked for.
+        status: JobStatus,
+    },
+}
+
+/// Broadcasts of one process: job endings, lifecycle steps and batch error events.
 #[derive(Debug)]
 pub(crate) struct Events {
     jobs: broadcast::Sender<JobEvent>,
+    lifecycle: broadcast::Sender<JobLifecycle>,
     batch_errors: broadcast::Sender<NewBatchErrorEvent>,
 }
 
@@ -57,12 +113,79 @@ impl Default for Events {
     fn default() -> Self {
         Events {
             jobs: broadcast::channel(4096).0,
+            lifecycle: broadcast::channel(4096).0,
             batch_errors: broadcast::channel(1024).0,
         }
     }
 }
 
 impl Events {
+    /// Whether anyone listens for lifecycle steps: when nobody does, the hot path builds
+    /// none (a step carries the class name, which costs an allocation).
+    pub(crate) fn lifecycle_wanted(&self) -> bool {
+        self.lifecycle.receiver_count() > 0
+    }
+
+    /// Publishes a step of the job `job`.
+    pub(crate) fn step(&self, job: &JobRecord, at: Timestamp, step: LifecycleStep) {
+        if self.lifecycle_wanted() {
+            let class = class_of(job.job_type, &job.class_name, job.method_name.as_deref());
+            self.publish(job.id, job.job_type, class, at, step);
+        }
+    }
+
+    /// Publishes a step of a job known by its parts.
+    pub(crate) fn publish(
+        &self,
+        id: JobId,
+        job_type: JobType,
+        class_name: String,
+        at: Timestamp,
+        step: LifecycleStep,
+    ) {
+        let _ = self.lifecycle.send(JobLifecycle {
+            id,
+            job_type,
+            class_name,
+            at,
+            step,
+        });
+    }
+
+    /// The enqueue steps of `jobs`, built before they are handed to the store (none when
+    /// nobody listens); [`send`](Self::send) them once the store has committed.
+    pub(crate) fn enqueue_steps(&self, jobs: &[NewJob]) -> Vec<JobLifecycle> {
+        if !self.lifecycle_wanted() {
+            return Vec::new();
+        }
+        jobs.iter()
+            .map(|j| JobLifecycle {
+                id: j.id,
+                job_type: j.job_type,
+                class_name: class_of(j.job_type, &j.class_name, j.method_name.as_deref()),
+                at: j.created_at,
+                step: LifecycleStep::Enqueued { status: j.status },
+            })
+            .collect()
+    }
+
+    /// Publishes steps built earlier.
+    pub(crate) fn send(&self, steps: Vec<JobLifecycle>) {
+        for step in steps {
+            let _ = self.lifecycle.send(step);
+        }
+    }
+
+    /// The class name lifecycle steps give `job`, when anyone listens.
+    pub(crate) fn class_if_wanted(&self, job: &JobRecord) -> Option<String> {
+        self.lifecycle_wanted()
+            .then(|| class_of(job.job_type, &job.class_name, job.method_name.as_deref()))
+    }
+
+    pub(crate) fn subscribe_lifecycle(&self) -> broadcast::Receiver<JobLifecycle> {
+        self.lifecycle.subscribe()
+    }
+
     /// Announces a job's end. No receiver is fine: nobody is waiting.
     pub(crate) fn announce(&self, id: JobId, status: JobStatus) {
         let _ = self.jobs.send(JobEvent { id, status });
@@ -79,6 +202,14 @@ impl Events {
 
     pub(crate) fn subscribe_batch_errors(&self) -> broadcast::Receiver<NewBatchErrorEvent> {
         self.batch_errors.subscribe()
+    }
+}
+
+/// A job's class as lifecycle steps name it: `class.method` for a future, as registered.
+fn class_of(job_type: JobType, class: &str, method: Option<&str>) -> String {
+    match (job_type, method) {
+        (JobType::Future, Some(m)) => super::handler::registry_key(class, m),
+        _ => class.to_owned(),
     }
 }
 

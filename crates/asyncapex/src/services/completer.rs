@@ -20,7 +20,7 @@ use tokio::task::JoinHandle;
 use crate::kinds::finalizer::finalizer_record;
 use crate::runtime::Runtime;
 use crate::runtime::daily::counted;
-use crate::runtime::signals::Stop;
+use crate::runtime::signals::{LifecycleStep, Stop};
 
 /// The most plain completions written by one store call.
 const COMPLETION_GROUP: usize = 1024;
@@ -35,6 +35,8 @@ pub(crate) struct Completion {
     pub(crate) id: JobId,
     pub(crate) job_type: JobType,
     pub(crate) scheduled: bool,
+    /// Its class, kept only when someone listens for lifecycle steps.
+    pub(crate) class_name: Option<String>,
 }
 
 /// How the job ended and what is committed with that ending.
@@ -121,10 +123,15 @@ async fn write_groups(
                 running.remove(&c.id);
             }
         }
+        let now = rt.clock.now();
         for c in group.drain(..) {
             if done.contains(&c.id) {
                 rt.wakers
                     .after_end(c.job_type == JobType::BatchApex, c.scheduled);
+                if let Some(class) = c.class_name {
+                    rt.events
+                        .publish(c.id, c.job_type, class, now, LifecycleStep::Completed);
+                }
                 rt.announce(c.id, JobStatus::Completed);
             } else if written.is_some() {
                 tracing::warn!(job = %c.id, "the job was rescued or aborted elsewhere while it ran; its result is discarded");
@@ -193,6 +200,15 @@ pub(crate) async fn record(rt: &Runtime, job: &JobRecord, decision: Decision) ->
         match written {
             Ok(true) => {
                 let insert = &params.insert;
+                rt.events.send(rt.events.enqueue_steps(insert));
+                let step = match &outcome {
+                    JobOutcome::Completed => LifecycleStep::Completed,
+                    JobOutcome::Failed { message } => LifecycleStep::Failed {
+                        error: message.clone(),
+                    },
+                    JobOutcome::Aborted { .. } => LifecycleStep::Aborted,
+                };
+                rt.events.step(job, params.now, step);
                 rt.wakers.after_end(
                     job.job_type == JobType::BatchApex
                         || insert.iter().any(|j| j.status == JobStatus::Holding),

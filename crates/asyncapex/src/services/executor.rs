@@ -22,7 +22,7 @@ use crate::runtime::isolation::isolate;
 use crate::runtime::job_error::JobError;
 use crate::runtime::outcome::{Settled, settle};
 use crate::runtime::running::Running;
-use crate::runtime::signals::{Stop, store_notified};
+use crate::runtime::signals::{LifecycleStep, Stop, store_notified};
 
 /// How long a freed slot may wait for more completions, so slots are refilled in batches.
 const COALESCE: Duration = Duration::from_millis(2);
@@ -170,6 +170,7 @@ enum Ended {
 
 /// Runs one claimed job to its end: recorded here, or handed to the completer.
 async fn run_job(rt: &Arc<Runtime>, job: JobRecord, shared: Arc<ExecShared>) -> Ended {
+    started(rt, &job);
     let settled = execute(rt, &job, &shared).await;
     let decision = decide(settled, &shared);
     if decision.outcome == JobOutcome::Completed
@@ -180,6 +181,7 @@ async fn run_job(rt: &Arc<Runtime>, job: JobRecord, shared: Arc<ExecShared>) -> 
             id: job.id,
             job_type: job.job_type,
             scheduled: job.cron_trigger_id.is_some(),
+            class_name: rt.events.class_if_wanted(&job),
         });
     }
     Ended::Recorded(record(rt, &job, decision).await)
@@ -203,6 +205,7 @@ pub(crate) async fn run_claimed(
             task: None,
         },
     );
+    started(rt, &job);
     let settled = execute(rt, &job, &shared).await;
     let state = shared.lock().final_state.take();
     let decision = decide(settled, &shared);
@@ -240,6 +243,14 @@ async fn execute(rt: &Arc<Runtime>, job: &JobRecord, shared: &Arc<ExecShared>) -
     let (limit, kind) = (ctx.time_limit, ctx.kind);
     let ended = isolate(rt.clock.as_ref(), limit, kind, handler.run(job, ctx)).await;
     settle(ended, shared)
+}
+
+/// Tells lifecycle listeners that a claimed job starts.
+fn started(rt: &Runtime, job: &JobRecord) {
+    let step = LifecycleStep::Started {
+        attempt: job.attempt,
+    };
+    rt.events.step(job, rt.clock.now(), step);
 }
 
 /// The settlement plus what commits with it: children only on success; the finalizer

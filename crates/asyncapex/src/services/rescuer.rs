@@ -7,8 +7,10 @@ use std::time::Duration;
 use asyncapex_core::clock::add;
 use asyncapex_core::{Clock, JobRescueParams, JobStatus, RescueOutcome, Store};
 
+use jiff::Timestamp;
+
 use super::Service;
-use crate::runtime::signals::{Events, Stop, Wakers};
+use crate::runtime::signals::{Events, LifecycleStep, Stop, Wakers};
 
 /// What the rescuer needs.
 pub(crate) struct Rescuer {
@@ -30,7 +32,7 @@ impl Service for Rescuer {
     const NAME: &'static str = "rescuer";
 
     async fn run(self, mut stop: Stop) {
-        let mut failed_at: Option<jiff::Timestamp> = None;
+        let mut failed_at: Option<Timestamp> = None;
         loop {
             // Due an interval after this pass started, so a clock that jumps during a pass
             // (a test's manual clock) gets the next pass at once.
@@ -60,8 +62,12 @@ impl Rescuer {
             now: self.clock.now(),
             exclude_owner: Some(self.owner.clone()),
         };
+        let now = params.now;
         match self.store.job_rescue(params).await {
             Ok(out) => {
+                if self.events.lifecycle_wanted() {
+                    self.publish_rescues(&out, now).await;
+                }
                 if !out.requeued.is_empty() {
                     tracing::info!(jobs = ?out.requeued, "rescued jobs whose lease expired");
                     self.wakers.work.notify_one();
@@ -78,6 +84,32 @@ impl Rescuer {
             Err(e) => {
                 tracing::warn!(error = %e, "rescue failed");
                 None
+            }
+        }
+    }
+}
+
+impl Rescuer {
+    /// Tells lifecycle listeners what the pass did, reading each job for its class (only
+    /// when someone listens: a rescue after a crash may move a thousand jobs).
+    async fn publish_rescues(&self, out: &RescueOutcome, now: Timestamp) {
+        let moved = [
+            (&out.requeued, JobStatus::Queued),
+            (&out.failed, JobStatus::Failed),
+            (&out.aborted, JobStatus::Aborted),
+        ];
+        for (ids, status) in moved {
+            for id in ids {
+                match self.store.job_get(*id).await {
+                    Ok(Some(job)) => {
+                        self.events
+                            .step(&job, now, LifecycleStep::Rescued { status });
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::warn!(job = %id, error = %e, "cannot read a rescued job for its lifecycle step");
+                    }
+                }
             }
         }
     }

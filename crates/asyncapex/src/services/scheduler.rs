@@ -20,7 +20,7 @@ use jiff::tz::TimeZone;
 
 use super::Service;
 use crate::runtime::daily::DailyCap;
-use crate::runtime::signals::{Stop, Wakers, store_notified};
+use crate::runtime::signals::{Events, Stop, Wakers, store_notified};
 
 /// Triggers fired per pass; more wait for the next pass, which follows at once.
 const BATCH: u32 = 100;
@@ -32,6 +32,8 @@ pub(crate) struct Scheduler {
     pub(crate) ids: Arc<IdGenerator>,
     pub(crate) wakers: Arc<Wakers>,
     pub(crate) daily: Arc<DailyCap>,
+    /// Where a firing's job is announced.
+    pub(crate) events: Arc<Events>,
     /// Claims allowed to each fired job.
     pub(crate) max_attempts: u32,
     /// The chain depth limit of each fired job.
@@ -146,6 +148,7 @@ impl Scheduler {
         let job = NewJob::fired(engine.ids.job_id(now), trigger, now)
             .max_attempts(engine.max_attempts)
             .chain(1, engine.max_stack_depth, 0);
+        let steps = engine.events.enqueue_steps(std::slice::from_ref(&job));
         let fired = engine
             .store
             .cron_trigger_fire(CronTriggerFireParams {
@@ -157,6 +160,7 @@ impl Scheduler {
             })
             .await?;
         if fired {
+            engine.events.send(steps);
             if trigger.job_type == JobType::BatchApex {
                 engine.wakers.batches_changed();
             }
@@ -226,6 +230,7 @@ mod tests {
             ids: kit.ids.clone(),
             wakers: Default::default(),
             daily: std::sync::Arc::new(DailyCap::new(None)),
+            events: Default::default(),
             max_attempts: 3,
             max_stack_depth: None,
             poll_interval: Duration::from_secs(3600),

@@ -293,6 +293,7 @@ async fn start<B: Batchable>(run: &Arc<Run>) -> Result<(), JobError> {
         run.job.payload.clone()
     };
     let buffer = shared.take_buffer();
+    let steps = rt.events.enqueue_steps(&buffer.enqueued);
     if !rt
         .store
         .batch_start_complete(BatchStartCompleteParams {
@@ -306,6 +307,7 @@ async fn start<B: Batchable>(run: &Arc<Run>) -> Result<(), JobError> {
     {
         return Err(run.lost());
     }
+    rt.events.send(steps);
     Ok(())
 }
 
@@ -503,9 +505,11 @@ async fn commit_chunk(run: &Run, prepared: PreparedChunk) -> Result<Option<Strin
     let PreparedChunk { params, inserted } = prepared;
     let next_state = params.state.clone();
     let event = params.error_event.clone();
+    let steps = rt.events.enqueue_steps(&params.insert);
     if !rt.store.batch_chunk_finish(params).await? {
         return Err(run.lost());
     }
+    rt.events.send(steps);
     if let Some(e) = event {
         rt.events.publish_batch_error(e);
     }
