@@ -50,6 +50,23 @@
 //!   and its context's [`attempt`](QueueableContext::attempt) says so. Make side effects
 //!   outside the store idempotent, as Salesforce advises.
 
+//!
+//! ## Tracing
+//!
+//! The engine reports through [`tracing`](https://docs.rs/tracing); these span names and
+//! fields are stable (a change is a breaking change):
+//!
+//! * `asyncapex.execution` (level INFO), one per execution of a claimed job, around its code:
+//!   `job.id`, `job.class`, `job.method` (futures), `job.type` (`Queueable`, `Future`,
+//!   `BatchApex`, `ScheduledApex`, `Finalizer`), `job.attempt`; recorded when it ends:
+//!   `outcome` (`completed`, `failed`, `aborted`), `error` (when failed), `duration_ms`.
+//!   A batch is one execution from `start` to `finish`.
+//! * `asyncapex.store` (level DEBUG), around the store calls on a job's path: `op`
+//!   (`job_insert_many`, `job_claim`, `job_finish`, `job_complete_many`, `job_rescue`), with
+//!   `jobs`, `limit`, `job.id` or `inserts` where they apply.
+//!
+//! For the same steps as values a program can act on, see [`Engine::subscribe_lifecycle`].
+
 // The engine's four layers, each using only those below it (checked by `tools/check-layers`):
 // runtime → kinds → services → engine.
 mod engine;

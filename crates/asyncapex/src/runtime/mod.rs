@@ -28,6 +28,8 @@ use asyncapex_core::{
     Clock, Error, IdGenerator, JobId, JobInsertManyParams, JobStatus, NewJob, Store,
 };
 
+use tracing::Instrument;
+
 use self::config::{EngineConfig, TestRules};
 use self::daily::DailyCap;
 use self::handler::Registry;
@@ -67,11 +69,14 @@ impl Runtime {
         let counted = daily::counted(&jobs);
         let holding = jobs.iter().any(|j| j.status == JobStatus::Holding);
         let steps = self.events.enqueue_steps(&jobs);
+        let span =
+            tracing::debug_span!("asyncapex.store", op = "job_insert_many", jobs = jobs.len());
         self.store
             .job_insert_many(JobInsertManyParams {
                 jobs,
                 max_holding: self.config.limits.flex_queue_size,
             })
+            .instrument(span)
             .await?;
         self.events.send(steps);
         self.daily.record(counted);

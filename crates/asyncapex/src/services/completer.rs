@@ -16,6 +16,7 @@ use asyncapex_core::{
 };
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 use crate::kinds::finalizer::finalizer_record;
 use crate::runtime::Runtime;
@@ -98,11 +99,17 @@ async fn write_groups(
             "recording completed jobs",
             |_| true,
             || {
-                rt.store.job_complete_many(JobCompleteManyParams {
-                    ids: ids.clone(),
-                    owner: rt.owner.clone(),
-                    now: rt.clock.now(),
-                })
+                rt.store
+                    .job_complete_many(JobCompleteManyParams {
+                        ids: ids.clone(),
+                        owner: rt.owner.clone(),
+                        now: rt.clock.now(),
+                    })
+                    .instrument(tracing::debug_span!(
+                        "asyncapex.store",
+                        op = "job_complete_many",
+                        jobs = ids.len()
+                    ))
             },
         )
         .await
@@ -194,7 +201,16 @@ pub(crate) async fn record(rt: &Runtime, job: &JobRecord, decision: Decision) ->
         let written = with_retries(
             "recording the job's end",
             |e| !matches!(e, Error::DuplicateSignature { .. }),
-            || rt.store.job_finish(params.clone()),
+            || {
+                rt.store
+                    .job_finish(params.clone())
+                    .instrument(tracing::debug_span!(
+                        "asyncapex.store",
+                        op = "job_finish",
+                        job.id = %job.id,
+                        inserts = params.insert.len()
+                    ))
+            },
         )
         .await;
         match written {

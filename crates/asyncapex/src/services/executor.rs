@@ -13,6 +13,8 @@ use std::time::Duration;
 use asyncapex_core::clock::add;
 use asyncapex_core::{JobClaimParams, JobOutcome, JobRecord, JobStatus, NewJob};
 
+use tracing::Instrument;
+
 use super::Service;
 use super::completer::{Completer, Completion, Decision, record};
 use crate::runtime::Runtime;
@@ -83,6 +85,11 @@ impl Executor {
                         lease_until: add(now, rt.config.lease_duration),
                         limit: u32::try_from(free).unwrap_or(u32::MAX),
                     })
+                    .instrument(tracing::debug_span!(
+                        "asyncapex.store",
+                        op = "job_claim",
+                        limit = free
+                    ))
                     .await;
                 match claimed {
                     Ok(jobs) => {
@@ -171,7 +178,7 @@ enum Ended {
 /// Runs one claimed job to its end: recorded here, or handed to the completer.
 async fn run_job(rt: &Arc<Runtime>, job: JobRecord, shared: Arc<ExecShared>) -> Ended {
     started(rt, &job);
-    let settled = execute(rt, &job, &shared).await;
+    let settled = traced_execute(rt, &job, &shared).await;
     let decision = decide(settled, &shared);
     if decision.outcome == JobOutcome::Completed
         && decision.children.is_empty()
@@ -206,7 +213,7 @@ pub(crate) async fn run_claimed(
         },
     );
     started(rt, &job);
-    let settled = execute(rt, &job, &shared).await;
+    let settled = traced_execute(rt, &job, &shared).await;
     let state = shared.lock().final_state.take();
     let decision = decide(settled, &shared);
     let status = record(rt, &job, decision).await;
@@ -215,6 +222,39 @@ pub(crate) async fn run_claimed(
         rt.announce(job.id, status);
     }
     (status, state)
+}
+
+/// [`execute`] inside the job's execution span (its stable fields are listed in the crate's
+/// docs, "Tracing"), which records how the execution ended and how long it took.
+async fn traced_execute(
+    rt: &Arc<Runtime>,
+    job: &JobRecord,
+    shared: &Arc<ExecShared>,
+) -> Settled<()> {
+    let span = tracing::info_span!(
+        "asyncapex.execution",
+        job.id = %job.id,
+        job.class = %job.class_name,
+        job.method = job.method_name.as_deref(),
+        job.type = %job.job_type,
+        job.attempt = job.attempt,
+        outcome = tracing::field::Empty,
+        error = tracing::field::Empty,
+        duration_ms = tracing::field::Empty,
+    );
+    let began = std::time::Instant::now();
+    let settled = execute(rt, job, shared).instrument(span.clone()).await;
+    let outcome = match &settled {
+        Settled::Succeeded(()) => "completed",
+        Settled::Failed(f) => {
+            span.record("error", f.message.as_str());
+            "failed"
+        }
+        Settled::Aborted => "aborted",
+    };
+    span.record("outcome", outcome);
+    span.record("duration_ms", began.elapsed().as_secs_f64() * 1000.0);
+    settled
 }
 
 /// Runs the job's handler in isolation under its context's time limit.

@@ -8,6 +8,7 @@ use asyncapex_core::clock::add;
 use asyncapex_core::{Clock, JobRescueParams, JobStatus, RescueOutcome, Store};
 
 use jiff::Timestamp;
+use tracing::Instrument;
 
 use super::Service;
 use crate::runtime::signals::{Events, LifecycleStep, Stop, Wakers};
@@ -63,7 +64,8 @@ impl Rescuer {
             exclude_owner: Some(self.owner.clone()),
         };
         let now = params.now;
-        match self.store.job_rescue(params).await {
+        let span = tracing::debug_span!("asyncapex.store", op = "job_rescue");
+        match self.store.job_rescue(params).instrument(span).await {
             Ok(out) => {
                 if self.events.lifecycle_wanted() {
                     self.publish_rescues(&out, now).await;
