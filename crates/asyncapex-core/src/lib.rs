@@ -36,11 +36,11 @@ pub use store::{
     AbortOutcome, AppTransaction, CronTriggerDeleteParams, CronTriggerDueParams,
     CronTriggerFailParams, CronTriggerFireParams, CronTriggerInsertParams, CronTriggerListParams,
     CronTriggerResumeParams, DURATION_BUCKETS_MS, HeartbeatAck, ID_CLOCK_SLACK, JobAbortParams,
-    JobClaimParams, JobCompleteManyParams, JobCountCreatedSinceParams, JobFinishParams,
-    JobHeartbeatParams, JobInsertManyParams, JobListParams, JobOutcome, JobPurgeParams,
-    JobReleaseParams, JobRescueParams, JobStats, JobStatsParams, KEPT_MINUTES, MinuteFigures,
-    MinuteStats, MinuteWindow, NodeHeartbeatParams, NodeListParams, NodeRecord, NodeRegisterParams,
-    PurgeBatch, RescueOutcome, Store, TimeRange,
+    JobClaimParams, JobCompleteManyParams, JobCountCreatedSinceParams, JobFinalizerStoreParams,
+    JobFinishParams, JobHeartbeatParams, JobInsertManyParams, JobListParams, JobOutcome,
+    JobPurgeParams, JobReleaseParams, JobRescueParams, JobStats, JobStatsParams, KEPT_MINUTES,
+    MinuteFigures, MinuteStats, MinuteWindow, NodeHeartbeatParams, NodeListParams, NodeRecord,
+    NodeRegisterParams, PurgeBatch, RescueOutcome, Store, StrandedFinalizer, TimeRange,
 };
 pub use store::{
     BatchChunkFinishParams, BatchChunkListParams, BatchChunksInsertParams, BatchChunksResetParams,

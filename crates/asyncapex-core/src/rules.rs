@@ -176,6 +176,7 @@ pub const MIGRATIONS: &[(u32, &str)] = &[
     (9, "job_links"),
     (10, "job_attempts"),
     (11, "sensitive_fields"),
+    (12, "durable_finalizers"),
 ];
 
 /// Checks that an operator may retry `job`: it failed or was aborted, and it is not a

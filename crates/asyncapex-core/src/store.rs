@@ -159,6 +159,21 @@ pub trait Store: QuerySource + Send + Sync + Debug + 'static {
         Ok(done)
     }
 
+    /// Stores the finalizer attached to a running job held by `owner` (replacing one stored
+    /// before), so it survives the process: a job that a rescuer fails after its last
+    /// attempt still has it. Returns `false` when the job is not running under that owner.
+    /// [`job_finish`](Self::job_finish) and a rescue that requeues the job clear it.
+    async fn job_finalizer_store(&self, params: JobFinalizerStoreParams) -> Result<bool>;
+
+    /// Failed jobs that still hold a stored finalizer — their worker died and the rescuer
+    /// failed them — oldest first, at most `limit`.
+    async fn job_finalizers_stranded(&self, limit: u32) -> Result<Vec<StrandedFinalizer>>;
+
+    /// Clears the stored finalizer of the failed job `parent` and inserts `run`, its
+    /// finalizer's job record, in one transaction. Returns `false`, inserting nothing, when
+    /// the job holds no stored finalizer any more (another node dispatched it).
+    async fn job_finalizer_dispatch(&self, parent: JobId, run: NewJob) -> Result<bool>;
+
     /// Aborts a job: a waiting one at once, a running one by request.
     async fn job_abort(&self, params: JobAbortParams) -> Result<AbortOutcome>;
 
@@ -993,6 +1008,30 @@ pub struct RescueOutcome {
     pub failed: Vec<JobId>,
     /// Jobs that were asked to abort, now `Aborted`.
     pub aborted: Vec<JobId>,
+}
+
+/// Params of [`Store::job_finalizer_store`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobFinalizerStoreParams {
+    /// The running job.
+    pub id: JobId,
+    /// Its lease holder.
+    pub owner: String,
+    /// The finalizer's registered class.
+    pub class: String,
+    /// The finalizer's state, as JSON.
+    pub state: String,
+}
+
+/// A failed job whose stored finalizer has not run (see [`Store::job_finalizers_stranded`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StrandedFinalizer {
+    /// The failed job.
+    pub job: JobRecord,
+    /// The finalizer's registered class.
+    pub class: String,
+    /// The finalizer's state, as JSON.
+    pub state: String,
 }
 
 /// Params of [`Store::job_release`].

@@ -2,10 +2,10 @@
 
 use asyncapex_core::{
     AbortOutcome, AttemptOutcome, AttemptRecord, Error, HeartbeatAck, JobAbortParams,
-    JobClaimParams, JobCompleteManyParams, JobCountCreatedSinceParams, JobFinishParams,
-    JobHeartbeatParams, JobId, JobListParams, JobRecord, JobReleaseParams, JobRescueParams,
-    JobStats, JobStatsParams, JobStatus, JobType, MinuteFigures, MinuteWindow, NewJob,
-    RescueOutcome, Result,
+    JobClaimParams, JobCompleteManyParams, JobCountCreatedSinceParams, JobFinalizerStoreParams,
+    JobFinishParams, JobHeartbeatParams, JobId, JobListParams, JobRecord, JobReleaseParams,
+    JobRescueParams, JobStats, JobStatsParams, JobStatus, JobType, MinuteFigures, MinuteWindow,
+    NewJob, RescueOutcome, Result, StrandedFinalizer,
 };
 use jiff::Timestamp;
 use tokio_postgres::Row;
@@ -528,6 +528,48 @@ pub(crate) async fn finish(tx: &dyn Tx, p: &JobFinishParams) -> Result<bool> {
         record_attempts(tx, &[p.id], p.now, outcome, vec![error]).await?;
     }
     insert_many(tx, &p.insert, p.max_holding).await?;
+    Ok(true)
+}
+
+pub(crate) async fn finalizer_store(tx: &dyn Tx, p: &JobFinalizerStoreParams) -> Result<bool> {
+    let changed = db::execute(
+        tx,
+        include_str!("queries/job_finalizer_store.sql"),
+        &[&p.id.as_15(), &p.owner, &p.class, &p.state],
+    )
+    .await?;
+    Ok(changed > 0)
+}
+
+pub(crate) async fn finalizers_stranded(tx: &dyn Tx, limit: u32) -> Result<Vec<StrandedFinalizer>> {
+    let rows = db::query(
+        tx,
+        include_str!("queries/job_finalizers_stranded.sql"),
+        &[&i64::from(limit)],
+    )
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(StrandedFinalizer {
+                job: job_from_row(r)?,
+                class: get(r, "finalizer_class")?,
+                state: get(r, "finalizer_state")?,
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn finalizer_dispatch(tx: &dyn Tx, parent: JobId, run: &NewJob) -> Result<bool> {
+    let changed = db::execute(
+        tx,
+        include_str!("queries/job_finalizer_dispatch.sql"),
+        &[&parent.as_15()],
+    )
+    .await?;
+    if changed == 0 {
+        return Ok(false);
+    }
+    insert_many(tx, std::slice::from_ref(run), 0).await?;
     Ok(true)
 }
 

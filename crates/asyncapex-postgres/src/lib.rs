@@ -53,11 +53,11 @@ use asyncapex_core::{
     AbortOutcome, CronTriggerDeleteParams, CronTriggerDueParams, CronTriggerFailParams,
     CronTriggerFireParams, CronTriggerId, CronTriggerInsertParams, CronTriggerListParams,
     CronTriggerRecord, CronTriggerResumeParams, Error, HeartbeatAck, JobAbortParams,
-    JobClaimParams, JobCompleteManyParams, JobCountCreatedSinceParams, JobFinishParams,
-    JobHeartbeatParams, JobId, JobInsertManyParams, JobListParams, JobPurgeParams, JobRecord,
-    JobReleaseParams, JobRescueParams, JobStats, JobStatsParams, JobStatus, NewJob,
+    JobClaimParams, JobCompleteManyParams, JobCountCreatedSinceParams, JobFinalizerStoreParams,
+    JobFinishParams, JobHeartbeatParams, JobId, JobInsertManyParams, JobListParams, JobPurgeParams,
+    JobRecord, JobReleaseParams, JobRescueParams, JobStats, JobStatsParams, JobStatus, NewJob,
     NodeHeartbeatParams, NodeListParams, NodeRecord, NodeRegisterParams, PurgeBatch, RescueOutcome,
-    Result, Store, StoreErrorKind,
+    Result, Store, StoreErrorKind, StrandedFinalizer,
 };
 use asyncapex_core::{
     BatchChunkFinishParams, BatchChunkListParams, BatchChunkRecord, BatchChunksInsertParams,
@@ -621,6 +621,20 @@ impl Store for PostgresStore {
     async fn job_complete_many(&self, params: JobCompleteManyParams) -> Result<Vec<JobId>> {
         // Completing twice changes nothing the second time.
         autocommit!(self, retry: true, |c| jobs::complete_many(&c, &params).await?)
+    }
+
+    async fn job_finalizer_store(&self, params: JobFinalizerStoreParams) -> Result<bool> {
+        // Storing the same state twice changes nothing: safe to retry.
+        autocommit!(self, retry: true, |c| jobs::finalizer_store(&c, &params).await?)
+    }
+
+    async fn job_finalizers_stranded(&self, limit: u32) -> Result<Vec<StrandedFinalizer>> {
+        autocommit!(self, retry: true, |c| jobs::finalizers_stranded(&c, limit).await?)
+    }
+
+    async fn job_finalizer_dispatch(&self, parent: JobId, run: NewJob) -> Result<bool> {
+        in_transaction!(self, |tx| jobs::finalizer_dispatch(&tx, parent, &run)
+            .await?)
     }
 
     async fn job_abort(&self, params: JobAbortParams) -> Result<AbortOutcome> {

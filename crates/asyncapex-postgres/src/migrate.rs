@@ -61,6 +61,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "sensitive_fields",
         include_str!("../migrations/0011_sensitive_fields.sql"),
     ),
+    (
+        12,
+        "durable_finalizers",
+        include_str!("../migrations/0012_durable_finalizers.sql"),
+    ),
 ];
 
 /// Creates the schema if needed and brings it to the newest version this build knows, in one

@@ -2,10 +2,10 @@
 
 use asyncapex_core::{
     AbortOutcome, AttemptOutcome, AttemptRecord, Error, HeartbeatAck, JobAbortParams,
-    JobClaimParams, JobCompleteManyParams, JobCountCreatedSinceParams, JobFinishParams,
-    JobHeartbeatParams, JobId, JobListParams, JobRecord, JobReleaseParams, JobRescueParams,
-    JobStats, JobStatsParams, JobStatus, JobType, MinuteFigures, MinuteWindow, NewJob,
-    RescueOutcome, Result,
+    JobClaimParams, JobCompleteManyParams, JobCountCreatedSinceParams, JobFinalizerStoreParams,
+    JobFinishParams, JobHeartbeatParams, JobId, JobListParams, JobRecord, JobReleaseParams,
+    JobRescueParams, JobStats, JobStatsParams, JobStatus, JobType, MinuteFigures, MinuteWindow,
+    NewJob, RescueOutcome, Result, StrandedFinalizer,
 };
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Row, named_params};
@@ -604,6 +604,53 @@ pub(crate) fn complete_many(conn: &Connection, p: &JobCompleteManyParams) -> Res
         }
     }
     Ok(done)
+}
+
+pub(crate) fn finalizer_store(conn: &Connection, p: &JobFinalizerStoreParams) -> Result<bool> {
+    let changed = conn
+        .prepare_cached(include_str!("queries/job_finalizer_store.sql"))
+        .map_err(from_sqlite)?
+        .execute(named_params! {
+            ":id": p.id.as_15(),
+            ":owner": p.owner,
+            ":class": p.class,
+            ":state": p.state,
+        })
+        .map_err(from_sqlite)?;
+    Ok(changed > 0)
+}
+
+pub(crate) fn finalizers_stranded(conn: &Connection, limit: u32) -> Result<Vec<StrandedFinalizer>> {
+    let mut stmt = conn
+        .prepare_cached(include_str!("queries/job_finalizers_stranded.sql"))
+        .map_err(from_sqlite)?;
+    let columns = JobColumns::of(&stmt)?;
+    let class_at = stmt.column_index("finalizer_class").map_err(from_sqlite)?;
+    let state_at = stmt.column_index("finalizer_state").map_err(from_sqlite)?;
+    let rows = stmt
+        .query_map(named_params! {":limit": limit}, |r| {
+            Ok(StrandedFinalizer {
+                job: job_from_row(r, &columns)?,
+                class: r.get(class_at)?,
+                state: r.get(state_at)?,
+            })
+        })
+        .map_err(from_sqlite)?;
+    rows.collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(from_sqlite)
+}
+
+pub(crate) fn finalizer_dispatch(conn: &Connection, parent: JobId, run: &NewJob) -> Result<bool> {
+    let changed = conn
+        .prepare_cached(include_str!("queries/job_finalizer_dispatch.sql"))
+        .map_err(from_sqlite)?
+        .execute(named_params! {":id": parent.as_15()})
+        .map_err(from_sqlite)?;
+    if changed == 0 {
+        return Ok(false);
+    }
+    insert_many(conn, std::slice::from_ref(run), 0)?;
+    Ok(true)
 }
 
 pub(crate) fn abort(conn: &Connection, p: &JobAbortParams) -> Result<AbortOutcome> {

@@ -36,11 +36,11 @@ use asyncapex_core::{
     AbortOutcome, CronTriggerDeleteParams, CronTriggerDueParams, CronTriggerFailParams,
     CronTriggerFireParams, CronTriggerId, CronTriggerInsertParams, CronTriggerListParams,
     CronTriggerRecord, CronTriggerResumeParams, Error, HeartbeatAck, JobAbortParams,
-    JobClaimParams, JobCompleteManyParams, JobCountCreatedSinceParams, JobFinishParams,
-    JobHeartbeatParams, JobId, JobInsertManyParams, JobListParams, JobPurgeParams, JobRecord,
-    JobReleaseParams, JobRescueParams, JobStats, JobStatsParams, JobStatus, NodeHeartbeatParams,
-    NodeListParams, NodeRecord, NodeRegisterParams, PurgeBatch, RescueOutcome, Result, Store,
-    StoreErrorKind,
+    JobClaimParams, JobCompleteManyParams, JobCountCreatedSinceParams, JobFinalizerStoreParams,
+    JobFinishParams, JobHeartbeatParams, JobId, JobInsertManyParams, JobListParams, JobPurgeParams,
+    JobRecord, JobReleaseParams, JobRescueParams, JobStats, JobStatsParams, JobStatus, NewJob,
+    NodeHeartbeatParams, NodeListParams, NodeRecord, NodeRegisterParams, PurgeBatch, RescueOutcome,
+    Result, Store, StoreErrorKind, StrandedFinalizer,
 };
 use asyncapex_core::{
     BatchChunkFinishParams, BatchChunkListParams, BatchChunkRecord, BatchChunksInsertParams,
@@ -544,6 +544,24 @@ impl Store for SqliteStore {
         };
         self.conn
             .send(kind, move |conn| jobs::complete_many(conn, &params))
+            .await
+    }
+
+    async fn job_finalizer_store(&self, params: JobFinalizerStoreParams) -> Result<bool> {
+        self.conn
+            .call_single(move |conn| jobs::finalizer_store(conn, &params))
+            .await
+    }
+
+    async fn job_finalizers_stranded(&self, limit: u32) -> Result<Vec<StrandedFinalizer>> {
+        self.conn
+            .call_single(move |conn| jobs::finalizers_stranded(conn, limit))
+            .await
+    }
+
+    async fn job_finalizer_dispatch(&self, parent: JobId, run: NewJob) -> Result<bool> {
+        self.conn
+            .call_waking(move |conn| jobs::finalizer_dispatch(conn, parent, &run))
             .await
     }
 

@@ -58,6 +58,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "sensitive_fields",
         include_str!("../migrations/0011_sensitive_fields.sql"),
     ),
+    (
+        12,
+        "durable_finalizers",
+        include_str!("../migrations/0012_durable_finalizers.sql"),
+    ),
 ];
 
 /// What a file held when it was opened, before anything was written to it.

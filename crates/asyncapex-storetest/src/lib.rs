@@ -28,6 +28,7 @@
 mod batch_cases;
 mod count_cases;
 mod factory;
+mod finalizer_cases;
 mod job_cases;
 mod race_cases;
 mod retention_cases;
@@ -137,6 +138,8 @@ conformance_suite!($
     job_cases::rescue_fails_a_job_after_its_last_attempt,
     job_cases::rescue_spares_the_excluded_owner,
     job_cases::rescue_ends_an_abort_requested_job_as_aborted,
+    finalizer_cases::a_stored_finalizer_is_stranded_only_when_a_rescue_fails_its_job,
+    finalizer_cases::a_stranded_finalizer_is_dispatched_once_with_its_run,
     job_cases::release_requeues_without_counting_the_attempt,
     job_cases::list_filters_and_pages_newest_first,
     job_cases::counts_by_status_and_pending,

@@ -6,7 +6,9 @@ SET status = 'Completed',
     completed_at = $3::bigint,
     last_owner = lease_owner,
     lease_owner = NULL,
-    lease_expires_at = NULL
+    lease_expires_at = NULL,
+    finalizer_class = NULL,
+    finalizer_state = NULL
 WHERE id = ANY($1::text[])
   AND lease_owner = $2::text
   AND status IN ('Preparing', 'Processing')

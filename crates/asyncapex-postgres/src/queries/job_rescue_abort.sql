@@ -8,7 +8,9 @@ SET status = 'Aborted',
     completed_at = $1::bigint,
     last_owner = j.lease_owner,
     lease_owner = NULL,
-    lease_expires_at = NULL
+    lease_expires_at = NULL,
+    finalizer_class = NULL,
+    finalizer_state = NULL
 FROM unnest($3::text[], $4::text[], $5::bigint[]) AS r(id, lease_owner, lease_expires_at)
 WHERE j.id = r.id
   AND j.status IN ('Preparing', 'Processing')

@@ -6,7 +6,9 @@ UPDATE asyncapex_job j
 SET status = 'Queued',
     last_owner = j.lease_owner,
     lease_owner = NULL,
-    lease_expires_at = NULL
+    lease_expires_at = NULL,
+    finalizer_class = NULL,
+    finalizer_state = NULL
 FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[])
     AS r(id, lease_owner, lease_expires_at, attempt)
 WHERE j.id = r.id

@@ -6,7 +6,9 @@ SET status = 'Aborted',
     completed_at = :now,
     last_owner = lease_owner,
     lease_owner = NULL,
-    lease_expires_at = NULL
+    lease_expires_at = NULL,
+    finalizer_class = NULL,
+    finalizer_state = NULL
 WHERE id = :id
   AND status IN ('Preparing', 'Processing')
   AND lease_owner = :lease_owner
