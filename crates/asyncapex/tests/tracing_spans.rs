@@ -114,7 +114,12 @@ async fn every_execution_has_a_span_with_its_job_outcome_and_duration() {
         .filter(|(name, _)| name == "asyncapex.store")
         .map(|(_, f)| f["op"].as_str())
         .collect();
-    for op in ["job_insert_many", "job_claim", "job_finish", "job_complete_many"] {
+    for op in [
+        "job_insert_many",
+        "job_claim",
+        "job_finish",
+        "job_complete_many",
+    ] {
         assert!(ops.contains(&op), "no {op} span in {ops:?}");
     }
 }

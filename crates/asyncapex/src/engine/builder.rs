@@ -408,6 +408,8 @@ fn start_services(rt: &Arc<Runtime>, services: &Services) {
                 clock: rt.clock.clone(),
                 wakers: rt.wakers.clone(),
                 events: rt.events.clone(),
+                ids: rt.ids.clone(),
+                max_attempts: config.max_attempts,
                 owner: rt.owner.clone(),
                 interval: config.rescue_interval,
                 grace: config.lease_duration,

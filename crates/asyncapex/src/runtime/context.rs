@@ -52,12 +52,60 @@ pub(crate) struct Buffer {
     pub(crate) batches_submitted: u32,
     pub(crate) callouts: u32,
     pub(crate) callout_time: Duration,
-    /// The attached finalizer: its class and state.
-    pub(crate) finalizer: Option<(String, serde_json::Value)>,
+    /// The attached finalizer, kept typed so its state is taken when the execution ends.
+    pub(crate) finalizer: Option<AttachedFinalizer>,
     /// The first broken limit; it fails the execution whatever the code returns.
     pub(crate) violation: Option<Error>,
     /// The job's state as its code left it, as JSON (kept only under the test kit).
     pub(crate) final_state: Option<String>,
+}
+
+/// A finalizer's value behind its type, so the buffer can hold any and serialize it later.
+pub(crate) trait FinalizerValue: std::any::Any + Send {
+    fn to_json(&self) -> Result<serde_json::Value, serde_json::Error>;
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any;
+}
+
+impl<T: serde::Serialize + std::any::Any + Send> FinalizerValue for T {
+    fn to_json(&self) -> Result<serde_json::Value, serde_json::Error> {
+        serde_json::to_value(self)
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
+        self
+    }
+}
+
+/// The finalizer an execution attached: Apex hands the finalizer the state its instance has
+/// when the execution ends, so the value stays live (and changeable) until then.
+pub(crate) struct AttachedFinalizer {
+    pub(crate) class: String,
+    pub(crate) value: Box<dyn FinalizerValue>,
+    /// Its state when attached: what is stored with the job at once, and the fallback if the
+    /// final state cannot be serialized.
+    pub(crate) attached: serde_json::Value,
+}
+
+impl std::fmt::Debug for AttachedFinalizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AttachedFinalizer")
+            .field("class", &self.class)
+            .field("attached", &self.attached)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AttachedFinalizer {
+    /// Its class and its state now, as the finalizer's run will see it.
+    pub(crate) fn into_state(self) -> (String, serde_json::Value) {
+        match self.value.to_json() {
+            Ok(state) => (self.class, state),
+            Err(e) => {
+                tracing::error!(class = %self.class, error = %e, "cannot serialize the finalizer's final state; it runs with its state when attached");
+                (self.class, self.attached)
+            }
+        }
+    }
 }
 
 /// State shared between an execution's context and the executor watching it, so the buffer

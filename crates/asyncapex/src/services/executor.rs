@@ -307,6 +307,10 @@ fn decide(settled: Settled<()>, shared: &ExecShared) -> Decision {
     Decision {
         outcome,
         children,
-        finalizer: if aborted { None } else { buffer.finalizer },
+        finalizer: if aborted {
+            None
+        } else {
+            buffer.finalizer.map(|f| f.into_state())
+        },
     }
 }

@@ -5,12 +5,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use asyncapex_core::clock::add;
-use asyncapex_core::{Clock, JobRescueParams, JobStatus, RescueOutcome, Store};
+use asyncapex_core::{
+    Clock, IdGenerator, JobOutcome, JobRescueParams, JobStatus, RescueOutcome, Store,
+};
 
 use jiff::Timestamp;
 use tracing::Instrument;
 
 use super::Service;
+use crate::kinds::finalizer::finalizer_run;
 use crate::runtime::signals::{Events, LifecycleStep, Stop, Wakers};
 
 /// What the rescuer needs.
@@ -19,6 +22,10 @@ pub(crate) struct Rescuer {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) wakers: Arc<Wakers>,
     pub(crate) events: Arc<Events>,
+    /// Mints the IDs of stranded finalizers' runs.
+    pub(crate) ids: Arc<IdGenerator>,
+    /// Claims allowed to a finalizer's run.
+    pub(crate) max_attempts: u32,
     /// This process's lease-owner name: its own leases are the heartbeat's business.
     pub(crate) owner: String,
     /// How often it looks.
@@ -81,6 +88,7 @@ impl Rescuer {
                 for id in &out.aborted {
                     self.events.announce(*id, JobStatus::Aborted);
                 }
+                self.dispatch_stranded(now).await;
                 Some(out)
             }
             Err(e) => {
@@ -89,7 +97,66 @@ impl Rescuer {
             }
         }
     }
+
+    /// Runs the finalizers of jobs a rescue failed (this pass's or another node's, if that
+    /// node died before it could): each one's run is inserted once, whichever node gets there
+    /// first. One indexed look that finds nothing, nearly always.
+    async fn dispatch_stranded(&self, now: Timestamp) {
+        let stranded = match self.store.job_finalizers_stranded(STRANDED_PER_PASS).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot look for finalizers of rescued jobs");
+                return;
+            }
+        };
+        for s in stranded {
+            let parent = s.job.id;
+            let outcome = JobOutcome::Failed {
+                message: s
+                    .job
+                    .extended_status
+                    .clone()
+                    .unwrap_or_else(|| "its worker stopped heartbeating".into()),
+            };
+            let state = match serde_json::from_str(&s.state) {
+                Ok(v) => v,
+                Err(e) => {
+                    tracing::error!(job = %parent, error = %e, "a stored finalizer is not JSON; running it with no state");
+                    serde_json::Value::Null
+                }
+            };
+            let run = match finalizer_run(
+                &self.ids,
+                now,
+                self.max_attempts,
+                &s.job,
+                &outcome,
+                (s.class, state),
+            ) {
+                Ok(run) => run,
+                Err(e) => {
+                    tracing::error!(job = %parent, error = %e, "cannot build the run of a rescued job's finalizer");
+                    continue;
+                }
+            };
+            let steps = self.events.enqueue_steps(std::slice::from_ref(&run));
+            match self.store.job_finalizer_dispatch(parent, run).await {
+                Ok(true) => {
+                    tracing::info!(job = %parent, "running the finalizer of a job failed by a rescue");
+                    self.events.send(steps);
+                    self.wakers.work.notify_one();
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(job = %parent, error = %e, "cannot run the finalizer of a rescued job; the next pass tries again");
+                }
+            }
+        }
+    }
 }
+
+/// Stranded finalizers dispatched per rescue pass (the rest wait for the next pass).
+const STRANDED_PER_PASS: u32 = 100;
 
 impl Rescuer {
     /// Tells lifecycle listeners what the pass did, reading each job for its class (only
@@ -134,6 +201,8 @@ mod tests {
             clock: kit.clock(),
             wakers: Default::default(),
             events: Default::default(),
+            ids: std::sync::Arc::new(asyncapex_core::IdGenerator::new(3)),
+            max_attempts: 3,
             owner: "me".into(),
             interval: Duration::from_secs(15),
             grace: Duration::from_secs(30),

@@ -303,7 +303,7 @@ fn finish<T, O>(job: T, ended: Ended<O>, inner: &ExecContext) -> Execution<T, O>
             .into_iter()
             .map(Buffered::from_new)
             .collect(),
-        finalizer: buffer.finalizer,
+        finalizer: buffer.finalizer.map(|f| f.into_state()),
         limits,
     }
 }
