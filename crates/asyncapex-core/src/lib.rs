@@ -33,14 +33,15 @@ pub use query::{QueryPageParams, QuerySource};
 pub use redaction::Redactions;
 pub use status::JobStatus;
 pub use store::{
-    AbortOutcome, AppTransaction, CronTriggerDeleteParams, CronTriggerDueParams,
-    CronTriggerFailParams, CronTriggerFireParams, CronTriggerInsertParams, CronTriggerListParams,
-    CronTriggerResumeParams, DURATION_BUCKETS_MS, HeartbeatAck, ID_CLOCK_SLACK, JobAbortParams,
-    JobClaimParams, JobCompleteManyParams, JobCountCreatedSinceParams, JobFinalizerStoreParams,
-    JobFinishParams, JobHeartbeatParams, JobInsertManyParams, JobListParams, JobOutcome,
-    JobPurgeParams, JobReleaseParams, JobRescueParams, JobStats, JobStatsParams, KEPT_MINUTES,
-    MinuteFigures, MinuteStats, MinuteWindow, NodeHeartbeatParams, NodeListParams, NodeRecord,
-    NodeRegisterParams, PurgeBatch, RescueOutcome, Store, StrandedFinalizer, TimeRange,
+    AbortOutcome, AppTransaction, BlockingAppTransaction, CronTriggerDeleteParams,
+    CronTriggerDueParams, CronTriggerFailParams, CronTriggerFireParams, CronTriggerInsertParams,
+    CronTriggerListParams, CronTriggerResumeParams, DURATION_BUCKETS_MS, HeartbeatAck,
+    ID_CLOCK_SLACK, JobAbortParams, JobClaimParams, JobCompleteManyParams,
+    JobCountCreatedSinceParams, JobFinalizerStoreParams, JobFinishParams, JobHeartbeatParams,
+    JobInsertManyParams, JobListParams, JobOutcome, JobPurgeParams, JobReleaseParams,
+    JobRescueParams, JobStats, JobStatsParams, KEPT_MINUTES, MinuteFigures, MinuteStats,
+    MinuteWindow, NodeHeartbeatParams, NodeListParams, NodeRecord, NodeRegisterParams, PurgeBatch,
+    RescueOutcome, Store, StrandedFinalizer, TimeRange,
 };
 pub use store::{
     BatchChunkFinishParams, BatchChunkListParams, BatchChunksInsertParams, BatchChunksResetParams,

@@ -1064,6 +1064,19 @@ pub trait AppTransaction<S: Store>: Sync {
     ) -> impl std::future::Future<Output = Result<()>> + Send;
 }
 
+/// An application's own database transaction that jobs can be inserted into without
+/// awaiting: SQLite's (`rusqlite`), whose connection is not `Send` and so cannot be held
+/// across an `.await` in a spawned task. The engine's `PreparedEnqueue::insert_in` takes
+/// one; the store crate implements it for its connection types.
+pub trait BlockingAppTransaction<S: Store> {
+    /// Inserts `jobs` inside this transaction, capping the flex queue at `max_holding`.
+    ///
+    /// # Errors
+    /// As [`Store::job_insert_many`]; [`Error::NotAllowed`](crate::Error::NotAllowed) when
+    /// the transaction is not on the store's file or none is open.
+    fn job_insert_in(&self, store: &S, jobs: &[NewJob], max_holding: u32) -> Result<()>;
+}
+
 /// Params of [`Store::job_purge`] and [`Store::job_purge_count`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobPurgeParams {

@@ -12,6 +12,7 @@
 //! # Ok(()) }
 //! ```
 
+mod app_transaction;
 mod batches;
 mod checkpoint;
 mod connection;
@@ -59,6 +60,9 @@ use crate::errors::from_sqlite;
 /// is idle (see `connection`): tens of microseconds, not long enough to stall a runtime.
 const SHORT_ROWS: usize = 64;
 pub use crate::query_source::SqliteQuerySource;
+/// The `rusqlite` this store is built with: an application that enqueues inside its own
+/// transactions ([`SqliteStore::insert_in`]) opens its connection with it.
+pub use rusqlite;
 
 /// How hard SQLite works to make a commit survive a crash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -129,6 +129,13 @@ impl Wake {
         self.counter.subscribe()
     }
 
+    /// Tells every process on this file, this one included, that work may be available:
+    /// after a commit the store did not make itself (an application's own transaction).
+    pub(crate) fn notify_all(&self) {
+        self.counter.send_modify(|n| *n = n.wrapping_add(1));
+        self.notify_others();
+    }
+
     /// Tells every other process on this file that work may be available.
     pub(crate) fn notify_others(&self) {
         let mut peers = self.peers.lock().unwrap_or_else(|e| e.into_inner());

@@ -82,7 +82,7 @@ pub use asyncapex_core::{
 #[cfg(feature = "postgres")]
 pub use asyncapex_postgres::{PostgresOptions, PostgresStore, tokio_postgres};
 #[cfg(feature = "sqlite")]
-pub use asyncapex_sqlite::{Durability, SqliteOptions, SqliteStore};
+pub use asyncapex_sqlite::{Durability, SqliteOptions, SqliteStore, rusqlite};
 
 pub use asyncapex_core::cron::{self, CronDialect, CronExpr, DstPolicy};
 pub use asyncapex_core::{
@@ -106,7 +106,7 @@ pub use asyncapex_macros::future;
 pub use engine::testing;
 pub use engine::{
     AbortTarget, BULK_BATCH, BulkAction, BulkReport, Engine, EngineBuilder, EnqueueTransaction,
-    PURGE_BATCH, PurgeFilter, ScheduleOptions, ShutdownReport,
+    PURGE_BATCH, PreparedEnqueue, PurgeFilter, ScheduleOptions, ShutdownReport,
 };
 pub use kinds::batch::{Batchable, QueryLocator, WorkSet};
 pub use kinds::context::{

@@ -27,7 +27,7 @@ pub use self::control::{AbortTarget, ShutdownReport};
 pub use self::operator::{BULK_BATCH, BulkAction, BulkReport};
 pub use self::retention::{PURGE_BATCH, PurgeFilter};
 pub use self::schedule::ScheduleOptions;
-pub use self::transaction::EnqueueTransaction;
+pub use self::transaction::{EnqueueTransaction, PreparedEnqueue};
 use crate::runtime::Runtime;
 use crate::runtime::config::EngineConfig;
 use crate::runtime::daily::DailyUsage;

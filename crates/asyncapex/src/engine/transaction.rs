@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use asyncapex_core::{AppTransaction, Error, JobId, Store};
+use asyncapex_core::{AppTransaction, BlockingAppTransaction, Error, JobId, Store};
 
 use super::Engine;
 use crate::kinds::batch::{self, Batchable};
@@ -163,6 +163,111 @@ impl EnqueueTransaction {
         tx.job_insert_in(store, &buffer.enqueued, rt.config.limits.flex_queue_size)
             .await?;
         Ok(ids)
+    }
+}
+
+#[cfg(feature = "sqlite")]
+impl Engine {
+    /// Prepares the application's own connection to the engine's SQLite file for enqueueing
+    /// inside its transactions ([`EnqueueTransaction::prepare`]): see
+    /// [`SqliteStore::enlist`](asyncapex_sqlite::SqliteStore::enlist) for what it checks and
+    /// sets. Call it once per connection.
+    ///
+    /// # Errors
+    /// [`Error::NotAllowed`] when the engine's store is not a SQLite file, or `conn` is another
+    /// file or not in WAL mode.
+    pub fn enlist(&self, conn: &mut asyncapex_sqlite::rusqlite::Connection) -> Result<(), Error> {
+        let Some(store) = self
+            .rt
+            .store
+            .as_any()
+            .downcast_ref::<asyncapex_sqlite::SqliteStore>()
+        else {
+            return Err(Error::NotAllowed {
+                rule: "enlisting a SQLite connection needs an engine on a SQLite store".into(),
+            });
+        };
+        store.enlist(conn)
+    }
+}
+
+impl EnqueueTransaction {
+    /// Checks the buffered jobs against the limits and the daily cap, for an insert into an
+    /// application transaction that cannot be held across an `.await`: SQLite's. Then
+    /// [`PreparedEnqueue::insert_in`] inserts them, without awaiting, inside the
+    /// application's open `rusqlite` transaction on the store's file, and they exist if and
+    /// only if it commits. The application's connection must be enlisted
+    /// (`Engine::enlist`) once first, so that its commit wakes every engine on the file at
+    /// once (without it they find the jobs at their next poll).
+    ///
+    #[cfg_attr(feature = "sqlite", doc = "```no_run")]
+    #[cfg_attr(not(feature = "sqlite"), doc = "```ignore")]
+    /// # async fn demo(engine: &asyncapex::Engine) -> Result<(), Box<dyn std::error::Error>> {
+    /// # #[derive(serde::Serialize, serde::Deserialize)] struct Welcome { id: i64 }
+    /// # impl asyncapex::Queueable for Welcome { async fn execute(&mut self, _: &mut asyncapex::QueueableContext) -> Result<(), asyncapex::JobError> { Ok(()) } }
+    /// use asyncapex::rusqlite;
+    /// let mut conn = rusqlite::Connection::open("app.db")?; // the engine's store file
+    /// engine.enlist(&mut conn)?;                            // once per connection
+    ///
+    /// let mut jobs = engine.begin();
+    /// jobs.enqueue_job(Welcome { id: 42 })?;
+    /// let jobs = jobs.prepare().await?;                     // limits checked
+    /// let tx = conn.transaction()?;
+    /// tx.execute("INSERT INTO account (id) VALUES (?1)", [42])?;
+    /// jobs.insert_in(&tx)?;                                 // no await inside
+    /// tx.commit()?;                                         // the account and its job, or neither
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`commit`](Self::commit), for the limits and the daily cap.
+    pub async fn prepare(self) -> Result<PreparedEnqueue, Error> {
+        let rt = self.inner.rt.clone();
+        let buffer = self.checked().await?;
+        Ok(PreparedEnqueue {
+            rt,
+            jobs: buffer.enqueued,
+        })
+    }
+}
+
+/// Jobs checked against the limits, ready to be inserted into an application's own
+/// transaction without awaiting (see [`EnqueueTransaction::prepare`]). Dropping it inserts
+/// nothing.
+pub struct PreparedEnqueue {
+    rt: Arc<crate::runtime::Runtime>,
+    jobs: Vec<asyncapex_core::NewJob>,
+}
+
+impl PreparedEnqueue {
+    /// The IDs the jobs will have.
+    pub fn ids(&self) -> Vec<JobId> {
+        self.jobs.iter().map(|j| j.id).collect()
+    }
+
+    /// Inserts the jobs inside `tx`, the application's open transaction on the store's
+    /// database; returns their IDs. They commit or roll back with `tx`, all or none.
+    ///
+    /// # Errors
+    /// [`Error::NotAllowed`] when the engine's store is not the kind `tx` belongs to, `tx`
+    /// is on another file or no transaction is open; [`Error::DuplicateSignature`] and the
+    /// flex queue's cap as for any enqueue (nothing is inserted, `tx` stays open); a store
+    /// error.
+    pub fn insert_in<S, T>(self, tx: &T) -> Result<Vec<JobId>, Error>
+    where
+        S: Store,
+        T: BlockingAppTransaction<S>,
+    {
+        let Some(store) = self.rt.store.as_any().downcast_ref::<S>() else {
+            return Err(Error::NotAllowed {
+                rule: format!(
+                    "enqueueing inside this application transaction needs an engine whose store is a {}",
+                    std::any::type_name::<S>()
+                ),
+            });
+        };
+        tx.job_insert_in(store, &self.jobs, self.rt.config.limits.flex_queue_size)?;
+        Ok(self.ids())
     }
 }
 
