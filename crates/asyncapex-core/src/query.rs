@@ -5,8 +5,14 @@ use serde_json::{Map, Value};
 
 use crate::error::Result;
 
-/// One page of a query, by keyset: rows whose `key_column` is greater than `after`, in key
-/// order.
+/// One page of a query, by keyset: rows whose `key_column` is greater than `after` (and at
+/// most `through`), in key order.
+///
+/// ```
+/// use asyncapex_core::QueryPageParams;
+/// let first = QueryPageParams::new("SELECT id, name FROM account", "id", 10_000);
+/// assert_eq!((first.after, first.through, first.keys_only), (None, None, false));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueryPageParams {
     /// The application's query (a `SELECT`); it is wrapped, not changed.
@@ -15,8 +21,27 @@ pub struct QueryPageParams {
     pub key_column: String,
     /// The last key of the previous page; `None` for the first page.
     pub after: Option<Value>,
+    /// The last key to read, inclusive; `None` for no upper bound (a query locator's chunk
+    /// is the key range `after` (exclusive) to `through`).
+    pub through: Option<Value>,
+    /// Read only the key column (a batch's `start` cuts key ranges without reading rows).
+    pub keys_only: bool,
     /// Rows per page.
     pub limit: u32,
+}
+
+impl QueryPageParams {
+    /// The first page of `query`, every column, `limit` rows.
+    pub fn new(query: impl Into<String>, key_column: impl Into<String>, limit: u32) -> Self {
+        QueryPageParams {
+            query: query.into(),
+            key_column: key_column.into(),
+            after: None,
+            through: None,
+            keys_only: false,
+            limit,
+        }
+    }
 }
 
 /// Something that can run an application's query page by page: every store (for tables in

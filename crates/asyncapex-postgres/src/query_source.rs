@@ -76,6 +76,7 @@ pub(crate) async fn page(
     let columns: Vec<String> = probe
         .columns()
         .iter()
+        .filter(|c| !p.keys_only || c.name() == p.key_column)
         .map(|c| {
             let col = format!("asyncapex_locator.{}", quote_ident(c.name()));
             if NATIVE.contains(c.type_()) {
@@ -90,21 +91,35 @@ pub(crate) async fn page(
         quote_ident(key_type.schema()),
         quote_ident(key_type.name())
     );
+    let as_text = |v: &Value| -> Option<String> {
+        match v {
+            Value::Null => None,
+            Value::String(s) => Some(s.clone()),
+            other => Some(other.to_string()),
+        }
+    };
+    let limit = i64::from(p.limit);
+    let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![&limit];
+    let keys: Vec<(String, &str)> = [(&p.after, ">"), (&p.through, "<=")]
+        .into_iter()
+        .filter_map(|(bound, op)| bound.as_ref().and_then(as_text).map(|k| (k, op)))
+        .collect();
+    let mut bounds = vec!["true".to_owned()];
+    for (key, op) in &keys {
+        params.push(key);
+        bounds.push(format!(
+            "asyncapex_locator.{} {op} CAST(${}::text AS {key_type})",
+            quote_ident(&p.key_column),
+            params.len()
+        ));
+    }
     // The application's query goes in last, so nothing in it is taken for a placeholder.
     let sql = include_str!("queries/query_page.sql")
         .replace("{columns}", &columns.join(", "))
         .replace("{key}", &p.key_column)
-        .replace("{key_type}", &key_type)
+        .replace("{bounds}", &bounds.join(" AND "))
         .replace("{query}", query);
-    let after: Option<String> = p.after.as_ref().and_then(|v| match v {
-        Value::Null => None,
-        Value::String(s) => Some(s.clone()),
-        other => Some(other.to_string()),
-    });
-    let rows = tx
-        .query(&sql, &[&after, &i64::from(p.limit)])
-        .await
-        .map_err(refuse)?;
+    let rows = tx.query(&sql, &params).await.map_err(refuse)?;
     tx.commit().await.map_err(from_pg)?;
     rows.iter().map(row_to_json).collect()
 }

@@ -22,6 +22,8 @@ async fn pages(store: &PostgresStore, query: &str, key: &str, limit: u32) -> Vec
                 query: query.into(),
                 key_column: key.into(),
                 after: after.clone(),
+                through: None,
+                keys_only: false,
                 limit,
             })
             .await
@@ -116,6 +118,8 @@ async fn query_pages_follow_text_keys() {
             query: "SELECT code FROM sku".into(),
             key_column: "qty".into(),
             after: None,
+            through: None,
+            keys_only: false,
             limit: 2,
         })
         .await
@@ -126,6 +130,8 @@ async fn query_pages_follow_text_keys() {
             query: "SELECT * FROM no_such_table".into(),
             key_column: "id".into(),
             after: None,
+            through: None,
+            keys_only: false,
             limit: 2,
         })
         .await

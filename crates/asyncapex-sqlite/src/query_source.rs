@@ -23,14 +23,12 @@ pub(crate) fn page(conn: &Connection, p: &QueryPageParams) -> Result<Vec<Map<Str
         });
     }
     // The application's query is wrapped, not edited, so keyset paging works for any SELECT.
-    let sql = format!(
-        "SELECT * FROM ({query}) AS asyncapex_locator \
-         WHERE (?1 IS NULL OR asyncapex_locator.\"{key}\" > ?1) \
-         ORDER BY asyncapex_locator.\"{key}\" LIMIT ?2",
-        query = p.query.trim().trim_end_matches(';'),
-        key = p.key_column
-    );
-    let after = p.after.as_ref().map(json_to_sql);
+    let columns = if p.keys_only {
+        format!("asyncapex_locator.\"{}\"", p.key_column)
+    } else {
+        "*".to_owned()
+    };
+    let (sql, values) = page_sql(p, &columns);
     let refuse = |e: rusqlite::Error| {
         let err = from_sqlite(e);
         match err {
@@ -44,7 +42,9 @@ pub(crate) fn page(conn: &Connection, p: &QueryPageParams) -> Result<Vec<Map<Str
     let mut stmt = conn.prepare_cached(&sql).map_err(refuse)?;
     let names: Vec<String> = stmt.column_names().map(str::to_owned).collect();
     let mut rows = stmt
-        .query(rusqlite::params![after, p.limit])
+        .query(rusqlite::params_from_iter(
+            std::iter::once(SqlValue::Integer(i64::from(p.limit))).chain(values),
+        ))
         .map_err(refuse)?;
     let mut out = Vec::new();
     while let Some(row) = rows.next().map_err(refuse)? {
@@ -56,6 +56,27 @@ pub(crate) fn page(conn: &Connection, p: &QueryPageParams) -> Result<Vec<Map<Str
         out.push(map);
     }
     Ok(out)
+}
+
+/// The statement of one page and its bound values after the limit (`?1`). Only the bounds
+/// given are written: `(?2 IS NULL OR key > ?2)` would hide the range from the planner, and
+/// every page would scan the query from its first row (a 1 M-row locator read 51 k rows/s).
+fn page_sql(p: &QueryPageParams, columns: &str) -> (String, Vec<SqlValue>) {
+    let key = format!("asyncapex_locator.\"{}\"", p.key_column);
+    let mut bounds = vec!["1".to_owned()];
+    let mut values = Vec::new();
+    for (bound, op) in [(&p.after, ">"), (&p.through, "<=")] {
+        if let Some(v) = bound {
+            values.push(json_to_sql(v));
+            bounds.push(format!("{key} {op} ?{}", values.len() + 1));
+        }
+    }
+    let sql = format!(
+        "SELECT {columns} FROM ({query}) AS asyncapex_locator WHERE {bounds} ORDER BY {key} LIMIT ?1",
+        query = p.query.trim().trim_end_matches(';'),
+        bounds = bounds.join(" AND "),
+    );
+    (sql, values)
 }
 
 fn json_to_sql(v: &Value) -> SqlValue {
@@ -115,5 +136,36 @@ impl SqliteQuerySource {
 impl QuerySource for SqliteQuerySource {
     async fn query_page(&self, params: QueryPageParams) -> Result<Vec<Map<String, Value>>> {
         self.conn.call(move |conn| page(conn, &params)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// A page with both bounds is a range search of the key, not a scan of the query.
+    #[test]
+    fn a_key_range_page_searches_the_key_index() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE orders (id INTEGER PRIMARY KEY, total INTEGER)")
+            .unwrap();
+        let mut p = QueryPageParams::new("SELECT id, total FROM orders WHERE total > 0", "id", 10);
+        p.after = Some(Value::from(100));
+        p.through = Some(Value::from(2100));
+        let (sql, _) = page_sql(&p, "*");
+        let plan: Vec<String> = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap()
+            .query_map(rusqlite::params![10, 100, 2100], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert!(
+            plan.iter()
+                .any(|l| l.contains("SEARCH") && l.contains("rowid>? AND rowid<?")),
+            "{plan:?}"
+        );
     }
 }

@@ -54,7 +54,7 @@ proptest! {
             }
             let store = SqliteStore::open(&path).await.unwrap();
             let _ = store
-                .query_page(QueryPageParams { query, key_column, after, limit })
+                .query_page(QueryPageParams { query, key_column, after, through: None, keys_only: false, limit })
                 .await;
             // Whatever was asked, the application's rows are untouched and the store works.
             let conn = rusqlite::Connection::open(&path).unwrap();

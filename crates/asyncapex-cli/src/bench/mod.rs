@@ -1,6 +1,7 @@
 //! `asyncapex bench …`: benchmark programs that print figures (never timed tests).
 
 mod bulk;
+mod locator;
 mod scale;
 
 use std::time::{Duration, Instant};
@@ -51,6 +52,9 @@ pub enum BenchCommand {
     /// Fill a fresh store (2 % failed batches), then retry every failed job at once through
     /// the bulk action while probes measure W3 of unrelated jobs; time and latency.
     BulkRetry(bulk::BulkRetryArgs),
+    /// Make an application table of N rows (50 million by default), then run a batch over it
+    /// through a query locator; rows/s, peak RSS and the store's bytes while it runs.
+    Locator(locator::LocatorArgs),
 }
 
 /// Sums its items: the trivial `execute` of the batch benchmark.
@@ -146,6 +150,7 @@ pub(crate) async fn run(database: &str, cmd: BenchCommand) -> Result<(), String>
         } => batch(items, scope, stateful, file).await,
         BenchCommand::Scale(args) => scale::run(args).await,
         BenchCommand::BulkRetry(args) => bulk::run(args).await,
+        BenchCommand::Locator(args) => locator::run(args).await,
     }
 }
 

@@ -1,12 +1,10 @@
-//! Cutting `start`'s work set into stored chunks of `scope` items.
+//! Cutting `start`'s work set into stored chunks of `scope` items (an iterable's items are
+//! copied into its chunks; a query locator's chunks are key ranges, see [`super::locator`]).
 
-use std::sync::Arc;
+use asyncapex_core::{BatchChunksInsertParams, NewBatchChunk};
 
-use asyncapex_core::{BatchChunksInsertParams, NewBatchChunk, QueryPageParams, QuerySource};
-use serde_json::Value;
-
+use super::Batchable;
 use super::runner::Run;
-use super::{Batchable, QueryLocator};
 use crate::runtime::job_error::JobError;
 
 /// Chunks written per store call while `start`'s work set is cut.
@@ -16,7 +14,7 @@ const CHUNKS_PER_INSERT: usize = 64;
 const BYTES_PER_INSERT: usize = 8 << 20;
 
 /// Accumulates items into chunk JSON and writes chunks in groups.
-struct Cutter<'a> {
+pub(super) struct Cutter<'a> {
     run: &'a Run,
     scope: usize,
     seq: u64,
@@ -27,7 +25,7 @@ struct Cutter<'a> {
 }
 
 impl<'a> Cutter<'a> {
-    fn new(run: &'a Run, scope: usize) -> Cutter<'a> {
+    pub(super) fn new(run: &'a Run, scope: usize) -> Cutter<'a> {
         Cutter {
             run,
             scope,
@@ -90,7 +88,24 @@ impl<'a> Cutter<'a> {
         Ok(())
     }
 
-    async fn finish(mut self) -> Result<u64, JobError> {
+    /// Adds a chunk whose stored items are `items` as given (a query locator's key range)
+    /// holding `count` records.
+    pub(super) async fn push_chunk(&mut self, items: String, count: u32) -> Result<(), JobError> {
+        self.ready_bytes += items.len();
+        self.ready.push(NewBatchChunk {
+            id: self.run.rt.ids.job_id(self.run.rt.clock.now()),
+            seq: self.seq,
+            item_count: count,
+            items,
+        });
+        self.seq += 1;
+        if self.ready.len() == CHUNKS_PER_INSERT || self.ready_bytes >= BYTES_PER_INSERT {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    pub(super) async fn finish(mut self) -> Result<u64, JobError> {
         if self.in_current > 0 {
             self.seal();
         }
@@ -113,68 +128,6 @@ pub(super) async fn cut_iterable<B: Batchable>(
             .map_err(|e| JobError::new(format!("cannot serialize a work-set item: {e}")))?;
         json.push_str(&text);
         cutter.push_json(&json).await?;
-    }
-    cutter.finish().await
-}
-
-pub(super) async fn cut_query<B: Batchable>(
-    run: &Run,
-    locator: QueryLocator,
-    scope: usize,
-) -> Result<u64, JobError> {
-    let source: Arc<dyn QuerySource> = match &locator.database {
-        #[cfg(feature = "sqlite")]
-        Some(path) => Arc::new(asyncapex_sqlite::SqliteQuerySource::open(path)?),
-        #[cfg(not(feature = "sqlite"))]
-        Some(path) => {
-            return Err(JobError::new(format!(
-                "a query locator over {} needs asyncapex's sqlite feature",
-                path.display()
-            )));
-        }
-        None => run.rt.store.clone(),
-    };
-    let cap = run.rt.config.limits.query_locator_rows;
-    let mut cutter = Cutter::new(run, scope);
-    let mut after: Option<Value> = None;
-    let mut rows_read: u64 = 0;
-    loop {
-        let page = source
-            .query_page(QueryPageParams {
-                query: locator.query.clone(),
-                key_column: locator.key_column.clone(),
-                after: after.clone(),
-                limit: locator.page_size,
-            })
-            .await?;
-        let Some(last) = page.last() else {
-            break;
-        };
-        after = Some(last.get(&locator.key_column).cloned().ok_or_else(|| {
-            JobError::new(format!(
-                "the query locator's rows have no column {:?} to page by",
-                locator.key_column
-            ))
-        })?);
-        for row in page {
-            rows_read += 1;
-            if rows_read > cap {
-                return Err(JobError::new(format!(
-                    "the query locator returned more than {cap} rows, the most a batch may process"
-                )));
-            }
-            let value = Value::Object(row);
-            if rows_read == 1 {
-                // Fail at once, not in every chunk, when rows do not fit the item type.
-                serde_json::from_value::<B::Item>(value.clone()).map_err(|e| {
-                    JobError::new(format!(
-                        "a query locator row does not deserialize into {}'s item type: {e}",
-                        B::class_name()
-                    ))
-                })?;
-            }
-            cutter.push_json(&value.to_string()).await?;
-        }
     }
     cutter.finish().await
 }

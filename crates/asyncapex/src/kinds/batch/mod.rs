@@ -2,6 +2,7 @@
 //! chunk its own transaction (Apex's `Database.Batchable`).
 
 mod cutter;
+mod locator;
 mod runner;
 
 use std::future::Future;
@@ -56,6 +57,13 @@ impl<T> WorkSet<T> {
 /// [`Limits::query_locator_rows`](crate::Limits::query_locator_rows) (Apex: 50 million; the
 /// job fails past that). Each row becomes a JSON object keyed by column name and is
 /// deserialized into the batch's item type.
+///
+/// `start` reads only the key column and stores each chunk as a key range (after one key,
+/// through another); each chunk reads its range's rows when it runs. So the store keeps one
+/// small record per chunk, not a copy of the rows, and memory holds one page of keys or one
+/// chunk's rows at a time. Unlike Apex's cursor, which sees the rows as `start` found them,
+/// a chunk sees its range as it is when the chunk runs: rows inserted into it since are
+/// processed, rows deleted or changed to no longer match are not.
 ///
 /// ```
 /// use asyncapex::QueryLocator;

@@ -17,7 +17,8 @@ use asyncapex_core::{
 };
 use tokio::task::JoinSet;
 
-use super::cutter::{cut_iterable, cut_query};
+use super::cutter::cut_iterable;
+use super::locator::{self, KeyRange};
 use super::{Batchable, WorkSet};
 use crate::kinds::context::BatchContext;
 use crate::runtime::Runtime;
@@ -281,7 +282,7 @@ async fn start<B: Batchable>(run: &Arc<Run>) -> Result<(), JobError> {
         WorkSet::Iterable(items) => cut_iterable::<B>(run, items, scope.get() as usize).await?,
         WorkSet::QueryLocator(locator) => {
             // Apex cuts a locator's larger scope down to 2,000 records, silently.
-            cut_query::<B>(run, locator, scope.for_query_locator() as usize).await?
+            locator::cut::<B>(run, locator, scope.for_query_locator() as usize).await?
         }
     };
     // Apex resets a batch without `Database.Stateful` to its as-enqueued state for every
@@ -427,6 +428,7 @@ async fn execute_chunk<B: Batchable>(
 ) -> Result<PreparedChunk, JobError> {
     let rt = &run.rt;
     let (ctx, shared) = run.context(BatchPhase::Execute, Some(chunk.id), B::ALLOWS_CALLOUTS);
+    let items = chunk_items::<B>(run, &chunk.items).await;
     let prepared: Result<(B, Vec<B::Item>), Failure> = serde_json::from_str::<B>(state)
         .map_err(|e| Failure {
             message: format!(
@@ -435,14 +437,14 @@ async fn execute_chunk<B: Batchable>(
             ),
             exception_type: "JobError",
         })
-        .and_then(|batch| {
-            serde_json::from_str::<Vec<B::Item>>(&chunk.items)
-                .map(|items| (batch, items))
-                .map_err(|e| Failure {
-                    message: format!("the chunk's items no longer deserialize: {e}"),
-                    exception_type: "JobError",
-                })
-        });
+        .and_then(|batch| items.map(|items| (batch, items)));
+    // An error event names the chunk's items by key: taken before `execute` owns them.
+    let keys = match &prepared {
+        Ok((_, items)) if B::RAISES_ERROR_EVENTS => {
+            items.iter().map(B::item_key).collect::<Vec<_>>().join(",")
+        }
+        _ => String::new(),
+    };
     let result = match prepared {
         Err(f) => Err(f),
         Ok((mut batch, items)) => {
@@ -470,12 +472,7 @@ async fn execute_chunk<B: Batchable>(
             (ChunkOutcome::Completed, next, buffer.enqueued, None)
         }
         Err(f) => {
-            let event = B::RAISES_ERROR_EVENTS.then(|| {
-                let keys = serde_json::from_str::<Vec<B::Item>>(&chunk.items)
-                    .map(|items| items.iter().map(B::item_key).collect::<Vec<_>>().join(","))
-                    .unwrap_or_default();
-                run.event(BatchPhase::Execute, &f, keys)
-            });
+            let event = B::RAISES_ERROR_EVENTS.then(|| run.event(BatchPhase::Execute, &f, keys));
             (
                 ChunkOutcome::Failed { message: f.message },
                 None,
@@ -497,6 +494,33 @@ async fn execute_chunk<B: Batchable>(
             error_event: event,
         },
     })
+}
+
+/// A chunk's items: stored in the chunk (an iterable's), or read from its key range (a
+/// query locator's) now.
+async fn chunk_items<B: Batchable>(run: &Run, stored: &str) -> Result<Vec<B::Item>, Failure> {
+    let failure = |message: String| Failure {
+        message,
+        exception_type: "JobError",
+    };
+    let Some(range) = KeyRange::of(stored) else {
+        return serde_json::from_str::<Vec<B::Item>>(stored)
+            .map_err(|e| failure(format!("the chunk's items no longer deserialize: {e}")));
+    };
+    let rows = range
+        .rows(run)
+        .await
+        .map_err(|e| failure(format!("cannot read the chunk's rows: {e}")))?;
+    rows.into_iter()
+        .map(|row| {
+            serde_json::from_value::<B::Item>(serde_json::Value::Object(row)).map_err(|e| {
+                failure(format!(
+                    "a query locator row does not deserialize into {}'s item type: {e}",
+                    B::class_name()
+                ))
+            })
+        })
+        .collect()
 }
 
 /// Commits a chunk's ending with one guarded store write; returns its new state, if any.
