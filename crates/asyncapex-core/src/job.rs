@@ -141,6 +141,9 @@ pub struct JobRecord {
     pub attempt_started_at: Option<Timestamp>,
     /// Who ran the last attempt that ended (`lease_owner` is cleared when it ends).
     pub last_owner: Option<String>,
+    /// The W3C `traceparent` of the span that enqueued it (a request's, or the execution of
+    /// the job that chained it), so its execution's span can name that span as its parent.
+    pub trace_parent: Option<String>,
 }
 
 impl JobRecord {
@@ -309,6 +312,8 @@ pub struct NewJob {
     pub batch_scope: Option<u32>,
     /// The finished job this one retries (an operator's retry).
     pub retry_of: Option<JobId>,
+    /// The W3C `traceparent` of the span that enqueued it, if tracing recorded one.
+    pub trace_parent: Option<String>,
 }
 
 impl NewJob {
@@ -340,6 +345,7 @@ impl NewJob {
             payload,
             batch_scope: None,
             retry_of: None,
+            trace_parent: None,
         }
     }
 
@@ -377,6 +383,7 @@ impl NewJob {
             payload: original.payload.clone(),
             batch_scope: original.batch_scope,
             retry_of: Some(original.id),
+            trace_parent: original.trace_parent.clone(),
         })
     }
 
@@ -443,6 +450,8 @@ impl NewJob {
             stack_depth: parent.stack_depth,
             max_stack_depth: parent.max_stack_depth,
             failure_reenqueues: parent.failure_reenqueues,
+            // Its run belongs to the trace that led to its job.
+            trace_parent: parent.trace_parent.clone(),
             ..NewJob::base(id, JobType::Finalizer, class_name, envelope, created_at)
         }
     }
@@ -481,6 +490,12 @@ impl NewJob {
     /// Enqueued by `parent`.
     pub fn parent(mut self, parent: Option<JobId>) -> NewJob {
         self.parent_job_id = parent;
+        self
+    }
+
+    /// The W3C `traceparent` of the span that enqueues it.
+    pub fn trace_parent(mut self, trace_parent: Option<String>) -> NewJob {
+        self.trace_parent = trace_parent;
         self
     }
 

@@ -177,6 +177,7 @@ pub const MIGRATIONS: &[(u32, &str)] = &[
     (10, "job_attempts"),
     (11, "sensitive_fields"),
     (12, "durable_finalizers"),
+    (13, "job_trace_context"),
 ];
 
 /// Checks that an operator may retry `job`: it failed or was aborted, and it is not a

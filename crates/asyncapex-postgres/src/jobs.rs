@@ -78,6 +78,7 @@ pub(crate) fn job_from_row(row: &Row) -> Result<JobRecord> {
         batch_start_done: get(row, "batch_start_done")?,
         flex_position: get(row, "flex_position")?,
         retry_of: opt_job_id(row, "retry_of")?,
+        trace_parent: get(row, "trace_parent")?,
         attempt_started_at: opt_ts(row, "attempt_started_at")?,
         last_owner: get(row, "last_owner")?,
     })
@@ -146,6 +147,7 @@ pub(crate) struct QueuedColumns<'a> {
     payload: Vec<&'a str>,
     batch_scope: Vec<Option<i64>>,
     retry_of: Vec<Option<&'a str>>,
+    trace_parent: Vec<Option<&'a str>>,
 }
 
 impl<'a> QueuedColumns<'a> {
@@ -183,11 +185,12 @@ impl<'a> QueuedColumns<'a> {
                 .iter()
                 .map(|j| j.retry_of.as_ref().map(|r| r.as_15()))
                 .collect(),
+            trace_parent: jobs.iter().map(|j| j.trace_parent.as_deref()).collect(),
         }
     }
 
-    /// The statement's seventeen parameters, in order.
-    pub(crate) fn params(&self) -> [&(dyn ToSql + Sync); 17] {
+    /// The statement's eighteen parameters, in order.
+    pub(crate) fn params(&self) -> [&(dyn ToSql + Sync); 18] {
         [
             &self.id,
             &self.job_type,
@@ -206,6 +209,7 @@ impl<'a> QueuedColumns<'a> {
             &self.payload,
             &self.batch_scope,
             &self.retry_of,
+            &self.trace_parent,
         ]
     }
 }
@@ -294,6 +298,7 @@ pub(crate) async fn insert_many(tx: &dyn Tx, jobs: &[NewJob], max_holding: u32) 
                     &job.batch_scope.map(i64::from),
                     &retry_of,
                     &position,
+                    &job.trace_parent,
                 ],
             )
             .await;

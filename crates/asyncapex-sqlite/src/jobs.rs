@@ -100,6 +100,7 @@ job_columns!(
     retry_of,
     attempt_started_at,
     last_owner,
+    trace_parent,
 );
 
 pub(crate) fn job_from_row(row: &Row<'_>, c: &JobColumns) -> rusqlite::Result<JobRecord> {
@@ -156,6 +157,7 @@ pub(crate) fn job_from_row(row: &Row<'_>, c: &JobColumns) -> rusqlite::Result<Jo
             .transpose()?,
         attempt_started_at: opt_ts("attempt_started_at", row.get(c.attempt_started_at)?)?,
         last_owner: row.get(c.last_owner)?,
+        trace_parent: row.get(c.trace_parent)?,
     })
 }
 
@@ -196,6 +198,7 @@ pub(crate) fn insert_many(conn: &Connection, jobs: &[NewJob], max_holding: u32) 
             ":payload": job.payload,
             ":batch_scope": job.batch_scope,
             ":retry_of": job.retry_of.map(|r| r.as_15().to_owned()),
+            ":trace_parent": job.trace_parent,
         });
         if let Err(e) = result {
             if is_signature_conflict(&e) {

@@ -63,6 +63,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "durable_finalizers",
         include_str!("../migrations/0012_durable_finalizers.sql"),
     ),
+    (
+        13,
+        "job_trace_context",
+        include_str!("../migrations/0013_job_trace_context.sql"),
+    ),
 ];
 
 /// What a file held when it was opened, before anything was written to it.

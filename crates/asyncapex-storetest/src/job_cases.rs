@@ -43,6 +43,7 @@ pub fn job(ids: &IdGenerator, run_at: Timestamp) -> NewJob {
         payload: r#"{"n":1}"#.into(),
         batch_scope: None,
         retry_of: None,
+        trace_parent: None,
     }
 }
 
@@ -282,6 +283,7 @@ pub(crate) async fn insert_then_get_round_trips_every_field(store: &dyn Store) {
     j.failure_reenqueues = 2;
     j.signature = Some("sig-1".into());
     j.payload = r#"{"nested":{"list":[1,2,3]},"text":"<b>"}"#.into();
+    j.trace_parent = Some("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into());
     insert(store, vec![j.clone()]).await;
     let got = store.job_get(j.id).await.expect("get").expect("exists");
     assert_eq!(got.id, j.id);
@@ -307,16 +309,20 @@ pub(crate) async fn insert_then_get_round_trips_every_field(store: &dyn Store) {
     assert_eq!(got.lease_owner, None);
     assert!(!got.abort_requested);
     assert_eq!(got.retry_of, None);
+    assert_eq!(got.trace_parent, j.trace_parent);
     // A retry's link round-trips too, through the single and the batched insert.
     let mut retry = job(&ids, add(t0(), secs(6)));
     retry.retry_of = Some(j.id);
+    retry.trace_parent = Some("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00".into());
     let mut other = job(&ids, add(t0(), secs(7)));
     other.retry_of = Some(parent);
+    other.trace_parent = j.trace_parent.clone();
     insert(store, vec![retry.clone()]).await;
     insert(store, vec![other.clone(), job(&ids, add(t0(), secs(8)))]).await;
-    for (id, of) in [(retry.id, j.id), (other.id, parent)] {
-        let got = store.job_get(id).await.expect("get").expect("exists");
+    for (sent, of) in [(&retry, j.id), (&other, parent)] {
+        let got = store.job_get(sent.id).await.expect("get").expect("exists");
         assert_eq!(got.retry_of, Some(of));
+        assert_eq!(got.trace_parent, sent.trace_parent, "the trace context too");
     }
 }
 

@@ -617,6 +617,7 @@ fn raw_template(now: jiff::Timestamp) -> NewJob {
         payload: String::new(),
         batch_scope: None,
         retry_of: None,
+        trace_parent: None,
     }
 }
 

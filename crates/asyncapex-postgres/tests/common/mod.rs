@@ -155,6 +155,7 @@ pub(crate) fn job(
         payload: "{}".into(),
         batch_scope: None,
         retry_of: None,
+        trace_parent: None,
     }
 }
 
