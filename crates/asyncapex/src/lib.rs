@@ -65,6 +65,15 @@
 //!   (`job_insert_many`, `job_claim`, `job_finish`, `job_complete_many`, `job_rescue`), with
 //!   `jobs`, `limit`, `job.id` or `inserts` where they apply.
 //!
+//! With the `otel` feature each execution is also an **OpenTelemetry** span (through the
+//! global tracer provider, tracer `asyncapex`, span `asyncapex.execution`, kind Consumer,
+//! attributes `job.id`, `job.class`, `job.type`, `job.attempt`, `outcome`; status Error when
+//! it failed). An enqueue records the W3C `traceparent` of the current OpenTelemetry span
+//! with the job (`JobRecord::trace_parent`), and the execution's span names that span as its
+//! parent, in whichever process runs it; what an execution enqueues (chained jobs, futures,
+//! batches, its finalizer) is stamped with the execution's span, so one trace runs from the
+//! request through every job it caused.
+//!
 //! For the same steps as values a program can act on, see [`Engine::subscribe_lifecycle`].
 
 // The engine's four layers, each using only those below it (checked by `tools/check-layers`):

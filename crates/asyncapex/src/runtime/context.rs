@@ -124,8 +124,13 @@ impl ExecShared {
         self.buffer.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Takes what the execution buffered, its jobs stamped with the current span's trace
+    /// context (feature `otel`): this is called where the jobs are about to be committed,
+    /// in the span of the code that enqueued them.
     pub(crate) fn take_buffer(&self) -> Buffer {
-        std::mem::take(&mut *self.lock())
+        let mut buffer = std::mem::take(&mut *self.lock());
+        super::trace_context::stamp(&mut buffer.enqueued);
+        buffer
     }
 
     pub(crate) fn request_abort(&self) {

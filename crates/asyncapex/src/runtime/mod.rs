@@ -21,6 +21,7 @@ pub(crate) mod outcome;
 pub(crate) mod retention;
 pub(crate) mod running;
 pub(crate) mod signals;
+pub(crate) mod trace_context;
 
 use std::sync::Arc;
 

@@ -25,6 +25,7 @@ use crate::runtime::job_error::JobError;
 use crate::runtime::outcome::{Settled, settle};
 use crate::runtime::running::Running;
 use crate::runtime::signals::{LifecycleStep, Stop, store_notified};
+use crate::runtime::trace_context::ExecutionSpan;
 
 /// How long a freed slot may wait for more completions, so slots are refilled in batches.
 const COALESCE: Duration = Duration::from_millis(2);
@@ -177,8 +178,22 @@ enum Ended {
 
 /// Runs one claimed job to its end: recorded here, or handed to the completer.
 async fn run_job(rt: &Arc<Runtime>, job: JobRecord, shared: Arc<ExecShared>) -> Ended {
+    // Its OpenTelemetry span (feature `otel`) is current while it runs and while its ending
+    // is decided and recorded, so what it enqueued is stamped with it.
+    let otel = ExecutionSpan::start(&job);
+    let ended = otel.run(run_job_in_span(rt, job, shared, &otel)).await;
+    otel.end();
+    ended
+}
+
+async fn run_job_in_span(
+    rt: &Arc<Runtime>,
+    job: JobRecord,
+    shared: Arc<ExecShared>,
+    otel: &ExecutionSpan,
+) -> Ended {
     started(rt, &job);
-    let settled = traced_execute(rt, &job, &shared).await;
+    let settled = traced_execute(rt, &job, &shared, otel).await;
     let decision = decide(settled, &shared);
     if decision.outcome == JobOutcome::Completed
         && decision.children.is_empty()
@@ -212,11 +227,17 @@ pub(crate) async fn run_claimed(
             task: None,
         },
     );
-    started(rt, &job);
-    let settled = traced_execute(rt, &job, &shared).await;
-    let state = shared.lock().final_state.take();
-    let decision = decide(settled, &shared);
-    let status = record(rt, &job, decision).await;
+    let otel = ExecutionSpan::start(&job);
+    let (status, state) = otel
+        .run(async {
+            started(rt, &job);
+            let settled = traced_execute(rt, &job, &shared, &otel).await;
+            let state = shared.lock().final_state.take();
+            let decision = decide(settled, &shared);
+            (record(rt, &job, decision).await, state)
+        })
+        .await;
+    otel.end();
     rt.running.remove(job.id);
     if let Some(status) = status {
         rt.announce(job.id, status);
@@ -230,6 +251,7 @@ async fn traced_execute(
     rt: &Arc<Runtime>,
     job: &JobRecord,
     shared: &Arc<ExecShared>,
+    otel: &ExecutionSpan,
 ) -> Settled<()> {
     let span = tracing::info_span!(
         "asyncapex.execution",
@@ -244,15 +266,16 @@ async fn traced_execute(
     );
     let began = std::time::Instant::now();
     let settled = execute(rt, job, shared).instrument(span.clone()).await;
-    let outcome = match &settled {
-        Settled::Succeeded(()) => "completed",
-        Settled::Failed(f) => {
-            span.record("error", f.message.as_str());
-            "failed"
-        }
-        Settled::Aborted => "aborted",
+    let (outcome, error) = match &settled {
+        Settled::Succeeded(()) => ("completed", None),
+        Settled::Failed(f) => ("failed", Some(f.message.as_str())),
+        Settled::Aborted => ("aborted", None),
     };
+    if let Some(e) = error {
+        span.record("error", e);
+    }
     span.record("outcome", outcome);
+    otel.outcome(outcome, error);
     span.record("duration_ms", began.elapsed().as_secs_f64() * 1000.0);
     settled
 }
