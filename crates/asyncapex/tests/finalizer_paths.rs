@@ -42,6 +42,8 @@ impl Finalizer for Seen {
 
 #[derive(Serialize, Deserialize, Clone, Copy)]
 enum Ending {
+    Succeed,
+    Panic,
     FailAfterProgress,
     BreakALimit,
     Hang,
@@ -65,6 +67,14 @@ impl Queueable for Work {
             progress: 0,
         })?;
         match self.ending {
+            Ending::Succeed => {
+                ctx.update_finalizer(|s: &mut Seen| s.progress = 5)?;
+                Ok(())
+            }
+            Ending::Panic => {
+                ctx.update_finalizer(|s: &mut Seen| s.progress = 2)?;
+                panic!("the card reader exploded")
+            }
             Ending::FailAfterProgress => {
                 for _ in 0..3 {
                     ctx.update_finalizer(|s: &mut Seen| s.progress += 1)?;
@@ -189,7 +199,7 @@ async fn finalizer_saw(tag: &str) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_finalizer_runs_after_a_failure_a_broken_limit_and_the_time_limit() {
+async fn a_finalizer_runs_after_success_a_panic_a_failure_a_broken_limit_and_the_time_limit() {
     let dir = tempfile::tempdir().unwrap();
     for TestStore {
         name: store_name,
@@ -199,6 +209,11 @@ async fn a_finalizer_runs_after_a_failure_a_broken_limit_and_the_time_limit() {
     {
         let engine = builder(store).start().await.unwrap();
         let cases = [
+            (Ending::Succeed, "Success progress=5 error=-"),
+            (
+                Ending::Panic,
+                "UnhandledException progress=2 error=panicked: the card reader exploded",
+            ),
             (
                 Ending::FailAfterProgress,
                 "UnhandledException progress=3 error=gave up after three",
@@ -218,6 +233,9 @@ async fn a_finalizer_runs_after_a_failure_a_broken_limit_and_the_time_limit() {
             let saw = finalizer_saw(&t).await;
             assert!(saw.starts_with(expected), "{store_name}: {saw}");
             let job = engine.job(id).await.unwrap();
+            if matches!(ending, Ending::Succeed) {
+                continue;
+            }
             assert_eq!(
                 job.extended_status.as_deref().map(|s| saw.ends_with(s)),
                 Some(true),
