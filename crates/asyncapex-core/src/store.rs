@@ -162,7 +162,8 @@ pub trait Store: QuerySource + Send + Sync + Debug + 'static {
     /// Stores the finalizer attached to a running job held by `owner` (replacing one stored
     /// before), so it survives the process: a job that a rescuer fails after its last
     /// attempt still has it. Returns `false` when the job is not running under that owner.
-    /// [`job_finish`](Self::job_finish) and a rescue that requeues the job clear it.
+    /// [`job_finish`](Self::job_finish), [`job_release`](Self::job_release) and a rescue that
+    /// requeues or aborts the job clear it.
     async fn job_finalizer_store(&self, params: JobFinalizerStoreParams) -> Result<bool>;
 
     /// Failed jobs that still hold a stored finalizer — their worker died and the rescuer

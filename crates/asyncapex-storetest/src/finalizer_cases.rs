@@ -181,3 +181,37 @@ pub(crate) async fn a_stranded_finalizer_is_dispatched_once_with_its_run(store: 
     assert!(store.job_get(second.id).await.unwrap().is_none());
     assert!(stranded(store).await.is_empty());
 }
+
+/// A graceful shutdown's release gives the job back without its stored finalizer: if its
+/// next attempt attaches none and then dies on the last attempt, nothing stale runs.
+pub(crate) async fn a_released_job_keeps_no_stored_finalizer(store: &dyn Store) {
+    let ids = IdGenerator::new(1);
+    let mut j = job(&ids, t0());
+    j.max_attempts = 1;
+    insert(store, vec![j.clone()]).await;
+    claim(store, "leaving", t0(), 1).await;
+    assert!(
+        store
+            .job_finalizer_store(attach(j.id, "leaving", "{}"))
+            .await
+            .unwrap()
+    );
+    let released = store
+        .job_release(asyncapex_core::JobReleaseParams {
+            owner: "leaving".into(),
+            ids: vec![j.id],
+        })
+        .await
+        .unwrap();
+    assert_eq!(released, 1);
+    assert_eq!(claim(store, "dead", t0(), 1).await, vec![j.id]);
+    rescue_at(store, 60).await;
+    assert_eq!(
+        store.job_get(j.id).await.unwrap().unwrap().status,
+        JobStatus::Failed
+    );
+    assert!(
+        stranded(store).await.is_empty(),
+        "the released attempt's finalizer is gone"
+    );
+}

@@ -140,6 +140,7 @@ conformance_suite!($
     job_cases::rescue_ends_an_abort_requested_job_as_aborted,
     finalizer_cases::a_stored_finalizer_is_stranded_only_when_a_rescue_fails_its_job,
     finalizer_cases::a_stranded_finalizer_is_dispatched_once_with_its_run,
+    finalizer_cases::a_released_job_keeps_no_stored_finalizer,
     job_cases::release_requeues_without_counting_the_attempt,
     job_cases::list_filters_and_pages_newest_first,
     job_cases::counts_by_status_and_pending,

@@ -72,7 +72,10 @@
 //! with the job (`JobRecord::trace_parent`), and the execution's span names that span as its
 //! parent, in whichever process runs it; what an execution enqueues (chained jobs, futures,
 //! batches, its finalizer) is stamped with the execution's span, so one trace runs from the
-//! request through every job it caused.
+//! request through every job it caused. The context read is OpenTelemetry's own current
+//! context (`opentelemetry::Context::current()`): an application that creates its request
+//! spans through `tracing-opentelemetry` should make the OpenTelemetry context current
+//! around its enqueue (e.g. `.with_context(span.context())`).
 //!
 //! For the same steps as values a program can act on, see [`Engine::subscribe_lifecycle`].
 

@@ -135,6 +135,58 @@ async fn a_locators_chunks_are_key_ranges_on_sqlite() {
     engine.shutdown(Duration::from_secs(5)).await.unwrap();
 }
 
+/// Any row, as JSON: the item type of a batch over a table whose key may be NULL.
+#[derive(Serialize, Deserialize)]
+struct AnyRows;
+
+impl Batchable for AnyRows {
+    type Item = serde_json::Value;
+
+    async fn start(
+        &mut self,
+        _ctx: &mut BatchContext,
+    ) -> Result<WorkSet<serde_json::Value>, JobError> {
+        Ok(WorkSet::QueryLocator(QueryLocator::new(
+            "SELECT code AS id, total FROM loose",
+        )))
+    }
+    async fn execute(
+        &mut self,
+        _ctx: &mut BatchContext,
+        _scope: Vec<serde_json::Value>,
+    ) -> Result<(), JobError> {
+        Ok(())
+    }
+    async fn finish(&mut self, _ctx: &mut BatchContext) -> Result<(), JobError> {
+        Ok(())
+    }
+}
+
+/// A NULL key would sort outside every key range (its row counted and never read): `start`
+/// fails and says so.
+#[tokio::test]
+async fn a_null_key_fails_start_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("store.db");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE loose (code TEXT, total INTEGER);
+         INSERT INTO loose VALUES ('a', 1), (NULL, 2), ('b', 3);",
+    )
+    .unwrap();
+    let engine = Engine::builder()
+        .sqlite(&db)
+        .register_batch::<AnyRows>()
+        .start()
+        .await
+        .unwrap();
+    let id = engine.execute_batch(AnyRows, 10).await.unwrap();
+    let job = engine.wait_for(id, WAIT).await.unwrap();
+    assert_eq!(job.status, JobStatus::Failed);
+    let why = job.extended_status.unwrap_or_default();
+    assert!(why.contains("is NULL in a row"), "{why}");
+}
+
 #[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_locator_over_a_postgres_application_table_reads_key_ranges() {

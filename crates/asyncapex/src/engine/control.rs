@@ -104,11 +104,18 @@ impl Engine {
             .await?;
         match outcome {
             AbortOutcome::Aborted => {
-                if self.rt.events.lifecycle_wanted()
-                    && let Some(job) = self.rt.store.job_get(id).await?
-                {
-                    let at = job.completed_at.unwrap_or_else(|| self.rt.clock.now());
-                    self.rt.events.step(&job, at, LifecycleStep::Aborted);
+                if self.rt.events.lifecycle_wanted() {
+                    // The abort is committed: a failed read only costs listeners the step.
+                    match self.rt.store.job_get(id).await {
+                        Ok(Some(job)) => {
+                            let at = job.completed_at.unwrap_or_else(|| self.rt.clock.now());
+                            self.rt.events.step(&job, at, LifecycleStep::Aborted);
+                        }
+                        Ok(None) => {}
+                        Err(e) => {
+                            tracing::warn!(job = %id, error = %e, "cannot read an aborted job for its lifecycle step");
+                        }
+                    }
                 }
                 self.rt.announce(id, JobStatus::Aborted);
             }

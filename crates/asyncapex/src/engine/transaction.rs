@@ -212,7 +212,7 @@ impl EnqueueTransaction {
     /// let mut jobs = engine.begin();
     /// jobs.enqueue_job(Welcome { id: 42 })?;
     /// let jobs = jobs.prepare().await?;                     // limits checked
-    /// let tx = conn.transaction()?;
+    /// let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     /// tx.execute("INSERT INTO account (id) VALUES (?1)", [42])?;
     /// jobs.insert_in(&tx)?;                                 // no await inside
     /// tx.commit()?;                                         // the account and its job, or neither

@@ -73,8 +73,10 @@ pub enum LifecycleStep {
     /// Committed to the store by this process: by an engine call, an enqueue transaction,
     /// a job's successful execution (its chained work and its finalizer) or a schedule's
     /// firing. Its status is `Queued` or, for a batch in the flex queue, `Holding`. Jobs
-    /// committed in the application's own transaction (`EnqueueTransaction::commit_in`) are
-    /// not announced: the engine does not see that commit; their `Started` step is.
+    /// committed in the application's own transaction (`EnqueueTransaction::commit_in`,
+    /// `PreparedEnqueue::insert_in`) are not announced, and not counted in this process's
+    /// cached daily usage until its next refresh: the engine does not see that commit; their
+    /// `Started` step is.
     Enqueued {
         /// `Queued` or `Holding`.
         status: JobStatus,
@@ -94,6 +96,8 @@ pub enum LifecycleStep {
     /// Ended `Aborted` (while running here, or waiting, by this process's abort).
     Aborted,
     /// Its lease had expired (its worker died) and this process's rescuer moved it on.
+    /// Published once the rescue has committed, so a requeued job may already have been
+    /// claimed again: its `Started` step (attempt + 1) can arrive first.
     Rescued {
         /// `Queued` for another attempt, `Failed` after its last, or `Aborted` when an
         /// abort had been asked for.

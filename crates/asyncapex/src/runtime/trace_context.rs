@@ -45,6 +45,22 @@ pub(crate) fn current_traceparent() -> Option<String> {
     None
 }
 
+/// `work` carrying the caller's `tracing` span and OpenTelemetry context, for a task it is
+/// spawned into (a parallel batch chunk), so what it enqueues joins the caller's trace.
+pub(crate) fn propagate<F: Future>(work: F) -> impl Future<Output = F::Output> {
+    use tracing::Instrument;
+    let work = work.in_current_span();
+    #[cfg(feature = "otel")]
+    {
+        use opentelemetry::context::FutureExt;
+        work.with_context(opentelemetry::Context::current())
+    }
+    #[cfg(not(feature = "otel"))]
+    {
+        work
+    }
+}
+
 /// The span context a stored `traceparent` names (W3C version 00), if it is well formed.
 #[cfg(feature = "otel")]
 fn parse(traceparent: &str) -> Option<opentelemetry::trace::SpanContext> {

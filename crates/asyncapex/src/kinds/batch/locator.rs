@@ -17,6 +17,9 @@ use super::runner::Run;
 use super::{Batchable, QueryLocator};
 use crate::runtime::job_error::JobError;
 
+/// Reads of a chunk's range tried before the chunk fails (100 ms, 400 ms, 1.6 s apart).
+const READ_ATTEMPTS: u32 = 4;
+
 /// What a locator's chunk stores: where to read its rows.
 #[derive(Debug, Serialize, Deserialize)]
 pub(super) struct KeyRange {
@@ -48,11 +51,29 @@ impl KeyRange {
             .map(|s| s.key_range)
     }
 
-    /// Reads the range's rows, in key order.
+    /// Reads the range's rows, in key order, retrying a failed read a few times (a chunk
+    /// whose read fails is a failed chunk, so a brief outage should not cost its rows).
     pub(super) async fn rows(self, run: &Run) -> Result<Vec<Map<String, Value>>, JobError> {
+        let mut delay = std::time::Duration::from_millis(100);
+        let mut attempt = 1;
+        loop {
+            match self.read(run).await {
+                Ok(rows) => return Ok(rows),
+                Err(e) if attempt < READ_ATTEMPTS => {
+                    tracing::warn!(error = %e, attempt, "reading a query locator chunk failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay *= 4;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    async fn read(&self, run: &Run) -> Result<Vec<Map<String, Value>>, JobError> {
         let source = source(run, self.database.as_deref())?;
         let mut out = Vec::new();
-        let mut after = self.after;
+        let mut after = self.after.clone();
         loop {
             let page = source
                 .query_page(QueryPageParams {
@@ -138,6 +159,14 @@ pub(super) async fn cut<B: Batchable>(
                     locator.key_column
                 ))
             })?;
+            if key.is_null() {
+                // A NULL key sorts outside every range: its row would be counted and never
+                // read (and paging past it is undefined).
+                return Err(JobError::new(format!(
+                    "the query locator's key column {:?} is NULL in a row: the key must be unique and never NULL (a primary key)",
+                    locator.key_column
+                )));
+            }
             in_chunk += 1;
             if in_chunk == scope {
                 seal(&mut cutter, &locator, chunk_after.take(), &key, in_chunk).await?;

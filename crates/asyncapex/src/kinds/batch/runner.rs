@@ -389,7 +389,11 @@ async fn chunks<B: Batchable>(
                     joined.map_err(|e| JobError::new(format!("a chunk task failed: {e}")))??;
                 }
             }
-            running.spawn(run_chunk::<B>(run.clone(), chunk, state.clone()));
+            running.spawn(crate::runtime::trace_context::propagate(run_chunk::<B>(
+                run.clone(),
+                chunk,
+                state.clone(),
+            )));
         }
     }
     while let Some(joined) = running.join_next().await {
