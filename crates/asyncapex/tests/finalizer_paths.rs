@@ -155,31 +155,25 @@ async fn stores(dir: &std::path::Path, name: &str) -> Vec<TestStore> {
         place: Place::Sqlite(path),
     }];
     #[cfg(feature = "postgres")]
-    match std::env::var("ASYNCAPEX_TEST_POSTGRES_URL") {
-        Ok(url) if !url.trim().is_empty() => {
-            let schema = format!("asyncapex_fin_{name}_{}", std::process::id());
-            asyncapex::PostgresStore::drop_schema(&url, &schema)
-                .await
-                .unwrap();
-            let pg = asyncapex::PostgresStore::connect_with(
-                &url,
-                asyncapex::PostgresOptions {
-                    schema: schema.clone(),
-                    ..Default::default()
-                },
-            )
+    if let Some(url) = support::postgres_url() {
+        let schema = format!("asyncapex_fin_{name}_{}", std::process::id());
+        asyncapex::PostgresStore::drop_schema(&url, &schema)
             .await
             .unwrap();
-            out.push(TestStore {
-                name: "postgres",
-                store: Arc::new(pg),
-                place: Place::Postgres { url, schema },
-            });
-        }
-        _ => assert!(
-            std::env::var("ASYNCAPEX_REQUIRE_POSTGRES").as_deref() != Ok("1"),
-            "ASYNCAPEX_REQUIRE_POSTGRES=1 but ASYNCAPEX_TEST_POSTGRES_URL is not set"
-        ),
+        let pg = asyncapex::PostgresStore::connect_with(
+            &url,
+            asyncapex::PostgresOptions {
+                schema: schema.clone(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        out.push(TestStore {
+            name: "postgres",
+            store: Arc::new(pg),
+            place: Place::Postgres { url, schema },
+        });
     }
     out
 }

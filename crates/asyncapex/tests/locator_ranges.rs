@@ -190,15 +190,8 @@ async fn a_null_key_fails_start_with_a_clear_error() {
 #[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_locator_over_a_postgres_application_table_reads_key_ranges() {
-    let url = match std::env::var("ASYNCAPEX_TEST_POSTGRES_URL") {
-        Ok(url) if !url.trim().is_empty() => url,
-        _ => {
-            assert!(
-                std::env::var("ASYNCAPEX_REQUIRE_POSTGRES").as_deref() != Ok("1"),
-                "ASYNCAPEX_REQUIRE_POSTGRES=1 but ASYNCAPEX_TEST_POSTGRES_URL is not set"
-            );
-            return;
-        }
+    let Some(url) = support::postgres_url() else {
+        return;
     };
     let schema = format!("asyncapex_ranges_{}", std::process::id());
     let table = format!("public.orders_{}", std::process::id());

@@ -70,16 +70,8 @@ async fn a_long_job_on_a_live_node_is_never_rescued() {
 #[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_long_job_on_a_live_postgres_node_is_never_rescued() {
-    let url = match std::env::var("ASYNCAPEX_TEST_POSTGRES_URL") {
-        Ok(url) if !url.trim().is_empty() => url,
-        _ => {
-            assert!(
-                std::env::var("ASYNCAPEX_REQUIRE_POSTGRES").as_deref() != Ok("1"),
-                "ASYNCAPEX_REQUIRE_POSTGRES=1 but ASYNCAPEX_TEST_POSTGRES_URL is not set"
-            );
-            eprintln!("skipping: set ASYNCAPEX_TEST_POSTGRES_URL to run on PostgreSQL");
-            return;
-        }
+    let Some(url) = support::postgres_url() else {
+        return;
     };
     let schema = format!("asyncapex_rescue_{}", std::process::id());
     let store: Arc<dyn Store> = Arc::new(

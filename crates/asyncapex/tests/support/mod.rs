@@ -87,3 +87,20 @@ pub async fn http_server(silent: bool) -> String {
     });
     format!("http://{addr}")
 }
+
+/// The PostgreSQL test database's URL (`ASYNCAPEX_TEST_POSTGRES_URL`), or `None` when it is
+/// not set; panics when it is not set but `ASYNCAPEX_REQUIRE_POSTGRES=1` (CI), so a skipped
+/// PostgreSQL case can never pass there.
+pub fn postgres_url() -> Option<String> {
+    match std::env::var("ASYNCAPEX_TEST_POSTGRES_URL") {
+        Ok(url) if !url.trim().is_empty() => Some(url),
+        _ => {
+            assert!(
+                std::env::var("ASYNCAPEX_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+                "ASYNCAPEX_REQUIRE_POSTGRES=1 but ASYNCAPEX_TEST_POSTGRES_URL is not set"
+            );
+            eprintln!("skipping the PostgreSQL case: set ASYNCAPEX_TEST_POSTGRES_URL to run it");
+            None
+        }
+    }
+}
