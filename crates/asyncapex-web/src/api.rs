@@ -186,7 +186,9 @@ pub struct BatchRequest {
     pub payload: serde_json::Value,
     /// Items per `execute`, at least 1 (default 200); a query locator's chunks hold at most
     /// 2,000, a larger scope being cut down to it.
-    #[schema(minimum = 1, maximum = 4294967295_u64)]
+    // Declared as a u64 so the document's format (int64) admits the whole u32 range the
+    // server accepts; utoipa would otherwise say int32 and clients would refuse 2^31.
+    #[schema(value_type = Option<u64>, minimum = 1, maximum = 4294967295_u64)]
     #[serde(default, deserialize_with = "integral")]
     pub scope: Option<u32>,
 }

@@ -911,6 +911,26 @@ async fn the_openapi_document_states_the_constraints_and_every_status_the_server
         schemas["BatchRequest"]["properties"]["scope"]["maximum"],
         u64::from(u32::MAX)
     );
+    // A format narrower than the stated range makes clients (and fuzzers) refuse values the
+    // server accepts: no integer may claim `int32` with a maximum beyond `i32::MAX`.
+    fn narrow_formats(path: &str, v: &serde_json::Value, found: &mut Vec<String>) {
+        if let Some(o) = v.as_object() {
+            let max = o.get("maximum").and_then(|m| m.as_u64()).unwrap_or(0);
+            if o.get("format").and_then(|f| f.as_str()) == Some("int32") && max > i32::MAX as u64 {
+                found.push(path.to_string());
+            }
+            for (k, child) in o {
+                narrow_formats(&format!("{path}/{k}"), child, found);
+            }
+        } else if let Some(a) = v.as_array() {
+            for (i, child) in a.iter().enumerate() {
+                narrow_formats(&format!("{path}/{i}"), child, found);
+            }
+        }
+    }
+    let mut narrow = Vec::new();
+    narrow_formats("", &doc, &mut narrow);
+    assert!(narrow.is_empty(), "int32 with a larger maximum: {narrow:?}");
 
     let paths = doc["paths"].as_object().unwrap();
     let list = &paths["/api/jobs"]["get"]["parameters"];
