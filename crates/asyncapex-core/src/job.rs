@@ -144,6 +144,13 @@ pub struct JobRecord {
     /// The W3C `traceparent` of the span that enqueued it (a request's, or the execution of
     /// the job that chained it), so its execution's span can name that span as its parent.
     pub trace_parent: Option<String>,
+    /// The named queue it waits in ([`DEFAULT_QUEUE`](crate::queue::DEFAULT_QUEUE) unless it
+    /// named one): an extension beyond Apex.
+    pub queue: String,
+    /// Its priority in its queue, 0 (claimed first) to 9.
+    pub priority: u8,
+    /// The tenant (Apex's org) it is counted against for fair share, if any.
+    pub tenant: Option<String>,
 }
 
 impl JobRecord {
@@ -314,6 +321,12 @@ pub struct NewJob {
     pub retry_of: Option<JobId>,
     /// The W3C `traceparent` of the span that enqueued it, if tracing recorded one.
     pub trace_parent: Option<String>,
+    /// Its named queue.
+    pub queue: String,
+    /// Its priority in the queue, 0 (claimed first) to 9.
+    pub priority: u8,
+    /// Its tenant for fair share, if any.
+    pub tenant: Option<String>,
 }
 
 impl NewJob {
@@ -346,6 +359,9 @@ impl NewJob {
             batch_scope: None,
             retry_of: None,
             trace_parent: None,
+            queue: crate::queue::DEFAULT_QUEUE.to_owned(),
+            priority: 0,
+            tenant: None,
         }
     }
 
@@ -384,6 +400,9 @@ impl NewJob {
             batch_scope: original.batch_scope,
             retry_of: Some(original.id),
             trace_parent: original.trace_parent.clone(),
+            queue: original.queue.clone(),
+            priority: original.priority,
+            tenant: original.tenant.clone(),
         })
     }
 
@@ -450,8 +469,11 @@ impl NewJob {
             stack_depth: parent.stack_depth,
             max_stack_depth: parent.max_stack_depth,
             failure_reenqueues: parent.failure_reenqueues,
-            // Its run belongs to the trace that led to its job.
+            // Its run belongs to the trace that led to its job, and runs where its job ran.
             trace_parent: parent.trace_parent.clone(),
+            queue: parent.queue.clone(),
+            priority: parent.priority,
+            tenant: parent.tenant.clone(),
             ..NewJob::base(id, JobType::Finalizer, class_name, envelope, created_at)
         }
     }
@@ -516,6 +538,25 @@ impl NewJob {
         self.stack_depth = stack_depth;
         self.max_stack_depth = max_stack_depth;
         self.failure_reenqueues = failure_reenqueues;
+        self
+    }
+
+    /// In the named queue (not checked here: enqueue paths check names with
+    /// [`check_queue_name`](crate::queue::check_queue_name)).
+    pub fn queue(mut self, queue: impl Into<String>) -> NewJob {
+        self.queue = queue.into();
+        self
+    }
+
+    /// At this priority, 0 (claimed first) to 9.
+    pub fn priority(mut self, priority: u8) -> NewJob {
+        self.priority = priority;
+        self
+    }
+
+    /// Counted against this tenant for fair share.
+    pub fn tenant(mut self, tenant: Option<String>) -> NewJob {
+        self.tenant = tenant;
         self
     }
 

@@ -14,6 +14,7 @@ pub mod id;
 pub mod job;
 pub mod limits;
 pub mod query;
+pub mod queue;
 pub mod redaction;
 pub mod rules;
 pub mod status;
@@ -30,6 +31,7 @@ pub use id::{CronTriggerId, IdGenerator, JobId, KeyPrefix, RecordId};
 pub use job::{AttemptOutcome, AttemptRecord, JobRecord, JobType, NewJob};
 pub use limits::{LimitName, Limits};
 pub use query::{QueryPageParams, QuerySource};
+pub use queue::{QueueClaim, QueueRecord, QueueSettings, RateLimit, TenantCount};
 pub use redaction::Redactions;
 pub use status::JobStatus;
 pub use store::{
@@ -39,9 +41,9 @@ pub use store::{
     ID_CLOCK_SLACK, JobAbortParams, JobClaimParams, JobCompleteManyParams,
     JobCountCreatedSinceParams, JobFinalizerStoreParams, JobFinishParams, JobHeartbeatParams,
     JobInsertManyParams, JobListParams, JobOutcome, JobPurgeParams, JobReleaseParams,
-    JobRescueParams, JobStats, JobStatsParams, KEPT_MINUTES, MinuteFigures, MinuteStats,
-    MinuteWindow, NodeHeartbeatParams, NodeListParams, NodeRecord, NodeRegisterParams, PurgeBatch,
-    RescueOutcome, Store, StrandedFinalizer, TimeRange,
+    JobRescueParams, JobRetryParams, JobStats, JobStatsParams, KEPT_MINUTES, MinuteFigures,
+    MinuteStats, MinuteWindow, NodeHeartbeatParams, NodeListParams, NodeRecord, NodeRegisterParams,
+    PurgeBatch, RescueOutcome, Store, StrandedFinalizer, TimeRange,
 };
 pub use store::{
     BatchChunkFinishParams, BatchChunkListParams, BatchChunksInsertParams, BatchChunksResetParams,

@@ -178,6 +178,7 @@ pub const MIGRATIONS: &[(u32, &str)] = &[
     (11, "sensitive_fields"),
     (12, "durable_finalizers"),
     (13, "job_trace_context"),
+    (14, "queues"),
 ];
 
 /// Checks that an operator may retry `job`: it failed or was aborted, and it is not a

@@ -117,8 +117,13 @@ pub trait Store: QuerySource + Send + Sync + Debug + 'static {
     /// set on first start and its duplicate signature is cleared.
     async fn job_claim(&self, params: JobClaimParams) -> Result<Vec<JobRecord>>;
 
-    /// The earliest run time among `Queued` jobs, to know how long a worker may sleep.
-    async fn job_next_run_at(&self) -> Result<Option<Timestamp>>;
+    /// When a worker serving `queues` may next claim something, to know how long it may
+    /// sleep: the earliest run time among their `Queued` jobs, skipping paused queues and, for
+    /// a rate-limited queue, not before its next start is allowed. `None`: nothing waits.
+    /// (With priorities or fair-share deferrals in a queue, the time given is the run time of
+    /// its first job in claim order, which a job further back may precede; the poll interval
+    /// bounds that wait.)
+    async fn job_next_run_at(&self, queues: Vec<String>) -> Result<Option<Timestamp>>;
 
     /// Extends the leases `owner` still holds; returns, for each job still held, whether an
     /// abort was requested. A job missing from the answer has been lost (rescued or aborted).
@@ -131,6 +136,33 @@ pub trait Store: QuerySource + Send + Sync + Debug + 'static {
     /// [`Error::DuplicateSignature`](crate::Error::DuplicateSignature) from an insert; the
     /// job is left untouched.
     async fn job_finish(&self, params: JobFinishParams) -> Result<bool>;
+
+    /// A running job held by `owner` whose attempt failed goes back to `Queued`, due at
+    /// `run_at` (a retry policy's backoff), keeping its ID and attempt count; the failed
+    /// attempt is recorded with its error, its stored finalizer is cleared (the next attempt
+    /// attaches its own). Returns `false` when the job is no longer running under that owner.
+    async fn job_retry(&self, params: JobRetryParams) -> Result<bool>;
+
+    /// Stores a queue's settings (global cap, rate limit, tenant limit) for every node,
+    /// keeping whether it is paused.
+    async fn queue_configure(
+        &self,
+        settings: crate::queue::QueueSettings,
+        now: Timestamp,
+    ) -> Result<()>;
+
+    /// Pauses a queue on every node: it claims nothing until resumed. `false` when it was
+    /// already paused.
+    async fn queue_pause(&self, name: String, now: Timestamp) -> Result<bool>;
+
+    /// Resumes a paused queue and wakes workers. `false` when it was not paused.
+    async fn queue_resume(&self, name: String, now: Timestamp) -> Result<bool>;
+
+    /// Every queue that has stored settings or holds waiting or running jobs, by name.
+    async fn queue_list(&self, now: Timestamp) -> Result<Vec<crate::queue::QueueRecord>>;
+
+    /// The tenants with the most waiting and running jobs, at most `limit`, most first.
+    async fn tenant_counts(&self, limit: u32) -> Result<Vec<crate::queue::TenantCount>>;
 
     /// Ends many running jobs held by `owner` as `Completed`, inserting nothing: the
     /// executor's hot path, one store call for a group of plain completions instead of one
@@ -877,8 +909,25 @@ pub struct JobClaimParams {
     pub now: Timestamp,
     /// The lease's expiry.
     pub lease_until: Timestamp,
-    /// The most jobs to claim.
-    pub limit: u32,
+    /// How many jobs to claim from which queues ([`QueueClaim::default_queue`](crate::queue::QueueClaim::default_queue) for a
+    /// single-pool engine). A paused queue gives none; a queue at its global cap or rate limit
+    /// gives only what the cap or limit leaves.
+    pub queues: Vec<crate::queue::QueueClaim>,
+}
+
+/// Params of [`Store::job_retry`].
+#[derive(Debug, Clone)]
+pub struct JobRetryParams {
+    /// The job.
+    pub id: JobId,
+    /// The lease holder whose attempt failed.
+    pub owner: String,
+    /// When the attempt ended.
+    pub now: Timestamp,
+    /// When the next attempt is due.
+    pub run_at: Timestamp,
+    /// Why the attempt failed (kept in the job's attempt history).
+    pub error: String,
 }
 
 /// Params of [`Store::job_heartbeat`].

@@ -2,10 +2,10 @@
 
 use asyncapex_core::{
     AbortOutcome, AttemptOutcome, AttemptRecord, Error, HeartbeatAck, JobAbortParams,
-    JobClaimParams, JobCompleteManyParams, JobCountCreatedSinceParams, JobFinalizerStoreParams,
-    JobFinishParams, JobHeartbeatParams, JobId, JobListParams, JobRecord, JobReleaseParams,
-    JobRescueParams, JobStats, JobStatsParams, JobStatus, JobType, MinuteFigures, MinuteWindow,
-    NewJob, RescueOutcome, Result, StrandedFinalizer,
+    JobCompleteManyParams, JobCountCreatedSinceParams, JobFinalizerStoreParams, JobFinishParams,
+    JobHeartbeatParams, JobId, JobListParams, JobRecord, JobReleaseParams, JobRescueParams,
+    JobStats, JobStatsParams, JobStatus, JobType, MinuteFigures, MinuteWindow, NewJob,
+    RescueOutcome, Result, StrandedFinalizer,
 };
 use jiff::Timestamp;
 use tokio_postgres::Row;
@@ -81,11 +81,11 @@ pub(crate) fn job_from_row(row: &Row) -> Result<JobRecord> {
         trace_parent: get(row, "trace_parent")?,
         attempt_started_at: opt_ts(row, "attempt_started_at")?,
         last_owner: get(row, "last_owner")?,
+        queue: get(row, "queue")?,
+        priority: u8::try_from(get::<_, i64>(row, "priority")?)
+            .map_err(|e| corrupt("priority", e))?,
+        tenant: get(row, "tenant")?,
     })
-}
-
-fn jobs_from_rows(rows: &[Row]) -> Result<Vec<JobRecord>> {
-    rows.iter().map(job_from_row).collect()
 }
 
 /// Signals every process listening on this schema that work may be available; delivered when
@@ -148,6 +148,10 @@ pub(crate) struct QueuedColumns<'a> {
     batch_scope: Vec<Option<i64>>,
     retry_of: Vec<Option<&'a str>>,
     trace_parent: Vec<Option<&'a str>>,
+    queue: Vec<&'a str>,
+    priority: Vec<i64>,
+    tenant: Vec<Option<&'a str>>,
+    priority_delay: Vec<i64>,
 }
 
 impl<'a> QueuedColumns<'a> {
@@ -186,11 +190,18 @@ impl<'a> QueuedColumns<'a> {
                 .map(|j| j.retry_of.as_ref().map(|r| r.as_15()))
                 .collect(),
             trace_parent: jobs.iter().map(|j| j.trace_parent.as_deref()).collect(),
+            queue: jobs.iter().map(|j| j.queue.as_str()).collect(),
+            priority: jobs.iter().map(|j| i64::from(j.priority)).collect(),
+            tenant: jobs.iter().map(|j| j.tenant.as_deref()).collect(),
+            priority_delay: jobs
+                .iter()
+                .map(|j| asyncapex_core::queue::priority_delay_micros(j.priority))
+                .collect(),
         }
     }
 
-    /// The statement's eighteen parameters, in order.
-    pub(crate) fn params(&self) -> [&(dyn ToSql + Sync); 18] {
+    /// The statement's twenty-two parameters, in order.
+    pub(crate) fn params(&self) -> [&(dyn ToSql + Sync); 22] {
         [
             &self.id,
             &self.job_type,
@@ -210,6 +221,10 @@ impl<'a> QueuedColumns<'a> {
             &self.batch_scope,
             &self.retry_of,
             &self.trace_parent,
+            &self.queue,
+            &self.priority,
+            &self.tenant,
+            &self.priority_delay,
         ]
     }
 }
@@ -299,6 +314,10 @@ pub(crate) async fn insert_many(tx: &dyn Tx, jobs: &[NewJob], max_holding: u32) 
                     &retry_of,
                     &position,
                     &job.trace_parent,
+                    &job.queue,
+                    &i64::from(job.priority),
+                    &job.tenant,
+                    &asyncapex_core::queue::priority_delay_micros(job.priority),
                 ],
             )
             .await;
@@ -458,39 +477,6 @@ fn list_sql(p: &JobListParams) -> String {
     )
 }
 
-/// Claims due jobs (`job_claim.sql`) in a transaction of its own whose commit does not wait for the disk, sent as one
-/// pipelined round trip (BEGIN, the claim, COMMIT): the claim is on the path from an enqueue
-/// to its job's start, and a durable commit there costs a WAL flush.
-pub(crate) async fn claim_unflushed(
-    client: &deadpool_postgres::Object,
-    p: &JobClaimParams,
-) -> Result<Vec<JobRecord>> {
-    let stmt = client
-        .prepare_cached(include_str!("queries/job_claim.sql"))
-        .await
-        .map_err(from_pg)?;
-    let (now, lease_until, limit) = (micros(p.now), micros(p.lease_until), i64::from(p.limit));
-    let params: [&(dyn ToSql + Sync); 4] = [&p.owner, &now, &lease_until, &limit];
-    // join3 polls in order, so the three requests go out in order, in one write; if the
-    // claim fails, PostgreSQL answers the COMMIT by rolling back.
-    let (begun, rows, committed) = futures_util::future::join3(
-        client.batch_execute(include_str!("queries/claim_transaction_begin.sql")),
-        client.query(&stmt, &params),
-        client.batch_execute(include_str!("queries/transaction_commit.sql")),
-    )
-    .await;
-    begun.map_err(from_pg)?;
-    let rows = rows.map_err(from_pg)?;
-    committed.map_err(from_pg)?;
-    let mut jobs = jobs_from_rows(&rows)?;
-    jobs.sort_by_key(|a| (a.run_at, a.id));
-    Ok(jobs)
-}
-
-pub(crate) async fn next_run_at(tx: &dyn Tx) -> Result<Option<Timestamp>> {
-    db::instant(tx, include_str!("queries/job_next_run_at.sql"), "run_at").await
-}
-
 pub(crate) async fn heartbeat(tx: &dyn Tx, p: &JobHeartbeatParams) -> Result<Vec<HeartbeatAck>> {
     let rows = db::query(
         tx,
@@ -579,7 +565,7 @@ pub(crate) async fn finalizer_dispatch(tx: &dyn Tx, parent: JobId, run: &NewJob)
 }
 
 /// Records the attempts guarded writes just ended without completing their jobs.
-async fn record_attempts(
+pub(crate) async fn record_attempts(
     tx: &dyn Tx,
     ids: &[JobId],
     ended_at: Timestamp,

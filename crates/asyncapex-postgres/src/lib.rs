@@ -39,6 +39,7 @@ mod listener;
 mod maintenance;
 mod migrate;
 mod query_source;
+mod queues;
 mod retention;
 
 /// The PostgreSQL client, re-exported for transactional enqueue (`job_insert_in`).
@@ -64,6 +65,7 @@ use asyncapex_core::{
     BatchChunksResetParams, BatchErrorEvent, BatchErrorEventListParams, BatchPromoteParams,
     BatchStartCompleteParams, FlexQueueMoveParams, NewBatchErrorEvent,
 };
+use asyncapex_core::{JobRetryParams, QueueRecord, QueueSettings, TenantCount};
 use asyncapex_core::{QueryPageParams, QuerySource};
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use jiff::Timestamp;
@@ -602,11 +604,35 @@ impl Store for PostgresStore {
         // Not retried here: a claim lost in flight may have committed; the executor claims
         // again on its next round, and the rescuer returns anything stranded.
         let client = self.client().await?;
-        jobs::claim_unflushed(&client, &params).await
+        queues::claim_unflushed(&client, &params).await
     }
 
-    async fn job_next_run_at(&self) -> Result<Option<Timestamp>> {
-        autocommit!(self, retry: true, |c| jobs::next_run_at(&c).await?)
+    async fn job_next_run_at(&self, queues: Vec<String>) -> Result<Option<Timestamp>> {
+        autocommit!(self, retry: true, |c| queues::next_run_at(&c, &queues).await?)
+    }
+
+    async fn job_retry(&self, params: JobRetryParams) -> Result<bool> {
+        in_transaction!(self, |tx| queues::retry(&tx, &params).await?)
+    }
+
+    async fn queue_configure(&self, settings: QueueSettings, now: Timestamp) -> Result<()> {
+        in_transaction!(self, |tx| queues::configure(&tx, &settings, now).await?)
+    }
+
+    async fn queue_pause(&self, name: String, now: Timestamp) -> Result<bool> {
+        autocommit!(self, retry: true, |c| queues::pause(&c, &name, now).await?)
+    }
+
+    async fn queue_resume(&self, name: String, now: Timestamp) -> Result<bool> {
+        autocommit!(self, retry: true, |c| queues::resume(&c, &name, now).await?)
+    }
+
+    async fn queue_list(&self, now: Timestamp) -> Result<Vec<QueueRecord>> {
+        autocommit!(self, retry: true, |c| queues::list(&c, now).await?)
+    }
+
+    async fn tenant_counts(&self, limit: u32) -> Result<Vec<TenantCount>> {
+        autocommit!(self, retry: true, |c| queues::tenant_counts(&c, limit).await?)
     }
 
     async fn job_heartbeat(&self, params: JobHeartbeatParams) -> Result<Vec<HeartbeatAck>> {

@@ -71,6 +71,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "job_trace_context",
         include_str!("../migrations/0013_job_trace_context.sql"),
     ),
+    (14, "queues", include_str!("../migrations/0014_queues.sql")),
 ];
 
 /// Creates the schema if needed and brings it to the newest version this build knows, in one

@@ -284,7 +284,7 @@ async fn concurrent_claims_never_hand_out_a_job_twice() {
                         owner: format!("worker-{i}"),
                         now: t0(),
                         lease_until: add(t0(), std::time::Duration::from_secs(60)),
-                        limit: 25,
+                        queues: asyncapex_core::QueueClaim::default_queue(25),
                     })
                     .await
                     .unwrap();

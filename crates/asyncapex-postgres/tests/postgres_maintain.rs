@@ -44,7 +44,7 @@ async fn maintain_vacuums_the_tables_autovacuum_would_have_one_node_at_a_time() 
             owner: "w".into(),
             now: common::t0(),
             lease_until: common::t0() + jiff::SignedDuration::from_secs(60),
-            limit: 4_000,
+            queues: asyncapex_core::QueueClaim::default_queue(4_000),
         })
         .await
         .unwrap();

@@ -47,7 +47,14 @@ async fn a_claim_after_statistics_of_an_idle_queue_joins_through_the_primary_key
                 "EXPLAIN (FORMAT JSON) {}",
                 include_str!("../src/queries/job_claim.sql")
             ),
-            &[&"w", &now, &(now + 30_000_000), &1024_i64],
+            &[
+                &"w",
+                &now,
+                &(now + 30_000_000),
+                &vec!["default"],
+                &vec![1024_i64],
+                &(now + 540_000_000),
+            ],
         )
         .await
         .unwrap()
@@ -67,7 +74,7 @@ async fn a_claim_after_statistics_of_an_idle_queue_joins_through_the_primary_key
             owner: "w".into(),
             now: common::t0(),
             lease_until: common::t0() + jiff::SignedDuration::from_secs(30),
-            limit: 1024,
+            queues: asyncapex_core::QueueClaim::default_queue(1024),
         })
         .await
         .unwrap();

@@ -2,10 +2,10 @@
 
 use asyncapex_core::{
     AbortOutcome, AttemptOutcome, AttemptRecord, Error, HeartbeatAck, JobAbortParams,
-    JobClaimParams, JobCompleteManyParams, JobCountCreatedSinceParams, JobFinalizerStoreParams,
-    JobFinishParams, JobHeartbeatParams, JobId, JobListParams, JobRecord, JobReleaseParams,
-    JobRescueParams, JobStats, JobStatsParams, JobStatus, JobType, MinuteFigures, MinuteWindow,
-    NewJob, RescueOutcome, Result, StrandedFinalizer,
+    JobCompleteManyParams, JobCountCreatedSinceParams, JobFinalizerStoreParams, JobFinishParams,
+    JobHeartbeatParams, JobId, JobListParams, JobRecord, JobReleaseParams, JobRescueParams,
+    JobStats, JobStatsParams, JobStatus, JobType, MinuteFigures, MinuteWindow, NewJob,
+    RescueOutcome, Result, StrandedFinalizer,
 };
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Row, named_params};
@@ -101,6 +101,9 @@ job_columns!(
     attempt_started_at,
     last_owner,
     trace_parent,
+    queue,
+    priority,
+    tenant,
 );
 
 pub(crate) fn job_from_row(row: &Row<'_>, c: &JobColumns) -> rusqlite::Result<JobRecord> {
@@ -158,6 +161,10 @@ pub(crate) fn job_from_row(row: &Row<'_>, c: &JobColumns) -> rusqlite::Result<Jo
         attempt_started_at: opt_ts("attempt_started_at", row.get(c.attempt_started_at)?)?,
         last_owner: row.get(c.last_owner)?,
         trace_parent: row.get(c.trace_parent)?,
+        queue: row.get(c.queue)?,
+        priority: u8::try_from(row.get::<_, i64>(c.priority)?)
+            .map_err(|e| corrupt("priority", e))?,
+        tenant: row.get(c.tenant)?,
     })
 }
 
@@ -199,6 +206,10 @@ pub(crate) fn insert_many(conn: &Connection, jobs: &[NewJob], max_holding: u32) 
             ":batch_scope": job.batch_scope,
             ":retry_of": job.retry_of.map(|r| r.as_15().to_owned()),
             ":trace_parent": job.trace_parent,
+            ":queue": job.queue,
+            ":priority": job.priority,
+            ":tenant": job.tenant,
+            ":priority_delay": asyncapex_core::queue::priority_delay_micros(job.priority),
         });
         if let Err(e) = result {
             if is_signature_conflict(&e) {
@@ -456,39 +467,6 @@ fn list_sql(p: &JobListParams) -> String {
         "{}\nORDER BY id DESC\nLIMIT :limit",
         union.join("\nUNION ALL\n")
     )
-}
-
-pub(crate) fn claim(conn: &Connection, p: &JobClaimParams) -> Result<Vec<JobRecord>> {
-    let mut stmt = conn
-        .prepare_cached(include_str!("queries/job_claim.sql"))
-        .map_err(from_sqlite)?;
-    let columns = JobColumns::of(&stmt)?;
-    let rows = stmt
-        .query_map(
-            named_params! {
-                ":owner": p.owner,
-                ":now": micros(p.now),
-                ":lease_until": micros(p.lease_until),
-                ":limit": p.limit,
-            },
-            |r| job_from_row(r, &columns),
-        )
-        .map_err(from_sqlite)?;
-    let mut jobs = rows
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(from_sqlite)?;
-    // RETURNING gives no order guarantee; callers expect oldest first.
-    jobs.sort_by_key(|a| (a.run_at, a.id));
-    Ok(jobs)
-}
-
-pub(crate) fn next_run_at(conn: &Connection) -> Result<Option<Timestamp>> {
-    let v: Option<i64> = conn
-        .prepare_cached(include_str!("queries/job_next_run_at.sql"))
-        .map_err(from_sqlite)?
-        .query_row([], |r| r.get(0))
-        .map_err(from_sqlite)?;
-    v.map(|v| ts("run_at", v)).transpose().map_err(from_sqlite)
 }
 
 pub(crate) fn heartbeat(conn: &Connection, p: &JobHeartbeatParams) -> Result<Vec<HeartbeatAck>> {
@@ -915,7 +893,7 @@ pub(crate) fn stats(conn: &Connection, p: &JobStatsParams) -> Result<JobStats> {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use asyncapex_core::IdGenerator;
+    use asyncapex_core::{IdGenerator, JobClaimParams};
     use rusqlite::StatementStatus;
 
     use super::*;
@@ -933,13 +911,13 @@ mod tests {
             .collect();
         insert_many(&conn, &jobs, 100).unwrap();
         for round in 0..8_i64 {
-            let claimed = claim(
+            let claimed = crate::queues::claim(
                 &conn,
                 &JobClaimParams {
                     owner: "w".into(),
                     now,
                     lease_until: now,
-                    limit: 3 + round as u32,
+                    queues: asyncapex_core::QueueClaim::default_queue(3 + round as u32),
                 },
             )
             .unwrap();

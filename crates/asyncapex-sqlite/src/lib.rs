@@ -24,6 +24,7 @@ mod fill;
 mod jobs;
 mod migrate;
 mod query_source;
+mod queues;
 mod retention;
 mod wake;
 
@@ -48,6 +49,7 @@ use asyncapex_core::{
     BatchChunksResetParams, BatchErrorEvent, BatchErrorEventListParams, BatchPromoteParams,
     BatchStartCompleteParams, FlexQueueMoveParams, NewBatchErrorEvent,
 };
+use asyncapex_core::{JobRetryParams, QueueRecord, QueueSettings, TenantCount};
 use asyncapex_core::{QueryPageParams, QuerySource};
 use jiff::Timestamp;
 use rusqlite::{Connection, OpenFlags, named_params};
@@ -502,21 +504,29 @@ impl Store for SqliteStore {
         self.check_file()?;
         let kind = CallKind {
             wakes: false,
-            single_statement: true,
-            short: params.limit as usize <= SHORT_ROWS,
+            // Several queues, or a rate limit's slots, write more than one statement.
+            single_statement: false,
+            short: params
+                .queues
+                .iter()
+                .map(|q| q.limit as usize)
+                .sum::<usize>()
+                <= SHORT_ROWS,
         };
         self.conn
-            .send(kind, move |conn| jobs::claim(conn, &params))
+            .send(kind, move |conn| queues::claim(conn, &params))
             .await
     }
 
-    async fn job_next_run_at(&self) -> Result<Option<Timestamp>> {
+    async fn job_next_run_at(&self, queues: Vec<String>) -> Result<Option<Timestamp>> {
         let kind = CallKind {
             wakes: false,
             single_statement: true,
             short: true,
         };
-        self.conn.send(kind, jobs::next_run_at).await
+        self.conn
+            .send(kind, move |conn| queues::next_run_at(conn, &queues))
+            .await
     }
 
     async fn job_heartbeat(&self, params: JobHeartbeatParams) -> Result<Vec<HeartbeatAck>> {
@@ -576,6 +586,42 @@ impl Store for SqliteStore {
     async fn job_rescue(&self, params: JobRescueParams) -> Result<RescueOutcome> {
         self.conn
             .call_waking(move |conn| jobs::rescue(conn, &params))
+            .await
+    }
+
+    async fn job_retry(&self, params: JobRetryParams) -> Result<bool> {
+        self.conn
+            .call_waking(move |conn| queues::retry(conn, &params))
+            .await
+    }
+
+    async fn queue_configure(&self, settings: QueueSettings, now: Timestamp) -> Result<()> {
+        self.conn
+            .call(move |conn| queues::configure(conn, &settings, now))
+            .await
+    }
+
+    async fn queue_pause(&self, name: String, now: Timestamp) -> Result<bool> {
+        self.conn
+            .call_single(move |conn| queues::pause(conn, &name, now))
+            .await
+    }
+
+    async fn queue_resume(&self, name: String, now: Timestamp) -> Result<bool> {
+        self.conn
+            .call_waking(move |conn| queues::resume(conn, &name, now))
+            .await
+    }
+
+    async fn queue_list(&self, now: Timestamp) -> Result<Vec<QueueRecord>> {
+        self.conn
+            .call_single(move |conn| queues::list(conn, now))
+            .await
+    }
+
+    async fn tenant_counts(&self, limit: u32) -> Result<Vec<TenantCount>> {
+        self.conn
+            .call_single(move |conn| queues::tenant_counts(conn, limit))
             .await
     }
 

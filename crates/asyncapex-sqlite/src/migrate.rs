@@ -68,6 +68,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "job_trace_context",
         include_str!("../migrations/0013_job_trace_context.sql"),
     ),
+    (14, "queues", include_str!("../migrations/0014_queues.sql")),
 ];
 
 /// What a file held when it was opened, before anything was written to it.

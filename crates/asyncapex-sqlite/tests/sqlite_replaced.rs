@@ -41,7 +41,7 @@ fn claim() -> JobClaimParams {
         owner: "test".into(),
         now,
         lease_until: now,
-        limit: 10,
+        queues: asyncapex_core::QueueClaim::default_queue(10),
     }
 }
 

@@ -83,7 +83,7 @@ pub async fn job_in(store: &dyn Store, status: JobStatus) -> JobRecord {
                 owner: FACTORY_OWNER.into(),
                 now: at,
                 lease_until: factory_lease_until(),
-                limit: 1,
+                queues: asyncapex_core::QueueClaim::default_queue(1),
             })
             .await
             .unwrap_or_else(|e| panic!("factory claim for {status}: {e}"));

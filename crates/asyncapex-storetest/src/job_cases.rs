@@ -44,6 +44,9 @@ pub fn job(ids: &IdGenerator, run_at: Timestamp) -> NewJob {
         batch_scope: None,
         retry_of: None,
         trace_parent: None,
+        queue: "default".into(),
+        priority: 0,
+        tenant: None,
     }
 }
 
@@ -65,7 +68,7 @@ pub(crate) async fn claim(
             owner: owner.into(),
             now,
             lease_until: add(now, LEASE),
-            limit,
+            queues: asyncapex_core::QueueClaim::default_queue(limit),
         })
         .await
         .expect("claim")
@@ -284,6 +287,9 @@ pub(crate) async fn insert_then_get_round_trips_every_field(store: &dyn Store) {
     j.signature = Some("sig-1".into());
     j.payload = r#"{"nested":{"list":[1,2,3]},"text":"<b>"}"#.into();
     j.trace_parent = Some("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into());
+    j.queue = "callouts.eu-1".into();
+    j.priority = 9;
+    j.tenant = Some("org 00D5 \"ünï\"".into());
     insert(store, vec![j.clone()]).await;
     let got = store.job_get(j.id).await.expect("get").expect("exists");
     assert_eq!(got.id, j.id);
@@ -310,6 +316,10 @@ pub(crate) async fn insert_then_get_round_trips_every_field(store: &dyn Store) {
     assert!(!got.abort_requested);
     assert_eq!(got.retry_of, None);
     assert_eq!(got.trace_parent, j.trace_parent);
+    assert_eq!(
+        (got.queue.as_str(), got.priority, got.tenant.as_deref()),
+        ("callouts.eu-1", 9, j.tenant.as_deref())
+    );
     // A retry's link round-trips too, through the single and the batched insert.
     let mut retry = job(&ids, add(t0(), secs(6)));
     retry.retry_of = Some(j.id);
@@ -466,7 +476,7 @@ pub(crate) async fn claim_sets_lease_attempt_start_and_clears_signature(store: &
             owner: "worker-a".into(),
             now,
             lease_until: add(now, LEASE),
-            limit: 1,
+            queues: asyncapex_core::QueueClaim::default_queue(1),
         })
         .await
         .expect("claim");
@@ -811,7 +821,7 @@ pub(crate) async fn rescue_requeues_expired_leases_and_spares_live_ones(store: &
             owner: "alive".into(),
             now,
             lease_until: add(now, LEASE),
-            limit: 10,
+            queues: asyncapex_core::QueueClaim::default_queue(10),
         })
         .await
         .expect("claim");
@@ -1066,18 +1076,30 @@ pub(crate) async fn counts_by_status_and_pending(store: &dyn Store) {
 
 /// Workers sleep until the earliest queued run time.
 pub(crate) async fn next_run_at_is_the_earliest_queued_run_time(store: &dyn Store) {
-    assert_eq!(store.job_next_run_at().await.expect("next"), None);
+    assert_eq!(
+        store
+            .job_next_run_at(vec!["default".into()])
+            .await
+            .expect("next"),
+        None
+    );
     let ids = IdGenerator::new(1);
     let a = job(&ids, add(t0(), secs(30)));
     let b = job(&ids, add(t0(), secs(10)));
     insert(store, vec![a, b]).await;
     assert_eq!(
-        store.job_next_run_at().await.expect("next"),
+        store
+            .job_next_run_at(vec!["default".into()])
+            .await
+            .expect("next"),
         Some(add(t0(), secs(10)))
     );
     claim(store, "w", add(t0(), secs(10)), 1).await;
     assert_eq!(
-        store.job_next_run_at().await.expect("next"),
+        store
+            .job_next_run_at(vec!["default".into()])
+            .await
+            .expect("next"),
         Some(add(t0(), secs(30)))
     );
 }

@@ -30,6 +30,7 @@ mod count_cases;
 mod factory;
 mod finalizer_cases;
 mod job_cases;
+mod queue_cases;
 mod race_cases;
 mod retention_cases;
 mod transition_cases;
@@ -141,6 +142,13 @@ conformance_suite!($
     finalizer_cases::a_stored_finalizer_is_stranded_only_when_a_rescue_fails_its_job,
     finalizer_cases::a_stranded_finalizer_is_dispatched_once_with_its_run,
     finalizer_cases::a_released_job_keeps_no_stored_finalizer,
+    queue_cases::claims_serve_only_the_queues_named_each_up_to_its_limit,
+    queue_cases::priorities_order_claims_and_a_step_of_waiting_outranks_one,
+    queue_cases::a_paused_queue_claims_nothing_until_resumed,
+    queue_cases::a_global_cap_counts_running_jobs_of_every_owner,
+    queue_cases::a_rate_limit_allows_its_starts_per_window_and_says_when_more_may_start,
+    queue_cases::a_retry_requeues_with_the_same_id_after_its_backoff_and_keeps_each_error,
+    queue_cases::a_tenant_past_its_limit_waits_behind_other_tenants,
     job_cases::release_requeues_without_counting_the_attempt,
     job_cases::list_filters_and_pages_newest_first,
     job_cases::counts_by_status_and_pending,

@@ -130,7 +130,7 @@ async fn apply_sweep(store: &dyn Store, op: &Op) {
                     owner: "claimer".into(),
                     now: t0(),
                     lease_until: add(t0(), LEASE),
-                    limit: 100_000,
+                    queues: asyncapex_core::QueueClaim::default_queue(100_000),
                 })
                 .await
                 .expect("claim");
@@ -325,7 +325,7 @@ pub(crate) async fn rules_decide_the_stores_abort_and_rescue(store: &dyn Store) 
                 owner: "lost".into(),
                 now: t0(),
                 lease_until: add(t0(), LEASE),
-                limit: 1,
+                queues: asyncapex_core::QueueClaim::default_queue(1),
             })
             .await
             .expect("claim");

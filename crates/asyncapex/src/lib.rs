@@ -103,6 +103,7 @@ pub use asyncapex_core::{
 pub use asyncapex_core::{
     CronTriggerListParams, CronTriggerRecord, NewCronTrigger, StoredTriggerState, TriggerState,
 };
+pub use asyncapex_core::{QueueRecord, RateLimit, TenantCount, queue};
 
 /// Turns an `async fn` whose arguments are serde types into a future method (Apex's
 /// `@future`); see the [`future`](mod@future) module.
@@ -135,6 +136,7 @@ pub use runtime::enqueue::{DuplicateSignature, DuplicateSignatureBuilder, Enqueu
 pub use runtime::job_error::JobError;
 pub use runtime::limits::{LimitsView, TimeUsage, Usage};
 pub use runtime::outcome::ParentJobResult;
+pub use runtime::queues::{JobOptions, Queue, RetryPolicy};
 pub use runtime::retention::Retention;
 pub use runtime::signals::{JobEvent, JobLifecycle, LifecycleStep};
 

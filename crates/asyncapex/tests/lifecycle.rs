@@ -163,7 +163,7 @@ async fn a_rescued_job_is_published_then_started_again() {
             owner: "dead-worker".into(),
             now,
             lease_until: add(now, Duration::from_secs(30)),
-            limit: 1,
+            queues: asyncapex_core::QueueClaim::default_queue(1),
         })
         .await
         .unwrap();

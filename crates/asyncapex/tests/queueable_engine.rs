@@ -618,6 +618,9 @@ fn raw_template(now: jiff::Timestamp) -> NewJob {
         batch_scope: None,
         retry_of: None,
         trace_parent: None,
+        queue: "default".into(),
+        priority: 0,
+        tenant: None,
     }
 }
 
@@ -690,7 +693,7 @@ async fn a_dead_workers_job_is_rescued_and_run_again_as_attempt_two() {
             owner: "dead-process".into(),
             now: clock.now(),
             lease_until: asyncapex::clock::add(clock.now(), Duration::from_secs(30)),
-            limit: 1,
+            queues: asyncapex_core::QueueClaim::default_queue(1),
         })
         .await
         .unwrap();

@@ -156,6 +156,9 @@ pub(crate) fn job(
         batch_scope: None,
         retry_of: None,
         trace_parent: None,
+        queue: "default".into(),
+        priority: 0,
+        tenant: None,
     }
 }
 

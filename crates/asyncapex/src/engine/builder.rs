@@ -16,6 +16,7 @@ use crate::runtime::Runtime;
 use crate::runtime::config::{EngineConfig, TestRules};
 use crate::runtime::daily::DailyCap;
 use crate::runtime::handler::Registry;
+use crate::runtime::queues::Routing;
 use crate::runtime::retention::Retention;
 use crate::services::Services;
 use crate::services::cleaner::Cleaner;
@@ -218,6 +219,45 @@ impl EngineBuilder {
         self
     }
 
+    /// Works a named queue with its own concurrency (and stores its global cap, rate limit
+    /// and tenant limit for every node): an extension beyond Apex, whose one shared pool is
+    /// what an engine without queues keeps. `Queue::new("default")` sets the default
+    /// queue's.
+    pub fn queue(mut self, queue: crate::runtime::queues::Queue) -> Self {
+        self.config.queues.push(queue);
+        self
+    }
+
+    /// The queue, priority and retry policy of the job type registered as `name` (`Class`,
+    /// or `Class.method` for a future): an extension beyond Apex. Without options a type
+    /// keeps Apex's behaviour: the default queue, priority 0, a failure ends the job.
+    ///
+    /// ```no_run
+    /// # use asyncapex::{Engine, JobError, JobOptions, Queue, Queueable, QueueableContext, RetryPolicy};
+    /// # #[derive(serde::Serialize, serde::Deserialize)] struct SyncAccount;
+    /// # impl Queueable for SyncAccount { async fn execute(&mut self, _: &mut QueueableContext) -> Result<(), JobError> { Ok(()) } }
+    /// # async fn demo() -> Result<(), asyncapex::Error> {
+    /// let engine = Engine::builder()
+    ///     .sqlite("asyncapex.db")
+    ///     .register::<SyncAccount>()
+    ///     .queue(Queue::new("callouts").concurrency(4))
+    ///     .job_options(
+    ///         SyncAccount::class_name(),
+    ///         JobOptions::default().queue("callouts").retry(RetryPolicy::exponential(5)),
+    ///     )
+    ///     .start()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn job_options(
+        mut self,
+        name: impl Into<String>,
+        options: crate::runtime::queues::JobOptions,
+    ) -> Self {
+        self.config.job_options.insert(name.into(), options);
+        self
+    }
+
     /// Replaces the whole configuration.
     pub fn config(mut self, config: EngineConfig) -> Self {
         self.config = config;
@@ -231,6 +271,9 @@ impl EngineBuilder {
         self.clock = clock;
         self.test = test;
         self.config.concurrency = 0;
+        for q in &mut self.config.queues {
+            q.concurrency = Some(0);
+        }
         self.config.scheduler = Some(false);
         self
     }
@@ -268,7 +311,17 @@ impl EngineBuilder {
             return Err(e);
         }
         check_config(&self.config)?;
+        let routing = Routing::new(
+            self.config.concurrency,
+            &self.config.queues,
+            &self.config.job_options,
+        )?;
         let store = open_store(self.store.take()).await?;
+        for settings in &routing.settings {
+            store
+                .queue_configure(settings.clone(), self.clock.now())
+                .await?;
+        }
         let name = format!(
             "{}:{}",
             std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".into()),
@@ -278,7 +331,7 @@ impl EngineBuilder {
             .node_register(NodeRegisterParams {
                 name: name.clone(),
                 now: self.clock.now(),
-                runs_jobs: self.config.concurrency > 0,
+                runs_jobs: routing.concurrency() > 0,
             })
             .await?;
         for (class, fields) in self.registry.sensitive() {
@@ -296,6 +349,7 @@ impl EngineBuilder {
             clock: self.clock,
             ids: Arc::new(IdGenerator::new(node)),
             registry: self.registry,
+            routing: Arc::new(routing),
             owner: format!("{name}#{node_id}"),
             node_id,
             config: self.config,
@@ -384,11 +438,12 @@ fn start_services(rt: &Arc<Runtime>, services: &Services) {
         },
         rt.shutdown.stop(),
     );
-    if config.concurrency > 0 {
+    let concurrency = rt.routing.concurrency();
+    if concurrency > 0 {
         services.start(
             Executor {
                 rt: rt.clone(),
-                concurrency: config.concurrency,
+                concurrency,
             },
             rt.shutdown.stop(),
         );
@@ -437,7 +492,7 @@ fn start_services(rt: &Arc<Runtime>, services: &Services) {
             rt.shutdown.stop(),
         );
     }
-    if config.scheduler.unwrap_or(config.concurrency > 0) {
+    if config.scheduler.unwrap_or(concurrency > 0) {
         services.start(scheduler(rt), rt.shutdown.stop());
     }
 }
@@ -454,5 +509,6 @@ pub(super) fn scheduler(rt: &Arc<Runtime>) -> Scheduler {
         max_attempts: rt.config.max_attempts,
         max_stack_depth: rt.config.default_max_stack_depth,
         poll_interval: rt.config.poll_interval,
+        routing: rt.routing.clone(),
     }
 }

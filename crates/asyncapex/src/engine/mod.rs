@@ -5,6 +5,7 @@
 mod builder;
 mod control;
 mod operator;
+mod queues;
 mod retention;
 mod schedule;
 mod submit;

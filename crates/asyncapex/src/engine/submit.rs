@@ -68,12 +68,11 @@ impl Engine {
                 let payload = crate::kinds::to_payload(class, "job", &job)?;
                 let id = self.rt.ids.job_id(now);
                 ids.push(id);
-                pending.push(
-                    NewJob::queueable(id, class, payload, now)
-                        .run_at(run_at)
-                        .max_attempts(self.rt.config.max_attempts)
-                        .chain(1, self.rt.config.default_max_stack_depth, 0),
-                );
+                let job = NewJob::queueable(id, class, payload, now)
+                    .run_at(run_at)
+                    .max_attempts(self.rt.config.max_attempts)
+                    .chain(1, self.rt.config.default_max_stack_depth, 0);
+                pending.push(self.rt.routing.stamp(job, &Default::default()));
             }
             self.rt
                 .daily

@@ -301,11 +301,12 @@ pub(crate) fn call(
     }
     ctx.check_daily(&mut buffer)?;
     let id = ctx.rt.ids.job_id(now);
-    buffer.enqueued.push(
-        NewJob::future(id, method.class_name(), method.method_name(), args, now)
-            .parent(ctx.parent_id())
-            .max_attempts(ctx.rt.config.max_attempts),
-    );
+    let job = NewJob::future(id, method.class_name(), method.method_name(), args, now)
+        .parent(ctx.parent_id())
+        .max_attempts(ctx.rt.config.max_attempts);
+    buffer
+        .enqueued
+        .push(ctx.rt.routing.stamp(job, &Default::default()));
     Ok(id)
 }
 

@@ -160,6 +160,7 @@ pub(crate) fn buffer(
     payload: String,
     options: EnqueueOptions,
 ) -> Result<JobId, Error> {
+    options.route.check()?;
     if options.max_stack_depth == Some(0) {
         return Err(Error::InvalidInput {
             what: "maximum stack depth",
@@ -235,14 +236,15 @@ pub(crate) fn buffer(
     let run_at = asyncapex_core::clock::checked_add(now, delay)?;
     ctx.check_daily(&mut buffer)?;
     let id = ctx.rt.ids.job_id(now);
-    buffer.enqueued.push(
-        NewJob::queueable(id, class, payload, now)
-            .run_at(run_at)
-            .parent(ctx.parent_id())
-            .max_attempts(config.max_attempts)
-            .chain(depth, max_stack_depth, failure_reenqueues)
-            .signature(options.signature.map(|s| s.as_str().to_owned())),
-    );
+    let job = NewJob::queueable(id, class, payload, now)
+        .run_at(run_at)
+        .parent(ctx.parent_id())
+        .max_attempts(config.max_attempts)
+        .chain(depth, max_stack_depth, failure_reenqueues)
+        .signature(options.signature.map(|s| s.as_str().to_owned()));
+    buffer
+        .enqueued
+        .push(ctx.rt.routing.stamp(job, &options.route));
     Ok(id)
 }
 

@@ -53,6 +53,12 @@ pub struct EngineConfig {
     /// deleted by the cleaner, so node lists do not fill with processes that are long gone
     /// (a day: an operator still sees last night's crash in the morning).
     pub forget_nodes_after: Duration,
+    /// Named queues this engine works beside the default one (whose concurrency is
+    /// `concurrency` unless configured here): an extension beyond Apex.
+    pub queues: Vec<super::queues::Queue>,
+    /// Per job type (its registered name: `Class`, or `Class.method` for a future): its
+    /// queue, priority and retry policy. An extension beyond Apex.
+    pub job_options: std::collections::HashMap<String, super::queues::JobOptions>,
 }
 
 /// Rules an engine built by the test kit follows; a normal engine has them all off.
@@ -87,6 +93,8 @@ impl Default for EngineConfig {
             clean_interval: Duration::from_secs(60),
             maintain_interval: Duration::from_secs(60),
             forget_nodes_after: Duration::from_secs(86_400),
+            queues: Vec::new(),
+            job_options: std::collections::HashMap::new(),
         }
     }
 }

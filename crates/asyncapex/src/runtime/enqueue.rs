@@ -21,6 +21,7 @@ pub struct EnqueueOptions {
     pub(crate) delay: Option<Duration>,
     pub(crate) max_stack_depth: Option<u32>,
     pub(crate) signature: Option<DuplicateSignature>,
+    pub(crate) route: super::queues::EnqueueRoute,
 }
 
 impl EnqueueOptions {
@@ -45,6 +46,32 @@ impl EnqueueOptions {
     /// (Apex's `DuplicateSignature`). The signature is released when that job starts.
     pub fn duplicate_signature(mut self, signature: DuplicateSignature) -> Self {
         self.signature = Some(signature);
+        self
+    }
+
+    /// Waits in this named queue rather than its type's (or the default): an extension
+    /// beyond Apex. The name is checked at enqueue (1 to 63 ASCII letters, digits, `_`, `-`,
+    /// `.`); some engine must work the queue.
+    pub fn queue(mut self, queue: impl Into<String>) -> Self {
+        self.route.queue = Some(queue.into());
+        self
+    }
+
+    /// Its priority in its queue, 0 (claimed first, the default) to 9, checked at enqueue:
+    /// an extension beyond Apex. A job of priority `p` is ordered as if due `p` minutes
+    /// later than it is, so priorities order claims while nothing waits more than 9 minutes
+    /// longer for them (see `asyncapex_core::queue::PRIORITY_STEP`).
+    pub fn priority(mut self, priority: u8) -> Self {
+        self.route.priority = Some(priority);
+        self
+    }
+
+    /// Counts the job against this tenant (Apex's org) for fair share: while the tenant has
+    /// its queue's tenant limit of jobs waiting (2,000 by default), its further jobs wait
+    /// behind other tenants'. An extension beyond Apex; 1 to 255 characters, no control
+    /// characters, checked at enqueue.
+    pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
+        self.route.tenant = Some(tenant.into());
         self
     }
 }

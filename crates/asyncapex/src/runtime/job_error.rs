@@ -17,17 +17,48 @@ use std::fmt;
 /// assert!(parse("x").unwrap_err().message().contains("invalid digit"));
 /// let custom = JobError::new("account 42 has no owner");
 /// assert_eq!(custom.to_string(), "account 42 has no owner");
+/// // Under a retry policy, say which failures another attempt cannot mend:
+/// let gone = JobError::permanent("account 42 was deleted");
+/// assert!(gone.is_permanent() && !custom.is_permanent());
 /// ```
 pub struct JobError {
     message: String,
+    permanent: bool,
 }
 
 impl JobError {
-    /// An error with this message.
+    /// An error with this message. Under a [`RetryPolicy`](crate::RetryPolicy) it is
+    /// retryable: another attempt follows (without a policy, as in Apex, the job fails).
     pub fn new(message: impl Into<String>) -> JobError {
         JobError {
             message: message.into(),
+            permanent: false,
         }
+    }
+
+    /// The same as [`new`](Self::new), named for code that says so.
+    pub fn retryable(message: impl Into<String>) -> JobError {
+        JobError::new(message)
+    }
+
+    /// An error no retry can mend (bad input, a record gone): the job fails now, even
+    /// under a retry policy with attempts left.
+    pub fn permanent(message: impl Into<String>) -> JobError {
+        JobError {
+            message: message.into(),
+            permanent: true,
+        }
+    }
+
+    /// This error, marked permanent (for one made by `?`).
+    pub fn into_permanent(mut self) -> JobError {
+        self.permanent = true;
+        self
+    }
+
+    /// Whether a retry policy must not retry it.
+    pub fn is_permanent(&self) -> bool {
+        self.permanent
     }
 
     /// The message, as it will appear in `extended_status`.
@@ -52,6 +83,7 @@ impl<E: std::error::Error> From<E> for JobError {
     fn from(e: E) -> JobError {
         JobError {
             message: error_chain(&e),
+            permanent: false,
         }
     }
 }
@@ -64,6 +96,10 @@ impl fmt::Display for JobError {
 
 impl fmt::Debug for JobError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "JobError({:?})", self.message)
+        if self.permanent {
+            write!(f, "JobError({:?}, permanent)", self.message)
+        } else {
+            write!(f, "JobError({:?})", self.message)
+        }
     }
 }

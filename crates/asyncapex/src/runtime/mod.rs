@@ -18,6 +18,7 @@ pub(crate) mod isolation;
 pub(crate) mod job_error;
 pub(crate) mod limits;
 pub(crate) mod outcome;
+pub(crate) mod queues;
 pub(crate) mod retention;
 pub(crate) mod running;
 pub(crate) mod signals;
@@ -47,6 +48,8 @@ pub(crate) struct Runtime {
     /// The test kit's rules (all off outside it).
     pub(crate) test: TestRules,
     pub(crate) registry: Registry,
+    /// The queues this engine works and each type's queue, priority and retry policy.
+    pub(crate) routing: Arc<queues::Routing>,
     pub(crate) wakers: Arc<Wakers>,
     pub(crate) events: Arc<Events>,
     pub(crate) running: Arc<RunningJobs>,

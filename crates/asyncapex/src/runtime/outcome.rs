@@ -15,6 +15,9 @@ use super::isolation::Ended;
 pub(crate) struct Failure {
     pub(crate) message: String,
     pub(crate) exception_type: &'static str,
+    /// Whether a retry policy must not retry it: a broken governor limit, or an error the
+    /// job's code marked permanent.
+    pub(crate) permanent: bool,
 }
 
 /// How an execution ends.
@@ -36,6 +39,7 @@ pub(crate) fn settle<T>(ended: Ended<T>, shared: &ExecShared) -> Settled<T> {
         return Settled::Failed(Failure {
             message: v.to_string(),
             exception_type: "LimitException",
+            permanent: true,
         });
     }
     match ended {
@@ -43,16 +47,19 @@ pub(crate) fn settle<T>(ended: Ended<T>, shared: &ExecShared) -> Settled<T> {
         Ended::Returned(Err(e)) => Settled::Failed(Failure {
             message: e.message().to_owned(),
             exception_type: "JobError",
+            permanent: e.is_permanent(),
         }),
         Ended::Panicked(m) => Settled::Failed(Failure {
             message: format!("panicked: {m}"),
             exception_type: "Panic",
+            permanent: false,
         }),
         Ended::TimedOut(limit) => Settled::Failed(Failure {
             message: format!(
                 "execution time limit exceeded: the job ran longer than {limit:?} and was stopped"
             ),
             exception_type: "TimeLimit",
+            permanent: false,
         }),
     }
 }

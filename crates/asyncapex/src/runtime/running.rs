@@ -12,6 +12,8 @@ use super::context::ExecShared;
 pub(crate) struct Running {
     pub(crate) shared: Arc<ExecShared>,
     pub(crate) task: Option<AbortHandle>,
+    /// The index of its queue among those the engine works.
+    pub(crate) queue: usize,
 }
 
 /// Running jobs by ID. A job stays here, holding its slot and its lease, until its ending is
@@ -31,6 +33,18 @@ impl RunningJobs {
 
     pub(crate) fn is_empty(&self) -> bool {
         self.lock().is_empty()
+    }
+
+    /// Jobs running per worked queue (`queues` of them): one pass over the map, which
+    /// holds at most the engine's concurrency.
+    pub(crate) fn per_queue(&self, queues: usize) -> Vec<usize> {
+        let mut counts = vec![0; queues];
+        for r in self.lock().values() {
+            if let Some(c) = counts.get_mut(r.queue) {
+                *c += 1;
+            }
+        }
+        counts
     }
 
     pub(crate) fn ids(&self) -> Vec<JobId> {

@@ -93,6 +93,13 @@ pub enum LifecycleStep {
         /// Why (what `extended_status` records).
         error: String,
     },
+    /// Its attempt failed and its retry policy queued it again (an extension beyond Apex).
+    Retried {
+        /// Why the attempt failed (kept in its attempt history).
+        error: String,
+        /// When the next attempt is due.
+        run_at: jiff::Timestamp,
+    },
     /// Ended `Aborted` (while running here, or waiting, by this process's abort).
     Aborted,
     /// Its lease had expired (its worker died) and this process's rescuer moved it on.

@@ -11,7 +11,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use asyncapex_core::clock::add;
-use asyncapex_core::{JobClaimParams, JobOutcome, JobRecord, JobStatus, NewJob};
+use asyncapex_core::{
+    JobClaimParams, JobOutcome, JobRecord, JobRetryParams, JobStatus, NewJob, QueueClaim,
+};
 
 use tracing::Instrument;
 
@@ -53,6 +55,7 @@ impl Service for Executor {
 impl Executor {
     async fn claim_loop(&self, completer: &Completer, mut stop: Stop) {
         let rt = &self.rt;
+        let worked = &rt.routing.worked;
         let mut notes = rt.store.notifications();
         // While jobs run, slots are refilled in batches: one claim round trip for many jobs.
         let refill = (self.concurrency / 4).max(1);
@@ -72,34 +75,59 @@ impl Executor {
                 .await;
                 running = rt.running.len();
             }
-            let free = self.concurrency.saturating_sub(running);
-            if free > 0 {
-                let now = rt.clock.now();
+            // Each queue's free slots: a saturated queue claims nothing while another
+            // claims up to its own concurrency.
+            let wanted: Vec<QueueClaim> = if running == 0 {
+                worked
+                    .iter()
+                    .map(|w| QueueClaim {
+                        queue: w.name.clone(),
+                        limit: slots(w.concurrency),
+                    })
+                    .collect()
+            } else {
+                let busy = rt.running.per_queue(worked.len());
+                worked
+                    .iter()
+                    .zip(busy)
+                    .filter(|(w, busy)| w.concurrency > *busy)
+                    .map(|(w, busy)| QueueClaim {
+                        queue: w.name.clone(),
+                        limit: slots(w.concurrency - busy),
+                    })
+                    .collect()
+            };
+            let now = rt.clock.now();
+            if !wanted.is_empty() {
                 if let Err(e) = rt.daily.refresh_if_stale(rt.store.as_ref(), now).await {
                     tracing::warn!(error = %e, "cannot refresh the daily async execution count");
                 }
+                let limit: u32 = wanted.iter().map(|q| q.limit).sum();
                 let claimed = rt
                     .store
                     .job_claim(JobClaimParams {
                         owner: rt.owner.clone(),
                         now,
                         lease_until: add(now, rt.config.lease_duration),
-                        limit: u32::try_from(free).unwrap_or(u32::MAX),
+                        queues: wanted.clone(),
                     })
                     .instrument(tracing::debug_span!(
                         "asyncapex.store",
                         op = "job_claim",
-                        limit = free
+                        limit = limit
                     ))
                     .await;
                 match claimed {
                     Ok(jobs) => {
-                        let full = jobs.len() == free;
+                        // A queue that filled its slots may have more due: look again once
+                        // a slot frees.
+                        let full = wanted.iter().any(|q| {
+                            jobs.iter().filter(|j| j.queue == q.queue).count() as u32 == q.limit
+                        });
                         for job in jobs {
                             spawn_job(rt, job, completer);
                         }
                         if full {
-                            // More may be due; look again once a slot frees.
                             continue;
                         }
                     }
@@ -113,11 +141,16 @@ impl Executor {
             }
             // Sleep until woken (enqueue, freed slot, rescue, promotion), the next delayed job
             // is due, the poll interval passes (other processes' enqueues), or shutdown.
-            let next_due = if free > 0 {
-                rt.store.job_next_run_at().await.ok().flatten()
-            } else {
+            let next_due = if wanted.is_empty() {
                 None
+            } else {
+                let names = wanted.iter().map(|q| q.queue.clone()).collect();
+                rt.store.job_next_run_at(names).await.ok().flatten()
             };
+            // A time already past means due jobs this claim could not take (a queue at its
+            // global cap, or one paused or filled since): the poll interval, a wake-up or a
+            // freed slot decides when to look again, not that time.
+            let next_due = next_due.filter(|t| *t > now);
             let due_sleep = async {
                 match next_due {
                     Some(t) => rt.clock.sleep_until(t).await,
@@ -135,14 +168,21 @@ impl Executor {
     }
 }
 
+/// A slot count as a claim limit.
+fn slots(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
 fn spawn_job(rt: &Arc<Runtime>, job: JobRecord, completer: &Completer) {
     let shared = Arc::new(ExecShared::default());
     let id = job.id;
+    let queue = rt.routing.index(&job.queue).unwrap_or(usize::MAX);
     rt.running.lock().insert(
         id,
         Running {
             shared: shared.clone(),
             task: None,
+            queue,
         },
     );
     let task_rt = rt.clone();
@@ -194,6 +234,9 @@ async fn run_job_in_span(
 ) -> Ended {
     started(rt, &job);
     let settled = traced_execute(rt, &job, &shared, otel).await;
+    if let Some(retried) = retry(rt, &job, &settled, &shared).await {
+        return Ended::Recorded(retried);
+    }
     let decision = decide(settled, &shared);
     if decision.outcome == JobOutcome::Completed
         && decision.children.is_empty()
@@ -220,11 +263,13 @@ pub(crate) async fn run_claimed(
     job: JobRecord,
 ) -> (Option<JobStatus>, Option<String>) {
     let shared = Arc::new(ExecShared::default());
+    let queue = rt.routing.index(&job.queue).unwrap_or(usize::MAX);
     rt.running.lock().insert(
         job.id,
         Running {
             shared: shared.clone(),
             task: None,
+            queue,
         },
     );
     let otel = ExecutionSpan::start(&job);
@@ -233,6 +278,9 @@ pub(crate) async fn run_claimed(
             started(rt, &job);
             let settled = traced_execute(rt, &job, &shared, &otel).await;
             let state = shared.lock().final_state.take();
+            if let Some(retried) = retry(rt, &job, &settled, &shared).await {
+                return (retried, state);
+            }
             let decision = decide(settled, &shared);
             (record(rt, &job, decision).await, state)
         })
@@ -306,6 +354,53 @@ async fn execute(rt: &Arc<Runtime>, job: &JobRecord, shared: &Arc<ExecShared>) -
     let (limit, kind) = (ctx.time_limit, ctx.kind);
     let ended = isolate(rt.clock.as_ref(), limit, kind, handler.run(job, ctx)).await;
     settle(ended, shared)
+}
+
+/// Under the job type's retry policy, a failed attempt with attempts left goes back to the
+/// queue after its backoff: what it buffered (chained work, its finalizer) is discarded, and
+/// the attempt's error is recorded. `None` when the failure is not retried; `Some(None)`
+/// once the retry is written or the job turned out no longer ours.
+async fn retry(
+    rt: &Arc<Runtime>,
+    job: &JobRecord,
+    settled: &Settled<()>,
+    shared: &ExecShared,
+) -> Option<Option<JobStatus>> {
+    let Settled::Failed(failure) = settled else {
+        return None;
+    };
+    let now = rt.clock.now();
+    let run_at = rt.routing.retry_at(job, failure.permanent, now)?;
+    drop(shared.take_buffer());
+    let params = JobRetryParams {
+        id: job.id,
+        owner: rt.owner.clone(),
+        now,
+        run_at,
+        error: failure.message.clone(),
+    };
+    let written = rt
+        .store
+        .job_retry(params)
+        .instrument(tracing::debug_span!("asyncapex.store", op = "job_retry", job.id = %job.id))
+        .await;
+    match written {
+        Ok(true) => {
+            let step = LifecycleStep::Retried {
+                error: failure.message.clone(),
+                run_at,
+            };
+            rt.events.step(job, now, step);
+            rt.wakers.work.notify_one();
+        }
+        Ok(false) => {
+            tracing::warn!(job = %job.id, "the job was rescued or aborted elsewhere while it ran; its retry is discarded");
+        }
+        Err(e) => {
+            tracing::error!(job = %job.id, error = %e, "cannot queue the job's retry; it will be rescued when its lease expires");
+        }
+    }
+    Some(None)
 }
 
 /// Tells lifecycle listeners that a claimed job starts.

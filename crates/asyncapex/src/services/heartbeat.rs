@@ -121,6 +121,7 @@ mod tests {
             Running {
                 shared: shared.clone(),
                 task: None,
+                queue: 0,
             },
         );
         kit.clock.advance(Duration::from_secs(20));

@@ -126,7 +126,7 @@ pub(crate) mod testkit {
                     owner: owner.into(),
                     now,
                     lease_until: add(now, lease),
-                    limit: 100,
+                    queues: asyncapex_core::QueueClaim::default_queue(100),
                 })
                 .await
                 .unwrap()

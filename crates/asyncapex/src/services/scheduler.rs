@@ -40,6 +40,8 @@ pub(crate) struct Scheduler {
     pub(crate) max_stack_depth: Option<u32>,
     /// How often it looks without being woken (other processes' schedules).
     pub(crate) poll_interval: Duration,
+    /// Each fired job's queue, priority and attempts, by its type.
+    pub(crate) routing: Arc<crate::runtime::queues::Routing>,
 }
 
 impl Service for Scheduler {
@@ -148,6 +150,7 @@ impl Scheduler {
         let job = NewJob::fired(engine.ids.job_id(now), trigger, now)
             .max_attempts(engine.max_attempts)
             .chain(1, engine.max_stack_depth, 0);
+        let job = engine.routing.stamp(job, &Default::default());
         let steps = engine.events.enqueue_steps(std::slice::from_ref(&job));
         let fired = engine
             .store
@@ -234,6 +237,7 @@ mod tests {
             max_attempts: 3,
             max_stack_depth: None,
             poll_interval: Duration::from_secs(3600),
+            routing: Default::default(),
         };
         let wakers = scheduler.wakers.clone();
         let shutdown = Shutdown::default();

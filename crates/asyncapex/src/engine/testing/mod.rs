@@ -48,7 +48,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use asyncapex_core::clock::add;
 use asyncapex_core::{
-    CronTriggerId, CronTriggerListParams, Error, JobClaimParams, ManualClock, StoredTriggerState,
+    CronTriggerId, CronTriggerListParams, Error, JobClaimParams, ManualClock, QueueClaim,
+    StoredTriggerState,
 };
 use jiff::Timestamp;
 
@@ -402,9 +403,23 @@ impl TestKit {
         loop {
             promoter.promote().await;
             let now = self.clock.now();
-            let at = match rt.store.job_next_run_at().await? {
-                Some(next) if ignore_delays && next > now => next,
-                _ => now,
+            // Every queue holding jobs, each at its own next claimable time: the kit runs
+            // the job due first whichever queue it waits in.
+            let mut first: Option<(Timestamp, String)> = None;
+            for queue in rt.store.queue_list(now).await? {
+                if let Some(t) = rt.store.job_next_run_at(vec![queue.name.clone()]).await?
+                    && first.as_ref().is_none_or(|(f, _)| t < *f)
+                {
+                    first = Some((t, queue.name));
+                }
+            }
+            let Some((next, queue)) = first else {
+                return Ok(());
+            };
+            let at = if ignore_delays && next > now {
+                next
+            } else {
+                now
             };
             let claimed = rt
                 .store
@@ -412,7 +427,7 @@ impl TestKit {
                     owner: rt.owner.clone(),
                     now: at,
                     lease_until: add(at.max(now), rt.config.lease_duration),
-                    limit: 1,
+                    queues: vec![QueueClaim { queue, limit: 1 }],
                 })
                 .await?;
             let Some(job) = claimed.into_iter().next() else {

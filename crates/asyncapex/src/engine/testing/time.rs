@@ -43,7 +43,14 @@ impl TestKit {
         loop {
             let now = self.clock.now();
             let next_fire = rt.store.cron_trigger_next_fire_time().await?;
-            let next_run = rt.store.job_next_run_at().await?;
+            let queues = rt
+                .store
+                .queue_list(now)
+                .await?
+                .into_iter()
+                .map(|q| q.name)
+                .collect();
+            let next_run = rt.store.job_next_run_at(queues).await?;
             let next = [next_fire, next_run].into_iter().flatten().min();
             let step = match next {
                 Some(t) if t <= until => t.max(now),

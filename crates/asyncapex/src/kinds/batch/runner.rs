@@ -440,6 +440,7 @@ async fn execute_chunk<B: Batchable>(
                 B::class_name()
             ),
             exception_type: "JobError",
+            permanent: true,
         })
         .and_then(|batch| items.map(|items| (batch, items)));
     // An error event names the chunk's items by key: taken before `execute` owns them.
@@ -506,6 +507,7 @@ async fn chunk_items<B: Batchable>(run: &Run, stored: &str) -> Result<Vec<B::Ite
     let failure = |message: String| Failure {
         message,
         exception_type: "JobError",
+        permanent: false,
     };
     let Some(range) = KeyRange::of(stored) else {
         return serde_json::from_str::<Vec<B::Item>>(stored)
