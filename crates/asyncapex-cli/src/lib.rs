@@ -22,6 +22,7 @@ mod limits;
 mod nodes;
 mod output;
 mod progress;
+mod queues;
 mod schedules;
 mod serve;
 mod table;
@@ -88,6 +89,10 @@ pub enum Command {
     /// See and reorder holding batch jobs (Apex's "Apex Flex Queue").
     #[command(subcommand)]
     FlexQueue(flex_queue::FlexQueueCommand),
+    /// Named queues (beyond Apex): depth, latency, running jobs; pause and resume them on
+    /// every node; the busiest tenants.
+    #[command(subcommand)]
+    Queues(queues::QueuesCommand),
     /// Stored batch error events (Apex's BatchApexErrorEvent).
     #[command(subcommand)]
     BatchErrors(batch_errors::BatchErrorsCommand),
@@ -159,6 +164,7 @@ async fn execute(cli: Cli) -> Result<(), CliError> {
         Command::Schedules(cmd) => schedules::run(&cli.database, cmd).await,
         Command::Cron(args) => cron::run(args.command),
         Command::FlexQueue(cmd) => flex_queue::run(&cli.database, cmd).await,
+        Command::Queues(cmd) => queues::run(&cli.database, cmd).await,
         Command::Nodes(args) => nodes::run(&cli.database, args).await,
         Command::BatchErrors(cmd) => batch_errors::run(&cli.database, cmd).await,
         #[cfg(feature = "bench")]

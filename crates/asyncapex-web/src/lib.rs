@@ -129,6 +129,9 @@ pub fn router(state: WebState) -> Router {
         .route("/schedules/{id}/resume", post(pages::schedules::resume))
         .route("/schedules/{id}/delete", post(pages::schedules::delete))
         .route("/flex-queue", get(pages::flex_queue::page))
+        .route("/queues", get(pages::queues::page))
+        .route("/queues/{name}/pause", post(pages::queues::pause))
+        .route("/queues/{name}/resume", post(pages::queues::resume))
         .route(
             "/flex-queue/{id}/move",
             post(pages::flex_queue::move_job_form),

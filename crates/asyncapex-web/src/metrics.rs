@@ -12,6 +12,10 @@
 //! | `asyncapex_job_duration_seconds` | histogram | run time (start to end) of jobs that ended in the window | last hour, sliding: buckets may go down; use `histogram_quantile` on it directly, not on `rate()` |
 //! | `asyncapex_jobs_ended_recent{status}` | gauge | jobs that ended `Completed` / `Failed` in the window | last hour |
 //! | `asyncapex_jobs_rescued_recent` | gauge | jobs that ended in the window after more than one attempt (a worker died holding them) | last hour |
+//! | `asyncapex_named_queue_jobs{queue,state}` | gauge | per named queue: jobs `queued` (all waiting), `due` (waiting and due) and `running` (on every node) | now |
+//! | `asyncapex_named_queue_latency_seconds{queue}` | gauge | per named queue: how long its longest-waiting due job has waited (0 when none is due) | now |
+//! | `asyncapex_named_queue_paused{queue}` | gauge | 1 while an operator has the queue paused | now |
+//! | `asyncapex_tenant_jobs{queue,tenant,state}` | gauge | the 50 tenants with the most live jobs: `queued` and `running` | now |
 //! | `asyncapex_cron_lag_seconds{schedule_id,name}` | gauge | per `WAITING` schedule: now − next fire time when that is overdue (the scheduler is behind or down), else 0 | now |
 
 use std::fmt::Write;
@@ -175,6 +179,68 @@ pub async fn render(state: &WebState) -> WebResult<String> {
         "Jobs that ended in the last hour after more than one attempt (rescued after a worker died).",
     );
     let _ = writeln!(out, "asyncapex_jobs_rescued_recent {}", stats.rescued);
+
+    let queues = store.queue_list(now).await?;
+    family(
+        &mut out,
+        "asyncapex_named_queue_jobs",
+        "gauge",
+        "Per named queue: jobs queued (all waiting), due (waiting and due) and running (every node).",
+    );
+    for q in &queues {
+        let name = label(&q.name);
+        for (state, n) in [("queued", q.queued), ("due", q.due), ("running", q.running)] {
+            let _ = writeln!(
+                out,
+                "asyncapex_named_queue_jobs{{queue=\"{name}\",state=\"{state}\"}} {n}"
+            );
+        }
+    }
+    family(
+        &mut out,
+        "asyncapex_named_queue_latency_seconds",
+        "gauge",
+        "Per named queue: seconds its longest-waiting due job has waited (0 when none is due).",
+    );
+    for q in &queues {
+        let waited = q
+            .oldest_due_at
+            .map_or(0.0, |t| now.duration_since(t).as_secs_f64().max(0.0));
+        let _ = writeln!(
+            out,
+            "asyncapex_named_queue_latency_seconds{{queue=\"{}\"}} {waited}",
+            label(&q.name)
+        );
+    }
+    family(
+        &mut out,
+        "asyncapex_named_queue_paused",
+        "gauge",
+        "1 while an operator has the named queue paused.",
+    );
+    for q in &queues {
+        let _ = writeln!(
+            out,
+            "asyncapex_named_queue_paused{{queue=\"{}\"}} {}",
+            label(&q.name),
+            u8::from(q.paused)
+        );
+    }
+    family(
+        &mut out,
+        "asyncapex_tenant_jobs",
+        "gauge",
+        "The 50 tenants with the most live jobs: queued and running, per queue.",
+    );
+    for t in store.tenant_counts(50).await? {
+        let (queue, tenant) = (label(&t.queue), label(&t.tenant));
+        for (state, n) in [("queued", t.queued), ("running", t.running)] {
+            let _ = writeln!(
+                out,
+                "asyncapex_tenant_jobs{{queue=\"{queue}\",tenant=\"{tenant}\",state=\"{state}\"}} {n}"
+            );
+        }
+    }
 
     family(
         &mut out,

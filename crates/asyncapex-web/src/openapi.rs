@@ -34,6 +34,9 @@ use crate::{api, error, views};
         api::pause_schedule,
         api::resume_schedule,
         api::delete_schedule,
+        api::list_queues,
+        api::pause_queue,
+        api::resume_queue,
         api::flex_queue,
         api::move_in_flex_queue,
     ),
@@ -51,6 +54,10 @@ use crate::{api, error, views};
         views::AttemptView,
         views::FireTime,
         views::FlexQueueView,
+        views::QueueView,
+        views::QueuesView,
+        views::TenantView,
+        api::QueueChange,
         views::ActiveBatch,
         views::Overview,
         views::StatusCount,
@@ -80,6 +87,7 @@ use crate::{api, error, views};
         (name = "jobs", description = "Apex Jobs"),
         (name = "schedules", description = "Scheduled Jobs"),
         (name = "flex-queue", description = "Apex Flex Queue and batch submission"),
+        (name = "queues", description = "Named queues and tenants (beyond Apex)"),
     )
 )]
 pub struct ApiDoc;
@@ -254,6 +262,7 @@ fn state_parameters(op: &mut Operation, id: &str) {
     for param in op.parameters.iter_mut().flatten() {
         let pattern = match (&param.parameter_in, param.name.as_str()) {
             (ParameterIn::Path, "id") => id.to_owned(),
+            (ParameterIn::Path, "name") => "^[A-Za-z0-9_.-]{1,63}$".to_owned(),
             // An empty `before` (or only whitespace) means the first page. (The server also
             // trims whitespace around an ID, which the pattern leaves out: the lookaheads
             // count positions from the start.)

@@ -96,6 +96,12 @@ pub struct JobView {
     /// The Failed or Aborted job an operator retried to make this one.
     #[schema(value_type = Option<String>)]
     pub retry_of: Option<JobId>,
+    /// The named queue it waits in (`default` unless it named one).
+    pub queue: String,
+    /// Its priority in the queue, 0 (claimed first) to 9.
+    pub priority: u8,
+    /// The tenant it is counted against for fair share.
+    pub tenant: Option<String>,
 }
 
 impl JobView {
@@ -132,7 +138,112 @@ impl JobView {
             batch_start_done: j.batch_start_done,
             flex_position: j.flex_position,
             retry_of: j.retry_of,
+            queue: j.queue,
+            priority: j.priority,
+            tenant: j.tenant,
         }
+    }
+}
+
+/// A named queue (an extension beyond Apex): its stored rules and what it holds now.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QueueView {
+    /// Its name.
+    pub name: String,
+    /// Whether an operator paused it: it claims nothing until resumed.
+    pub paused: bool,
+    /// When it was paused.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub paused_at: Option<Timestamp>,
+    /// The most of its jobs running at once across every node, if capped.
+    pub global_limit: Option<u32>,
+    /// Starts allowed per rate-limit window, if rate-limited.
+    pub rate_limit: Option<u32>,
+    /// The rate-limit window in milliseconds.
+    pub rate_window_ms: Option<u64>,
+    /// Pending jobs one tenant may have before its further jobs wait behind others'.
+    pub tenant_limit: u32,
+    /// Jobs waiting (due or not).
+    pub queued: u64,
+    /// Of those, the ones due now.
+    pub due: u64,
+    /// Its jobs running on every node.
+    pub running: u64,
+    /// How long its longest-waiting due job has waited, in milliseconds (0 when none is due).
+    pub latency_ms: u64,
+}
+
+impl QueueView {
+    /// The view of a queue at `now`.
+    pub fn new(q: asyncapex::QueueRecord, now: Timestamp) -> QueueView {
+        QueueView {
+            latency_ms: q.oldest_due_at.map_or(0, |t| {
+                u64::try_from(now.duration_since(t).as_millis().max(0)).unwrap_or(0)
+            }),
+            name: q.name,
+            paused: q.paused,
+            paused_at: q.paused_at,
+            global_limit: q.global_limit,
+            rate_limit: q.rate_limit.map(|r| r.starts),
+            rate_window_ms: q
+                .rate_limit
+                .map(|r| u64::try_from(r.per.as_millis()).unwrap_or(u64::MAX)),
+            tenant_limit: q.tenant_limit,
+            queued: q.queued,
+            due: q.due,
+            running: q.running,
+        }
+    }
+}
+
+/// One tenant's live jobs in one queue.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TenantView {
+    /// The queue.
+    pub queue: String,
+    /// The tenant.
+    pub tenant: String,
+    /// Its jobs waiting.
+    pub queued: u64,
+    /// Its jobs running.
+    pub running: u64,
+}
+
+/// The queues and the busiest tenants.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QueuesView {
+    /// Every queue with stored settings or live jobs, by name.
+    pub queues: Vec<QueueView>,
+    /// The 50 tenants with the most live jobs, most first.
+    pub tenants: Vec<TenantView>,
+}
+
+impl QueuesView {
+    /// Reads both from the store.
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn load(state: &crate::WebState) -> crate::error::WebResult<QueuesView> {
+        let engine = state.engine();
+        let now = Timestamp::now();
+        let queues = engine
+            .queues()
+            .await?
+            .into_iter()
+            .map(|q| QueueView::new(q, now))
+            .collect();
+        let tenants = engine
+            .tenant_counts(50)
+            .await?
+            .into_iter()
+            .map(|t| TenantView {
+                queue: t.queue,
+                tenant: t.tenant,
+                queued: t.queued,
+                running: t.running,
+            })
+            .collect();
+        Ok(QueuesView { queues, tenants })
     }
 }
 

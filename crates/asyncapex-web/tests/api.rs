@@ -959,7 +959,11 @@ async fn the_openapi_document_states_the_constraints_and_every_status_the_server
                 assert!(responses.contains_key("403"), "{method} {path}: no 403");
             }
             for param in op["parameters"].as_array().into_iter().flatten() {
-                if param["in"] == "path" {
+                if param["in"] == "path" && param["name"] == "name" {
+                    let pattern = param["schema"]["pattern"].as_str().unwrap_or("");
+                    assert_eq!(pattern, "^[A-Za-z0-9_.-]{1,63}$", "{method} {path}");
+                    assert!(responses.contains_key("400"), "{method} {path}: no 400");
+                } else if param["in"] == "path" {
                     let pattern = param["schema"]["pattern"].as_str().unwrap_or("");
                     let prefix = if path.starts_with("/api/schedules") {
                         "08e"

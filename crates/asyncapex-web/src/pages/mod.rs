@@ -6,6 +6,7 @@
 pub mod flex_queue;
 pub mod jobs;
 pub mod overview;
+pub mod queues;
 pub mod schedules;
 
 use asyncapex::{JobId, JobStatus};
@@ -154,6 +155,7 @@ pub fn layout_with(ctx: &Ctx, title: &str, nav: &str, refresh: bool, body: Marku
                         (link("/jobs", "jobs", "Apex Jobs"))
                         (link("/schedules", "schedules", "Scheduled Jobs"))
                         (link("/flex-queue", "flex", "Apex Flex Queue"))
+                        (link("/queues", "queues", "Queues"))
                     }
                     div.session {
                         @if ctx.signed_in {
