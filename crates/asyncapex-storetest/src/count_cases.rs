@@ -289,3 +289,63 @@ pub async fn assert_v5_demo_survived(store: &dyn Store) {
         "{nodes:?}"
     );
 }
+
+/// Checks a store written by the release before named queues (schema 13), once migrated:
+/// every job is still there with the status counts it had (`before`, read from the old
+/// schema), each in the default queue at priority 0 with no tenant, claims of the default
+/// queue still find the due ones, and a job naming a queue, a priority and a tenant goes in
+/// and comes back.
+pub async fn assert_v13_store_survived(store: &dyn Store, before: &[(JobStatus, u64)]) {
+    let all = store
+        .job_list(JobListParams {
+            limit: 10_000,
+            ..Default::default()
+        })
+        .await
+        .expect("list");
+    assert_eq!(
+        all.len() as u64,
+        before.iter().map(|(_, n)| n).sum::<u64>(),
+        "every job is still there"
+    );
+    let mut counts = store.job_count_by_status().await.expect("counts");
+    counts.retain(|(_, n)| *n > 0);
+    counts.sort();
+    let mut expected = before.to_vec();
+    expected.sort();
+    assert_eq!(counts, expected);
+    assert!(
+        all.iter()
+            .all(|j| j.queue == "default" && j.priority == 0 && j.tenant.is_none()),
+        "old jobs are in the default queue at priority 0"
+    );
+    assert_counts_match_rows(store).await;
+    let far = jiff::Timestamp::from_second(4_000_000_000).expect("instant");
+    let due = all.iter().filter(|j| j.status == JobStatus::Queued).count();
+    let claimed = store
+        .job_claim(asyncapex_core::JobClaimParams {
+            owner: "upgrade".into(),
+            now: far,
+            lease_until: far,
+            queues: asyncapex_core::QueueClaim::default_queue(10_000),
+        })
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), due, "the waiting jobs are claimable");
+    let ids = asyncapex_core::IdGenerator::new(9);
+    let fresh = crate::job_cases::job(&ids, far)
+        .queue("callouts")
+        .priority(4)
+        .tenant(Some("org".into()));
+    store
+        .job_insert_many(asyncapex_core::JobInsertManyParams::new(vec![
+            fresh.clone(),
+        ]))
+        .await
+        .expect("insert");
+    let back = store.job_get(fresh.id).await.expect("get").expect("job");
+    assert_eq!(
+        (back.queue.as_str(), back.priority, back.tenant.as_deref()),
+        ("callouts", 4, Some("org"))
+    );
+}

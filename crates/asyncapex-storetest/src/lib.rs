@@ -36,7 +36,9 @@ mod retention_cases;
 mod transition_cases;
 mod trigger_cases;
 
-pub use count_cases::{assert_counts_match_rows, assert_v5_demo_survived};
+pub use count_cases::{
+    assert_counts_match_rows, assert_v5_demo_survived, assert_v13_store_survived,
+};
 pub use factory::{FACTORY_OWNER, factory_lease_until, job_in};
 
 /// A minimal queued job, for a store crate's own tests.
