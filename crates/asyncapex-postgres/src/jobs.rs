@@ -259,6 +259,17 @@ pub(crate) async fn insert_many(tx: &dyn Tx, jobs: &[NewJob], max_holding: u32) 
         let stmt = tx.stmt(INSERT_QUEUED).await.map_err(from_pg)?;
         return insert_queued(tx, &stmt, jobs).await;
     }
+    // Jobs beside a holding batch (a `finish` that chains both) go through the column-array
+    // statement too, so fair share defers them as it would alone; holding ones follow.
+    let (holding_jobs, others): (Vec<NewJob>, Vec<NewJob>) = jobs
+        .iter()
+        .cloned()
+        .partition(|j| j.status == JobStatus::Holding);
+    if !others.is_empty() {
+        let stmt = tx.stmt(INSERT_QUEUED).await.map_err(from_pg)?;
+        insert_queued(tx, &stmt, &others).await?;
+    }
+    let jobs = holding_jobs.as_slice();
     let holding = jobs
         .iter()
         .filter(|j| j.status == JobStatus::Holding)

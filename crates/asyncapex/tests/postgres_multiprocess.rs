@@ -15,8 +15,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use asyncapex::{
-    Engine, EnqueueOptions, JobError, JobListParams, JobStatus, JobType, PostgresOptions,
-    Queueable, QueueableContext, Schedulable, SchedulableContext,
+    Engine, EnqueueOptions, JobError, JobListParams, JobOptions, JobStatus, JobType,
+    PostgresOptions, Queue, Queueable, QueueableContext, Schedulable, SchedulableContext,
 };
 use serde::{Deserialize, Serialize};
 
@@ -117,11 +117,21 @@ fn multiprocess_child_entry() {
                 .lease_duration(Duration::from_secs(2))
                 .rescue_interval(Duration::from_millis(500));
         }
+        if role == "rated" {
+            b = b.concurrency(0).queue(rated_queue().concurrency(32));
+        }
         let _engine = b.start().await.unwrap();
         println!("READY");
         std::future::pending::<()>().await;
     });
 }
+
+/// The queue of the rate-limit test: 20 starts per second across every process.
+fn rated_queue() -> Queue {
+    Queue::new("rated").rate_limit(RATE, Duration::from_secs(1))
+}
+
+const RATE: u32 = 20;
 
 struct Children(Vec<Child>);
 
@@ -237,6 +247,65 @@ async fn three_processes_drain_20000_jobs_each_exactly_once() {
     for (i, ran) in per_child.iter().enumerate() {
         assert!(!ran.is_empty(), "process {i} took part");
     }
+    client.shutdown(Duration::from_secs(5)).await.unwrap();
+    drop_schema(&url, &schema).await;
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(asyncapex_postgres_tests),
+    ignore = "needs ASYNCAPEX_TEST_POSTGRES_URL (a PostgreSQL database)"
+)]
+async fn a_rate_limit_holds_across_three_processes() {
+    let Some(url) = database_url() else { return };
+    let schema = fresh_schema();
+    let client = builder(&url, &schema)
+        .concurrency(0)
+        .scheduler(false)
+        .queue(rated_queue().concurrency(0))
+        .job_options("Count", JobOptions::default().queue("rated"))
+        .start()
+        .await
+        .unwrap();
+    let n = 5 * u64::from(RATE);
+    client
+        .enqueue_jobs((0..n).map(|i| Count { i, sleep_ms: 0 }))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let logs = log_paths(dir.path(), 3);
+    let children = spawn_children(&url, &schema, "rated", &logs);
+    wait_completed(&client, n, Duration::from_secs(120)).await;
+    drop(children);
+    let jobs = client
+        .jobs(JobListParams {
+            limit: 1_000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut starts: Vec<i64> = jobs
+        .iter()
+        .map(|j| j.attempt_started_at.unwrap().as_microsecond())
+        .collect();
+    starts.sort_unstable();
+    assert_eq!(starts.len() as u64, n);
+    // No window of one second holds more than the limit, whichever process started them.
+    let mut lo = 0;
+    for hi in 0..starts.len() {
+        while starts[hi] - starts[lo] >= 1_000_000 {
+            lo += 1;
+        }
+        assert!(
+            hi - lo < RATE as usize,
+            "{} starts within a second",
+            hi - lo + 1
+        );
+    }
+    // And so 100 jobs at 20 a second span at least four seconds.
+    assert!(starts[starts.len() - 1] - starts[0] >= 4_000_000);
+    let ran: usize = read_logs(&logs).iter().map(Vec::len).sum();
+    assert_eq!(ran as u64, n);
     client.shutdown(Duration::from_secs(5)).await.unwrap();
     drop_schema(&url, &schema).await;
 }
