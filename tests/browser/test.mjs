@@ -46,6 +46,14 @@ for (let i = 0; i < 3; i++) {
   });
   batches.push(created.id);
 }
+// A job in a named queue, with a tenant (beyond Apex), for the Queues page.
+await api("POST", "/api/jobs", {
+  class_name: "UpdateAccounts",
+  payload: { accounts: ["Globex"], per_job: 1 },
+  queue: "callouts",
+  priority: 2,
+  tenant: "org-00D5",
+});
 const xss = "<script>window.__xss=1</script>";
 const victim = (
   await api("POST", "/api/jobs", {
@@ -222,6 +230,22 @@ await check("the flex queue lists holding batches in order and moves them", asyn
   await shot(desktop, "flex-queue-desktop");
 });
 
+await check("the queues page lists a named queue and its tenant, and pauses and resumes it", async () => {
+  await desktop.goto(`${base}/queues`);
+  const row = desktop.locator('tr[data-queue="callouts"]');
+  await row.waitFor();
+  assert.equal((await row.locator("td.queued").innerText()).trim(), "1");
+  await desktop.locator("#tenants", { hasText: "org-00D5" }).waitFor();
+  await row.getByRole("button", { name: "Pause" }).click();
+  await desktop.locator('tr[data-queue="callouts"] .badge', { hasText: "Paused" }).waitFor();
+  const listed = (await api("GET", "/api/queues")).queues.find((q) => q.name === "callouts");
+  assert.equal(listed.paused, true);
+  await shot(desktop, "queues-desktop");
+  await desktop.locator('tr[data-queue="callouts"]').getByRole("button", { name: "Resume" }).click();
+  await desktop.locator('tr[data-queue="callouts"] .badge', { hasText: "Active" }).waitFor();
+  assert.equal((await api("GET", "/api/queues")).queues.find((q) => q.name === "callouts").paused, false);
+});
+
 await check("a schedule's page shows its next ten runs with DST marked, and pauses", async () => {
   await desktop.goto(`${base}/schedules`);
   await desktop.locator('tr[data-name="Month-end close"] td.name a').click();
@@ -268,6 +292,7 @@ await check("every page fits a phone screen; the lists are cards with ID, class,
     ["schedules", "/schedules"],
     ["schedule-detail", `/schedules/${schedule}`],
     ["flex-queue", "/flex-queue"],
+    ["queues", "/queues"],
   ]) {
     await phone.goto(base + path);
     const width = await phone.evaluate(() => document.documentElement.scrollWidth);
@@ -279,6 +304,7 @@ await check("every page fits a phone screen; the lists are cards with ID, class,
     ["/jobs", "#jobs", ["td.id", "td.class", "td.status", "td.action"]],
     ["/schedules", "#schedules", ["td.id", "td.class", "td.status", "td.action"]],
     ["/flex-queue", "#holding", ["td.id", "td.class", "td.action"]],
+    ["/queues", "#queues", ["td.name", "td.status", "td.action"]],
   ]) {
     await phone.goto(base + path);
     const wraps = await phone.locator(`${table}`).evaluate((t) => {

@@ -392,6 +392,7 @@ async fn changes_without_the_token_are_401_and_reads_need_none() {
         format!("/jobs/{}", f.batch),
         "/schedules".into(),
         "/flex-queue".into(),
+        "/queues".into(),
         "/login".into(),
         "/metrics".into(),
         "/api/openapi.json".into(),
@@ -401,6 +402,7 @@ async fn changes_without_the_token_are_401_and_reads_need_none() {
         "/api/schedules".into(),
         format!("/api/schedules/{}", f.schedule),
         "/api/flex-queue".into(),
+        "/api/queues".into(),
         "/static/style.css".into(),
         "/static/app.js".into(),
     ] {
@@ -744,6 +746,10 @@ async fn metrics_expose_every_family_in_prometheus_text() {
         ("asyncapex_jobs_ended_recent", "gauge"),
         ("asyncapex_jobs_rescued_recent", "gauge"),
         ("asyncapex_cron_lag_seconds", "gauge"),
+        ("asyncapex_named_queue_jobs", "gauge"),
+        ("asyncapex_named_queue_latency_seconds", "gauge"),
+        ("asyncapex_named_queue_paused", "gauge"),
+        ("asyncapex_tenant_jobs", "gauge"),
     ] {
         assert!(
             text.contains(&format!("# TYPE {family} {kind}\n")),
@@ -1190,4 +1196,78 @@ async fn the_overview_states_the_retention_in_force() {
     let page = get(&f.app, "/").await;
     assert!(page.body.contains("Completed kept"), "{}", page.body);
     assert!(page.body.contains("7 days"));
+}
+
+#[tokio::test]
+async fn queues_are_listed_paused_and_resumed_with_the_token_and_jobs_name_theirs() {
+    let f = fixture().await;
+    let r = post(
+        &f.app,
+        "/api/jobs",
+        Some(json!({ "class_name": "Step", "payload": { "remaining": 0 },
+            "queue": "callouts", "priority": 3, "tenant": "org-42" })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let job = r.json()["job"].clone();
+    assert_eq!(
+        (&job["queue"], &job["priority"], &job["tenant"]),
+        (&json!("callouts"), &json!(3), &json!("org-42"))
+    );
+    for bad in [
+        json!({ "class_name": "Step", "payload": { "remaining": 0 }, "queue": "has space" }),
+        json!({ "class_name": "Step", "payload": { "remaining": 0 }, "priority": 10 }),
+        json!({ "class_name": "Step", "payload": { "remaining": 0 }, "priority": 300 }),
+        json!({ "class_name": "Step", "payload": { "remaining": 0 }, "tenant": "" }),
+        json!({ "class_name": "Step", "payload": { "remaining": 0 }, "tenant": "a\u{7}b" }),
+    ] {
+        let r = post(&f.app, "/api/jobs", Some(bad.clone())).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}: {}", r.body);
+    }
+
+    let listed = get(&f.app, "/api/queues").await.json();
+    let callouts = listed["queues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["name"] == "callouts")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (&callouts["queued"], &callouts["paused"]),
+        (&json!(1), &json!(false))
+    );
+    assert_eq!(listed["tenants"][0]["tenant"], "org-42");
+
+    let r = call(
+        &f.app,
+        Method::POST,
+        "/api/queues/callouts/pause",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let r = post(&f.app, "/api/queues/callouts/pause", None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.json()["changed"], true);
+    assert_eq!(r.json()["queue"]["paused"], true);
+    let again = post(&f.app, "/api/queues/callouts/pause", None)
+        .await
+        .json();
+    assert_eq!(again["changed"], false);
+    let r = post(&f.app, "/api/queues/bad%20name/pause", None).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    let metrics = get(&f.app, "/metrics").await.body;
+    assert!(
+        metrics.contains("asyncapex_named_queue_paused{queue=\"callouts\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains(
+        "asyncapex_tenant_jobs{queue=\"callouts\",tenant=\"org-42\",state=\"queued\"} 1"
+    ));
+    let page = get(&f.app, "/queues").await;
+    assert!(page.body.contains("callouts") && page.body.contains("Paused"));
+    let r = post(&f.app, "/api/queues/callouts/resume", None).await;
+    assert_eq!(r.json()["queue"]["paused"], false);
 }

@@ -280,6 +280,10 @@ async fn detail_page(state: &WebState, ctx: &Ctx, id: &str) -> WebResult<Markup>
         ),
         ("Attempt", html! { (job.attempt) " of " (job.max_attempts) }),
         (
+            "Queue",
+            html! { (job.queue) " · priority " (job.priority) @if let Some(t) = &job.tenant { " · tenant " (t) } },
+        ),
+        (
             "Stack Depth",
             html! { (job.stack_depth) @if let Some(m) = job.max_stack_depth { " (max " (m) ")" } },
         ),

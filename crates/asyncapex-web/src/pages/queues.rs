@@ -43,14 +43,14 @@ fn queue_row(ctx: &Ctx, q: &QueueView) -> Markup {
     let path = format!("/queues/{}", q.name);
     html! {
         tr data-queue=(q.name) {
-            td.class.name { (q.name) }
+            td.name { strong { (q.name) } }
             td.status {
                 @if q.paused { span.badge.t-paused { "Paused" } } @else { span.badge.t-waiting { "Active" } }
             }
-            td.num.queued { (q.queued) }
-            td.num.due { (q.due) }
-            td.num.running { (q.running) }
-            td.num.latency { (latency(q.latency_ms)) }
+            td.num.queued { span.card-label { "waiting " } (q.queued) }
+            td.num.due { span.card-label { "due " } (q.due) }
+            td.num.running { span.card-label { "running " } (q.running) }
+            td.num.latency { span.card-label { "latency " } (latency(q.latency_ms)) }
             td.detail.opt { (rules(q)) }
             @if ctx.signed_in {
                 td.actions.action {
@@ -103,10 +103,10 @@ async fn render(state: &WebState, ctx: &Ctx) -> WebResult<Markup> {
                     tbody {
                         @for t in &view.tenants {
                             tr {
-                                td.class { (t.tenant) }
-                                td { (t.queue) }
-                                td.num { (t.queued) }
-                                td.num { (t.running) }
+                                td.name { (t.tenant) }
+                                td.class { (t.queue) }
+                                td.num { span.card-label { "waiting " } (t.queued) }
+                                td.num { span.card-label { "running " } (t.running) }
                             }
                         }
                         @if view.tenants.is_empty() {
