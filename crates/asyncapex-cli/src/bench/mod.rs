@@ -2,6 +2,7 @@
 
 mod bulk;
 mod locator;
+mod queues;
 mod scale;
 
 use std::time::{Duration, Instant};
@@ -55,6 +56,10 @@ pub enum BenchCommand {
     /// Make an application table of N rows (50 million by default), then run a batch over it
     /// through a query locator; rows/s, peak RSS and the store's bytes while it runs.
     Locator(locator::LocatorArgs),
+    /// W2 with jobs spread over 4 queues and 3 priorities beside single-queue W2
+    /// (interleaved), then a rate-limited queue drained by two engines: achieved starts per
+    /// second against the setting.
+    Queues(queues::QueuesArgs),
 }
 
 /// Sums its items: the trivial `execute` of the batch benchmark.
@@ -151,6 +156,7 @@ pub(crate) async fn run(database: &str, cmd: BenchCommand) -> Result<(), String>
         BenchCommand::Scale(args) => scale::run(args).await,
         BenchCommand::BulkRetry(args) => bulk::run(args).await,
         BenchCommand::Locator(args) => locator::run(args).await,
+        BenchCommand::Queues(args) => queues::run(args).await,
     }
 }
 
