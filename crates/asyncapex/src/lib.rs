@@ -16,6 +16,12 @@
 //! * **Testing** (feature `testing`, `asyncapex::testing`): Apex's `Test.startTest()` /
 //!   `Test.stopTest()`, unit tests of one execution, assertions on enqueued work and virtual
 //!   time, all on the test's own task; the guide is `docs/testing.md`.
+//! * **Beyond Apex**, each off unless a job type or an enqueue opts in: [`RetryPolicy`]
+//!   (backoff with jitter, [`JobError::permanent`]), named [`Queue`]s with their own
+//!   concurrency, a global cap, pause/resume ([`Engine::pause_queue`]) and rate limits,
+//!   priorities and fair share by tenant ([`EnqueueOptions::priority`],
+//!   [`EnqueueOptions::tenant`]), configured per type with [`JobOptions`]. Without them every
+//!   job is in the default queue at priority 0 and a failure ends it, as in Apex.
 //!
 //! ```no_run
 //! use asyncapex::{Engine, JobError, Queueable, QueueableContext};
@@ -62,7 +68,8 @@
 //!   `outcome` (`completed`, `failed`, `aborted`), `error` (when failed), `duration_ms`.
 //!   A batch is one execution from `start` to `finish`.
 //! * `asyncapex.store` (level DEBUG), around the store calls on a job's path: `op`
-//!   (`job_insert_many`, `job_claim`, `job_finish`, `job_complete_many`, `job_rescue`), with
+//!   (`job_insert_many`, `job_claim`, `job_finish`, `job_retry`, `job_complete_many`,
+//!   `job_rescue`), with
 //!   `jobs`, `limit`, `job.id` or `inserts` where they apply.
 //!
 //! With the `otel` feature each execution is also an **OpenTelemetry** span (through the
