@@ -1,6 +1,8 @@
 -- A failed attempt under a retry policy: back to Queued, due after its backoff, keeping its
 -- ID and attempt count; only by the lease holder. Its stored finalizer goes (the next
--- attempt attaches its own), and the runner moves to last_owner for the attempt record.
+-- attempt attaches its own), and the runner moves to last_owner for the attempt record. A
+-- job an operator asked to abort is not retried: the write changes nothing and the attempt's
+-- failure is recorded as an ending instead.
 -- $1 id, $2 owner, $3 run_at
 UPDATE asyncapex_job
 SET status = 'Queued',
@@ -13,4 +15,5 @@ SET status = 'Queued',
 WHERE id = $1::text
   AND lease_owner = $2::text
   AND status IN ('Preparing', 'Processing')
+  AND NOT abort_requested
 RETURNING id

@@ -102,7 +102,7 @@ impl Executor {
                 if let Err(e) = rt.daily.refresh_if_stale(rt.store.as_ref(), now).await {
                     tracing::warn!(error = %e, "cannot refresh the daily async execution count");
                 }
-                let limit: u32 = wanted.iter().map(|q| q.limit).sum();
+                let limit = wanted.iter().fold(0_u32, |n, q| n.saturating_add(q.limit));
                 let claimed = rt
                     .store
                     .job_claim(JobClaimParams {
@@ -144,13 +144,12 @@ impl Executor {
             let next_due = if wanted.is_empty() {
                 None
             } else {
+                // Only later times: a queue with due jobs this claim could not take (at its
+                // global cap) is looked at again on a wake-up, a freed slot or the poll
+                // interval, and does not hide the other queues' times.
                 let names = wanted.iter().map(|q| q.queue.clone()).collect();
-                rt.store.job_next_run_at(names).await.ok().flatten()
+                rt.store.job_next_run_at(names, now).await.ok().flatten()
             };
-            // A time already past means due jobs this claim could not take (a queue at its
-            // global cap, or one paused or filled since): the poll interval, a wake-up or a
-            // freed slot decides when to look again, not that time.
-            let next_due = next_due.filter(|t| *t > now);
             let due_sleep = async {
                 match next_due {
                     Some(t) => rt.clock.sleep_until(t).await,
@@ -358,8 +357,11 @@ async fn execute(rt: &Arc<Runtime>, job: &JobRecord, shared: &Arc<ExecShared>) -
 
 /// Under the job type's retry policy, a failed attempt with attempts left goes back to the
 /// queue after its backoff: what it buffered (chained work, its finalizer) is discarded, and
-/// the attempt's error is recorded. `None` when the failure is not retried; `Some(None)`
-/// once the retry is written or the job turned out no longer ours.
+/// the attempt's error is recorded. `None` when the failure is not retried (no policy, a
+/// permanent error, the last attempt, or the store refused the retry because the job is no
+/// longer ours as it ran or an abort was asked for: its ending is then recorded as usual);
+/// `Some(None)` once the retry is written, or could not be written for a store failure (the
+/// lease then expires and the rescuer moves the job on).
 async fn retry(
     rt: &Arc<Runtime>,
     job: &JobRecord,
@@ -371,7 +373,6 @@ async fn retry(
     };
     let now = rt.clock.now();
     let run_at = rt.routing.retry_at(job, failure.permanent, now)?;
-    drop(shared.take_buffer());
     let params = JobRetryParams {
         id: job.id,
         owner: rt.owner.clone(),
@@ -386,6 +387,8 @@ async fn retry(
         .await;
     match written {
         Ok(true) => {
+            // What the failed attempt buffered goes with it.
+            drop(shared.take_buffer());
             let step = LifecycleStep::Retried {
                 error: failure.message.clone(),
                 run_at,
@@ -393,9 +396,7 @@ async fn retry(
             rt.events.step(job, now, step);
             rt.wakers.work.notify_one();
         }
-        Ok(false) => {
-            tracing::warn!(job = %job.id, "the job was rescued or aborted elsewhere while it ran; its retry is discarded");
-        }
+        Ok(false) => return None,
         Err(e) => {
             tracing::error!(job = %job.id, error = %e, "cannot queue the job's retry; it will be rescued when its lease expires");
         }
