@@ -118,12 +118,16 @@ pub trait Store: QuerySource + Send + Sync + Debug + 'static {
     async fn job_claim(&self, params: JobClaimParams) -> Result<Vec<JobRecord>>;
 
     /// When a worker serving `queues` may next claim something, to know how long it may
-    /// sleep: the earliest run time among their `Queued` jobs, skipping paused queues and, for
-    /// a rate-limited queue, not before its next start is allowed. `None`: nothing waits.
-    /// (With priorities or fair-share deferrals in a queue, the time given is the run time of
-    /// its first job in claim order, which a job further back may precede; the poll interval
-    /// bounds that wait.)
-    async fn job_next_run_at(&self, queues: Vec<String>) -> Result<Option<Timestamp>>;
+    /// sleep: per queue, the earliest run time among its `Queued` jobs (not before its next
+    /// start when rate-limited; none while paused), and of those the earliest after `after`.
+    /// A worker passes now, so a queue whose due jobs it could not claim (at its global
+    /// cap) does not hide the others' later times; `Timestamp::MIN` gives every queue's.
+    /// `None`: nothing waits past `after`.
+    async fn job_next_run_at(
+        &self,
+        queues: Vec<String>,
+        after: Timestamp,
+    ) -> Result<Option<Timestamp>>;
 
     /// Extends the leases `owner` still holds; returns, for each job still held, whether an
     /// abort was requested. A job missing from the answer has been lost (rescued or aborted).

@@ -607,8 +607,13 @@ impl Store for PostgresStore {
         queues::claim_unflushed(&client, &params).await
     }
 
-    async fn job_next_run_at(&self, queues: Vec<String>) -> Result<Option<Timestamp>> {
-        autocommit!(self, retry: true, |c| queues::next_run_at(&c, &queues).await?)
+    async fn job_next_run_at(
+        &self,
+        queues: Vec<String>,
+        after: Timestamp,
+    ) -> Result<Option<Timestamp>> {
+        autocommit!(self, retry: true, |c| queues::next_run_at(&c, &queues, after)
+            .await?)
     }
 
     async fn job_retry(&self, params: JobRetryParams) -> Result<bool> {

@@ -57,8 +57,18 @@ pub(crate) async fn claim_unflushed(
 }
 
 /// The earliest time any of `queues` may claim.
-pub(crate) async fn next_run_at(tx: &dyn Tx, queues: &[String]) -> Result<Option<Timestamp>> {
-    let row = db::query_opt(tx, include_str!("queries/job_next_run_at.sql"), &[&queues]).await?;
+pub(crate) async fn next_run_at(
+    tx: &dyn Tx,
+    queues: &[String],
+    after: Timestamp,
+) -> Result<Option<Timestamp>> {
+    let window = priority_delay_micros(PRIORITY_MAX);
+    let row = db::query_opt(
+        tx,
+        include_str!("queries/job_next_run_at.sql"),
+        &[&queues, &micros(after), &window],
+    )
+    .await?;
     let v: Option<i64> = match row {
         Some(row) => get(&row, "run_at")?,
         None => None,

@@ -518,14 +518,18 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn job_next_run_at(&self, queues: Vec<String>) -> Result<Option<Timestamp>> {
+    async fn job_next_run_at(
+        &self,
+        queues: Vec<String>,
+        after: Timestamp,
+    ) -> Result<Option<Timestamp>> {
         let kind = CallKind {
             wakes: false,
             single_statement: true,
             short: true,
         };
         self.conn
-            .send(kind, move |conn| queues::next_run_at(conn, &queues))
+            .send(kind, move |conn| queues::next_run_at(conn, &queues, after))
             .await
     }
 

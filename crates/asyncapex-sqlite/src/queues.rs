@@ -139,17 +139,24 @@ pub(crate) fn claim(conn: &Connection, p: &JobClaimParams) -> Result<Vec<JobReco
 }
 
 /// The earliest time any of `queues` may claim.
-pub(crate) fn next_run_at(conn: &Connection, queues: &[String]) -> Result<Option<Timestamp>> {
+pub(crate) fn next_run_at(
+    conn: &Connection,
+    queues: &[String],
+    after: Timestamp,
+) -> Result<Option<Timestamp>> {
     let mut stmt = conn
         .prepare_cached(include_str!("queries/job_next_run_at.sql"))
         .map_err(from_sqlite)?;
     let mut earliest: Option<i64> = None;
     for queue in queues {
         let v: Option<i64> = stmt
-            .query_row(named_params! {":queue": queue}, |r| r.get(0))
+            .query_row(
+                named_params! {":queue": queue, ":window": priority_delay_micros(PRIORITY_MAX)},
+                |r| r.get(0),
+            )
             .map_err(from_sqlite)?;
         // i64::MAX: neither band holds a job.
-        if let Some(v) = v.filter(|v| *v != i64::MAX) {
+        if let Some(v) = v.filter(|v| *v != i64::MAX && *v > micros(after)) {
             earliest = Some(earliest.map_or(v, |e| e.min(v)));
         }
     }

@@ -1078,7 +1078,7 @@ pub(crate) async fn counts_by_status_and_pending(store: &dyn Store) {
 pub(crate) async fn next_run_at_is_the_earliest_queued_run_time(store: &dyn Store) {
     assert_eq!(
         store
-            .job_next_run_at(vec!["default".into()])
+            .job_next_run_at(vec!["default".into()], jiff::Timestamp::MIN)
             .await
             .expect("next"),
         None
@@ -1089,7 +1089,7 @@ pub(crate) async fn next_run_at_is_the_earliest_queued_run_time(store: &dyn Stor
     insert(store, vec![a, b]).await;
     assert_eq!(
         store
-            .job_next_run_at(vec!["default".into()])
+            .job_next_run_at(vec!["default".into()], jiff::Timestamp::MIN)
             .await
             .expect("next"),
         Some(add(t0(), secs(10)))
@@ -1097,7 +1097,7 @@ pub(crate) async fn next_run_at_is_the_earliest_queued_run_time(store: &dyn Stor
     claim(store, "w", add(t0(), secs(10)), 1).await;
     assert_eq!(
         store
-            .job_next_run_at(vec!["default".into()])
+            .job_next_run_at(vec!["default".into()], jiff::Timestamp::MIN)
             .await
             .expect("next"),
         Some(add(t0(), secs(30)))

@@ -151,6 +151,7 @@ conformance_suite!($
     queue_cases::a_rate_limit_allows_its_starts_per_window_and_says_when_more_may_start,
     queue_cases::a_retry_requeues_with_the_same_id_after_its_backoff_and_keeps_each_error,
     queue_cases::a_tenant_past_its_limit_waits_behind_other_tenants,
+    queue_cases::the_next_run_time_is_a_queues_earliest_and_skips_times_not_after_the_bound,
     job_cases::release_requeues_without_counting_the_attempt,
     job_cases::list_filters_and_pages_newest_first,
     job_cases::counts_by_status_and_pending,

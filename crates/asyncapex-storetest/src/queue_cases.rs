@@ -42,7 +42,7 @@ async fn claim_from(store: &dyn Store, now: Timestamp, wanted: &[(&str, u32)]) -
 
 async fn next(store: &dyn Store, queue: &str) -> Option<Timestamp> {
     store
-        .job_next_run_at(vec![queue.into()])
+        .job_next_run_at(vec![queue.into()], Timestamp::MIN)
         .await
         .expect("next run")
 }
@@ -278,6 +278,46 @@ pub(crate) async fn a_retry_requeues_with_the_same_id_after_its_backoff_and_keep
     assert_eq!(attempts[0].ended_at, Some(add(t0(), secs(1))));
     let record = store.job_get(j.id).await.expect("get").expect("job");
     assert_eq!(record.attempt, 2);
+    // An abort asked for while it runs wins over a retry: the retry changes nothing.
+    let aborted = store
+        .job_abort(asyncapex_core::JobAbortParams {
+            id: j.id,
+            now: add(t0(), secs(32)),
+        })
+        .await
+        .expect("abort");
+    assert_eq!(aborted, asyncapex_core::AbortOutcome::AbortRequested);
+    assert!(
+        !store
+            .job_retry(retry(
+                add(t0(), secs(33)),
+                add(t0(), secs(60)),
+                "w",
+                "again"
+            ))
+            .await
+            .expect("retry")
+    );
+    let record = store.job_get(j.id).await.expect("get").expect("job");
+    assert_eq!(record.status, JobStatus::Processing);
+}
+
+pub(crate) async fn the_next_run_time_is_a_queues_earliest_and_skips_times_not_after_the_bound(
+    store: &dyn Store,
+) {
+    let ids = IdGenerator::new(1);
+    // Claim order puts the priority-0 job first, but the priority-9 one is due sooner.
+    let first_in_order = in_queue(&ids, add(t0(), secs(100)), "a");
+    let due_sooner = in_queue(&ids, add(t0(), secs(10)), "a").priority(9);
+    let other = in_queue(&ids, add(t0(), secs(60)), "b");
+    insert(store, vec![first_in_order, due_sooner, other]).await;
+    assert_eq!(next(store, "a").await, Some(add(t0(), secs(10))));
+    let both = || vec!["a".to_owned(), "b".to_owned()];
+    let after = |s: u64| store.job_next_run_at(both(), add(t0(), secs(s)));
+    assert_eq!(after(0).await.expect("next"), Some(add(t0(), secs(10))));
+    // Queue a's time is not after the bound (its due job could not be claimed): b's counts.
+    assert_eq!(after(10).await.expect("next"), Some(add(t0(), secs(60))));
+    assert_eq!(after(60).await.expect("next"), None);
 }
 
 pub(crate) async fn a_tenant_past_its_limit_waits_behind_other_tenants(store: &dyn Store) {

@@ -403,34 +403,41 @@ impl TestKit {
         loop {
             promoter.promote().await;
             let now = self.clock.now();
-            // Every queue holding jobs, each at its own next claimable time: the kit runs
-            // the job due first whichever queue it waits in.
-            let mut first: Option<(Timestamp, String)> = None;
+            // Every queue holding jobs at its own next claimable time, earliest first: the
+            // kit runs the job due first whichever queue it waits in, and passes over a queue
+            // whose due job cannot be claimed (at its global cap).
+            let mut waiting: Vec<(Timestamp, String)> = Vec::new();
             for queue in rt.store.queue_list(now).await? {
-                if let Some(t) = rt.store.job_next_run_at(vec![queue.name.clone()]).await?
-                    && first.as_ref().is_none_or(|(f, _)| t < *f)
-                {
-                    first = Some((t, queue.name));
+                let next = rt
+                    .store
+                    .job_next_run_at(vec![queue.name.clone()], Timestamp::MIN)
+                    .await?;
+                if let Some(t) = next {
+                    waiting.push((t, queue.name));
                 }
             }
-            let Some((next, queue)) = first else {
-                return Ok(());
-            };
-            let at = if ignore_delays && next > now {
-                next
-            } else {
-                now
-            };
-            let claimed = rt
-                .store
-                .job_claim(JobClaimParams {
-                    owner: rt.owner.clone(),
-                    now: at,
-                    lease_until: add(at.max(now), rt.config.lease_duration),
-                    queues: vec![QueueClaim { queue, limit: 1 }],
-                })
-                .await?;
-            let Some(job) = claimed.into_iter().next() else {
+            waiting.sort();
+            let mut claimed = None;
+            for (next, queue) in waiting {
+                if next > now && !ignore_delays {
+                    break;
+                }
+                let at = next.max(now);
+                let jobs = rt
+                    .store
+                    .job_claim(JobClaimParams {
+                        owner: rt.owner.clone(),
+                        now: at,
+                        lease_until: add(at, rt.config.lease_duration),
+                        queues: vec![QueueClaim { queue, limit: 1 }],
+                    })
+                    .await?;
+                if let Some(job) = jobs.into_iter().next() {
+                    claimed = Some(job);
+                    break;
+                }
+            }
+            let Some(job) = claimed else {
                 return Ok(());
             };
             if report.len() >= MAX_RUNS {

@@ -113,6 +113,7 @@ impl TestKit {
             max_stack_depth: rt.config.default_max_stack_depth,
             failure_reenqueues: 0,
             attempt: 1,
+            tenant: None,
         };
         let mut inner = ExecContext::new(
             rt.clone(),
