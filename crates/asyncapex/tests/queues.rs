@@ -565,6 +565,15 @@ async fn bad_queue_names_tenants_and_policies_are_refused_with_the_rule() {
     let e = Engine::builder()
         .in_memory()
         .register::<Fast>()
+        .queue(Queue::new("capped").global_limit(0))
+        .start()
+        .await
+        .err()
+        .unwrap();
+    assert!(e.to_string().contains("global limit"), "{e}");
+    let e = Engine::builder()
+        .in_memory()
+        .register::<Fast>()
         .job_options(
             "Fast",
             JobOptions::default().retry(RetryPolicy::exponential(0)),
@@ -593,4 +602,77 @@ async fn bad_queue_names_tenants_and_policies_are_refused_with_the_rule() {
         assert!(engine.enqueue_job_with(job(), options).await.is_err());
     }
     engine.shutdown(WAIT).await.unwrap();
+}
+
+/// Chains one `Fast` under the tenant it runs for.
+#[derive(Serialize, Deserialize)]
+struct Parent {
+    tag: String,
+}
+
+impl Queueable for Parent {
+    async fn execute(&mut self, ctx: &mut QueueableContext) -> Result<(), JobError> {
+        ctx.enqueue_job(Fast {
+            tag: self.tag.clone(),
+            n: 7,
+        })?;
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn chained_work_inherits_its_jobs_tenant() {
+    let kit = TestKit::builder(Engine::builder().register::<Parent>().register::<Fast>())
+        .start()
+        .await
+        .unwrap();
+    let id = kit
+        .engine()
+        .enqueue_job_with(
+            Parent { tag: tag("chain") },
+            EnqueueOptions::default().tenant("org-1").queue("work"),
+        )
+        .await
+        .unwrap();
+    kit.run_queued().await.unwrap();
+    let child = kit
+        .engine()
+        .jobs(JobListParams {
+            parent_job_id: Some(id),
+            limit: 10,
+            ..JobListParams::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(child.len(), 1);
+    assert_eq!(child[0].tenant.as_deref(), Some("org-1"));
+    assert_eq!(child[0].status, JobStatus::Completed);
+}
+
+#[tokio::test]
+async fn virtual_time_runs_a_later_keyed_job_that_is_due_sooner_in_any_queue() {
+    let t = tag("keyed");
+    let kit = TestKit::builder(Engine::builder().register::<Fast>())
+        .start()
+        .await
+        .unwrap();
+    let at = |s: u64| EnqueueOptions::default().delay(Duration::from_secs(s));
+    let enqueue = |n: u32, options: EnqueueOptions| {
+        kit.engine()
+            .enqueue_job_with(Fast { tag: t.clone(), n }, options)
+    };
+    enqueue(1, at(100).queue("a")).await.unwrap();
+    let sooner = enqueue(2, at(10).queue("a").priority(9)).await.unwrap();
+    enqueue(3, at(60).queue("b")).await.unwrap();
+    kit.advance(Duration::from_secs(30)).await.unwrap();
+    assert_eq!(logged(&t), vec!["2".to_owned()]);
+    assert_eq!(
+        kit.engine().job(sooner).await.unwrap().status,
+        JobStatus::Completed
+    );
+    kit.advance(Duration::from_secs(100)).await.unwrap();
+    assert_eq!(
+        logged(&t),
+        vec!["2".to_owned(), "3".to_owned(), "1".to_owned()]
+    );
 }

@@ -19,7 +19,8 @@ impl Engine {
 
     /// Pauses a queue on every node sharing the store: its jobs wait (running ones finish)
     /// until [`resume_queue`](Self::resume_queue). `false` when it was already paused. A name
-    /// no job uses yet may be paused ahead of its jobs.
+    /// no job uses yet may be paused ahead of its jobs. While a paused queue holds due jobs,
+    /// [`wait_idle`](Self::wait_idle) does not return (they are pending).
     ///
     /// # Errors
     /// [`Error::InvalidInput`] for a bad queue name; a store error.

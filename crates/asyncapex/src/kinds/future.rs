@@ -304,9 +304,11 @@ pub(crate) fn call(
     let job = NewJob::future(id, method.class_name(), method.method_name(), args, now)
         .parent(ctx.parent_id())
         .max_attempts(ctx.rt.config.max_attempts);
-    buffer
-        .enqueued
-        .push(ctx.rt.routing.stamp(job, &Default::default()));
+    let route = crate::runtime::queues::EnqueueRoute {
+        tenant: ctx.tenant(),
+        ..Default::default()
+    };
+    buffer.enqueued.push(ctx.rt.routing.stamp(job, &route));
     Ok(id)
 }
 

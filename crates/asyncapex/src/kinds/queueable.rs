@@ -242,9 +242,11 @@ pub(crate) fn buffer(
         .max_attempts(config.max_attempts)
         .chain(depth, max_stack_depth, failure_reenqueues)
         .signature(options.signature.map(|s| s.as_str().to_owned()));
-    buffer
-        .enqueued
-        .push(ctx.rt.routing.stamp(job, &options.route));
+    let mut route = options.route;
+    if route.tenant.is_none() {
+        route.tenant = ctx.tenant();
+    }
+    buffer.enqueued.push(ctx.rt.routing.stamp(job, &route));
     Ok(id)
 }
 

@@ -29,6 +29,8 @@ pub(crate) struct RunningJob {
     pub(crate) max_stack_depth: Option<u32>,
     pub(crate) failure_reenqueues: u32,
     pub(crate) attempt: u32,
+    /// Its tenant: work it chains counts against the same tenant unless it names another.
+    pub(crate) tenant: Option<String>,
 }
 
 impl RunningJob {
@@ -39,6 +41,7 @@ impl RunningJob {
             max_stack_depth: job.max_stack_depth,
             failure_reenqueues: job.failure_reenqueues,
             attempt: job.attempt,
+            tenant: job.tenant.clone(),
         }
     }
 }
@@ -241,6 +244,11 @@ impl ExecContext {
     /// The job that a submission from here names as its parent.
     pub(crate) fn parent_id(&self) -> Option<JobId> {
         self.job.as_ref().map(|j| j.id)
+    }
+
+    /// The tenant of the running job, which the work it chains inherits.
+    pub(crate) fn tenant(&self) -> Option<String> {
+        self.job.as_ref().and_then(|j| j.tenant.clone())
     }
 
     pub(crate) fn now(&self) -> Timestamp {

@@ -62,7 +62,9 @@ impl Queue {
         self
     }
 
-    /// The most of its jobs running at once across every node sharing the store.
+    /// The most of its jobs running at once across every node sharing the store (at least
+    /// 1). A queue's stored rules (this, the rate limit, the tenant limit) are the ones of the
+    /// engine that last started with the queue configured: give every node the same.
     pub fn global_limit(mut self, n: u32) -> Queue {
         self.global_limit = Some(n);
         self
@@ -82,12 +84,14 @@ impl Queue {
         self
     }
 
-    /// Whether it stores anything for other nodes (a plain default queue stores nothing).
-    fn has_settings(&self) -> bool {
-        self.global_limit.is_some() || self.rate_limit.is_some() || self.tenant_limit.is_some()
-    }
-
     fn settings(&self) -> Result<QueueSettings, Error> {
+        if self.global_limit == Some(0) {
+            return Err(Error::InvalidInput {
+                what: "queue global limit",
+                input: format!("{}: 0", self.name),
+                rule: "a global limit allows at least one running job (pause a queue to stop it)",
+            });
+        }
         Ok(QueueSettings {
             name: self.name.clone(),
             global_limit: self.global_limit,
@@ -197,9 +201,9 @@ impl RetryPolicy {
         if self.max_attempts == 0 {
             return Err(bad("a retry policy allows at least one attempt"));
         }
-        if self.base.is_zero() || self.cap < self.base {
+        if self.base.is_zero() || self.cap < self.base || self.cap > MAX_BACKOFF {
             return Err(bad(
-                "a retry policy's base wait is above zero and not above its cap",
+                "a retry policy's base wait is above zero and not above its cap, which is at most 366 days",
             ));
         }
         if !(0.0..=1.0).contains(&self.jitter) {
@@ -208,6 +212,9 @@ impl RetryPolicy {
         Ok(())
     }
 }
+
+/// The longest wait a retry policy may set between attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(366 * 86_400);
 
 /// Whole microseconds, what stores keep of an instant.
 fn micros(d: Duration) -> Duration {
@@ -303,9 +310,9 @@ impl Routing {
         let mut settings = Vec::new();
         for q in queues {
             check_queue_name(&q.name)?;
-            if q.has_settings() {
-                settings.push(q.settings()?);
-            }
+            // Every configured queue stores its rules, so a cap or rate limit removed from
+            // the code is removed from the store when the engine starts.
+            settings.push(q.settings()?);
             let n = q.concurrency.unwrap_or(concurrency);
             match worked.iter_mut().find(|w| w.name == q.name) {
                 Some(w) if q.name == DEFAULT_QUEUE => w.concurrency = n,
@@ -343,7 +350,9 @@ impl Routing {
 
     /// Jobs this engine runs at once, over all its queues.
     pub(crate) fn concurrency(&self) -> usize {
-        self.worked.iter().map(|w| w.concurrency).sum()
+        self.worked
+            .iter()
+            .fold(0_usize, |n, w| n.saturating_add(w.concurrency))
     }
 
     /// The index of a worked queue.
@@ -391,6 +400,10 @@ impl Routing {
     /// Stamps a new job with its type's queue, priority and attempt count, then with the
     /// enqueue's own queue, priority and tenant, which win.
     pub(crate) fn stamp(&self, mut job: NewJob, enqueue: &EnqueueRoute) -> NewJob {
+        // Batches stay in the default queue, under the flex queue's rules.
+        if job.job_type == JobType::BatchApex {
+            return job;
+        }
         if let Some(o) = self.options_for(job.job_type, &job.class_name, job.method_name.as_deref())
         {
             if let Some(q) = &o.queue {
