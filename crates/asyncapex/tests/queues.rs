@@ -266,6 +266,26 @@ impl Queueable for Fast {
     }
 }
 
+/// An engine on the file `db` that runs `Fast` jobs with `concurrency` slots (0: enqueue only).
+fn on_file(db: &std::path::Path, concurrency: usize) -> asyncapex::EngineBuilder {
+    Engine::builder()
+        .sqlite(db)
+        .register::<Fast>()
+        .concurrency(concurrency)
+}
+
+/// The completed jobs an engine's store holds (at most 100).
+async fn completed_jobs(engine: &Engine) -> Vec<asyncapex::JobRecord> {
+    engine
+        .jobs(JobListParams {
+            statuses: vec![JobStatus::Completed],
+            limit: 100,
+            ..JobListParams::default()
+        })
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_saturated_slow_queue_does_not_delay_a_fast_queues_jobs() {
     let t = tag("slow");
@@ -365,13 +385,7 @@ async fn priorities_order_claims() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("p.db");
     // Enqueued by an engine that runs nothing, then drained by one slot.
-    let writer = Engine::builder()
-        .sqlite(&db)
-        .register::<Fast>()
-        .concurrency(0)
-        .start()
-        .await
-        .unwrap();
+    let writer = on_file(&db, 0).start().await.unwrap();
     let mut ids = Vec::new();
     for (n, p) in [(1, 5), (2, 0), (3, 9), (4, 0), (5, 2)] {
         ids.push(
@@ -396,13 +410,7 @@ async fn priorities_order_claims() {
             .await
             .is_err()
     );
-    let worker = Engine::builder()
-        .sqlite(&db)
-        .register::<Fast>()
-        .concurrency(1)
-        .start()
-        .await
-        .unwrap();
+    let worker = on_file(&db, 1).start().await.unwrap();
     for id in &ids {
         worker.wait_for(*id, WAIT).await.unwrap();
     }
@@ -419,11 +427,8 @@ async fn a_rate_limit_holds_across_two_engines_on_one_store() {
     let start = jiff::Timestamp::from_second(1_900_000_000).unwrap();
     let clock = ManualClock::new(start);
     let engine = |clock: ManualClock| {
-        Engine::builder()
-            .sqlite(&db)
+        on_file(&db, 4)
             .clock(clock)
-            .register::<Fast>()
-            .concurrency(4)
             .queue(
                 Queue::new("rated")
                     .concurrency(4)
@@ -451,14 +456,7 @@ async fn a_rate_limit_holds_across_two_engines_on_one_store() {
             }
         }
         // The clock stands still: however long the engines look, no fourth start is allowed.
-        let done = a
-            .jobs(JobListParams {
-                statuses: vec![JobStatus::Completed],
-                limit: 100,
-                ..JobListParams::default()
-            })
-            .await
-            .unwrap();
+        let done = completed_jobs(&a).await;
         assert_eq!(done.len() as i64, 3 * (second + 1), "second {second}");
         for j in &done {
             assert_eq!(j.job_type, JobType::Queueable);
@@ -467,14 +465,7 @@ async fn a_rate_limit_holds_across_two_engines_on_one_store() {
             clock.advance(Duration::from_secs(1));
         }
     }
-    let done = a
-        .jobs(JobListParams {
-            statuses: vec![JobStatus::Completed],
-            limit: 100,
-            ..JobListParams::default()
-        })
-        .await
-        .unwrap();
+    let done = completed_jobs(&a).await;
     let mut per_second = std::collections::BTreeMap::new();
     for j in &done {
         *per_second
@@ -491,10 +482,7 @@ async fn a_flooding_tenant_does_not_delay_another_tenants_jobs() {
     let t = tag("tenants");
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("t.db");
-    let writer = Engine::builder()
-        .sqlite(&db)
-        .register::<Fast>()
-        .concurrency(0)
+    let writer = on_file(&db, 0)
         .queue(Queue::new("default").tenant_limit(5))
         .start()
         .await
@@ -524,13 +512,7 @@ async fn a_flooding_tenant_does_not_delay_another_tenants_jobs() {
     let counts = writer.tenant_counts(10).await.unwrap();
     assert_eq!(counts[0].tenant, "acme");
     assert_eq!(counts[0].queued, 50);
-    let worker = Engine::builder()
-        .sqlite(&db)
-        .register::<Fast>()
-        .concurrency(1)
-        .start()
-        .await
-        .unwrap();
+    let worker = on_file(&db, 1).start().await.unwrap();
     worker.wait_for(late, WAIT).await.unwrap();
     worker.wait_idle(WAIT).await.unwrap();
     let order = logged(&t);

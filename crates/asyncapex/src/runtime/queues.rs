@@ -366,6 +366,10 @@ impl Routing {
         class: &str,
         method: Option<&str>,
     ) -> Option<&JobOptions> {
+        // Most engines set no options: no key is built for each job they stamp.
+        if self.options.is_empty() {
+            return None;
+        }
         let key = match (job_type, method) {
             (JobType::Future, Some(m)) => format!("{class}.{m}"),
             _ => class.to_owned(),

@@ -77,26 +77,16 @@ impl Executor {
             }
             // Each queue's free slots: a saturated queue claims nothing while another
             // claims up to its own concurrency.
-            let wanted: Vec<QueueClaim> = if running == 0 {
-                worked
-                    .iter()
-                    .map(|w| QueueClaim {
-                        queue: w.name.clone(),
-                        limit: slots(w.concurrency),
-                    })
-                    .collect()
-            } else {
-                let busy = rt.running.per_queue(worked.len());
-                worked
-                    .iter()
-                    .zip(busy)
-                    .filter(|(w, busy)| w.concurrency > *busy)
-                    .map(|(w, busy)| QueueClaim {
-                        queue: w.name.clone(),
-                        limit: slots(w.concurrency - busy),
-                    })
-                    .collect()
-            };
+            let busy = rt.running.per_queue(worked.len());
+            let wanted: Vec<QueueClaim> = worked
+                .iter()
+                .zip(busy)
+                .filter(|(w, busy)| w.concurrency > *busy)
+                .map(|(w, busy)| QueueClaim {
+                    queue: w.name.clone(),
+                    limit: slots(w.concurrency - busy),
+                })
+                .collect();
             let now = rt.clock.now();
             if !wanted.is_empty() {
                 if let Err(e) = rt.daily.refresh_if_stale(rt.store.as_ref(), now).await {
