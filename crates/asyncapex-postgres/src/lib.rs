@@ -172,7 +172,16 @@ pub fn migration_versions() -> Vec<(i64, &'static str)> {
 }
 
 /// Session settings of every store connection, before the URL's own options.
-const OLTP_SETTINGS: &str = "-c jit=off -c max_parallel_workers_per_gather=0";
+///
+/// `plan_cache_mode=force_generic_plan`: every store statement is prepared once per
+/// connection, and PostgreSQL otherwise re-plans a prepared statement at each run while its
+/// custom plans look cheaper than the generic one, which for the statements whose parameters
+/// are arrays (a job insert, the next-run lookup) is always. Re-planning cost more than
+/// running: 1.0–1.8 ms per one-job insert and 1.4–4.5 ms per next-run lookup, against well
+/// under a millisecond of execution (issue 19, BENCHMARKS.md). The store's statements
+/// select through their own indexes whatever the values, which is what a generic plan keeps.
+const OLTP_SETTINGS: &str =
+    "-c jit=off -c max_parallel_workers_per_gather=0 -c plan_cache_mode=force_generic_plan";
 
 impl PostgresStore {
     /// Connects to the database at `url` (`postgres://user@host:port/db` or the key=value
@@ -682,6 +691,10 @@ impl Store for PostgresStore {
 
     async fn job_count_by_status(&self) -> Result<Vec<(JobStatus, u64)>> {
         autocommit!(self, retry: true, |c| jobs::count_by_status(&c).await?)
+    }
+
+    async fn job_count_finished(&self) -> Result<Vec<(JobStatus, u64)>> {
+        autocommit!(self, retry: true, |c| jobs::count_finished(&c).await?)
     }
 
     async fn job_count_created_since(&self, params: JobCountCreatedSinceParams) -> Result<u64> {

@@ -123,3 +123,46 @@ async fn the_last_hours_figures_inline_the_per_job_function() {
     drop(store);
     common::drop_schema(&url, &schema).await;
 }
+
+/// A prepared statement is planned once per connection, not at each run: PostgreSQL's default
+/// re-plans statements with array parameters every time (their custom plans always look
+/// cheaper), which cost 1–4.5 ms per enqueue and per next-run lookup, more than running them.
+#[tokio::test]
+#[cfg_attr(
+    not(asyncapex_postgres_tests),
+    ignore = "the store's database is not configured"
+)]
+async fn store_sessions_keep_one_generic_plan_per_statement() {
+    let Some(url) = common::url() else {
+        return;
+    };
+    common::sweep_stale_schemas(&url).await;
+    let schema = common::fresh_schema();
+    let store = PostgresStore::connect_with(&url, common::options(&schema))
+        .await
+        .unwrap();
+    let client = store.pool().get().await.unwrap();
+    let row = client
+        .query_one("SELECT current_setting('plan_cache_mode')", &[])
+        .await
+        .unwrap();
+    let mode: String = row.get(0);
+    assert_eq!(mode, "force_generic_plan");
+    // The URL's own options still come after the store's and win.
+    let tuned = format!(
+        "{url}{}options=-c%20plan_cache_mode%3Dauto",
+        if url.contains('?') { '&' } else { '?' }
+    );
+    let other = PostgresStore::connect_with(&tuned, common::options(&schema))
+        .await
+        .unwrap();
+    let client = other.pool().get().await.unwrap();
+    let row = client
+        .query_one("SELECT current_setting('plan_cache_mode')", &[])
+        .await
+        .unwrap();
+    let mode: String = row.get(0);
+    assert_eq!(mode, "auto");
+    drop(client);
+    common::drop_schema(&url, &schema).await;
+}
