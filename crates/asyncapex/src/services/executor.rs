@@ -130,17 +130,20 @@ impl Executor {
                 }
             }
             // Sleep until woken (enqueue, freed slot, rescue, promotion), the next delayed job
-            // is due, the poll interval passes (other processes' enqueues), or shutdown.
-            let next_due = if wanted.is_empty() {
-                None
-            } else {
+            // is due, the poll interval passes (other processes' enqueues), or shutdown. The
+            // lookup of the next due time runs inside the wait, so a wake-up that arrives
+            // meanwhile claims at once instead of after the lookup's round trip (on the path
+            // from an enqueue to its start: W3).
+            let names: Vec<String> = wanted.iter().map(|q| q.queue.clone()).collect();
+            let due_sleep = async {
                 // Only later times: a queue with due jobs this claim could not take (at its
                 // global cap) is looked at again on a wake-up, a freed slot or the poll
                 // interval, and does not hide the other queues' times.
-                let names = wanted.iter().map(|q| q.queue.clone()).collect();
-                rt.store.job_next_run_at(names, now).await.ok().flatten()
-            };
-            let due_sleep = async {
+                let next_due = if names.is_empty() {
+                    None
+                } else {
+                    rt.store.job_next_run_at(names, now).await.ok().flatten()
+                };
                 match next_due {
                     Some(t) => rt.clock.sleep_until(t).await,
                     None => std::future::pending().await,
