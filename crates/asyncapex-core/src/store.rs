@@ -225,6 +225,19 @@ pub trait Store: QuerySource + Send + Sync + Debug + 'static {
     /// How many jobs are in each status.
     async fn job_count_by_status(&self) -> Result<Vec<(JobStatus, u64)>>;
 
+    /// How many jobs are in each terminal status (`Completed`, `Failed`, `Aborted`): the
+    /// part of [`job_count_by_status`](Self::job_count_by_status) a store keeps as counts,
+    /// so it costs the same whatever the number of jobs waiting, where counting the waiting
+    /// ones walks an index entry per job (a benchmark polling for completions beside two
+    /// million queued jobs). The default filters `job_count_by_status`.
+    async fn job_count_finished(&self) -> Result<Vec<(JobStatus, u64)>> {
+        let counts = self.job_count_by_status().await?;
+        Ok(counts
+            .into_iter()
+            .filter(|(status, _)| status.is_terminal())
+            .collect())
+    }
+
     /// How many jobs of the given types were created at or after `since` (the daily async
     /// execution cap counts these).
     async fn job_count_created_since(&self, params: JobCountCreatedSinceParams) -> Result<u64>;

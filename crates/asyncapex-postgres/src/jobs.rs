@@ -830,7 +830,17 @@ pub(crate) async fn release(tx: &dyn Tx, p: &JobReleaseParams) -> Result<u64> {
 }
 
 pub(crate) async fn count_by_status(tx: &dyn Tx) -> Result<Vec<(JobStatus, u64)>> {
-    let rows = db::query(tx, include_str!("queries/job_count_by_status.sql"), &[]).await?;
+    status_counts(tx, include_str!("queries/job_count_by_status.sql")).await
+}
+
+/// The kept counts of finished jobs alone.
+pub(crate) async fn count_finished(tx: &dyn Tx) -> Result<Vec<(JobStatus, u64)>> {
+    status_counts(tx, include_str!("queries/job_count_finished.sql")).await
+}
+
+/// Runs a query of (status, count) rows.
+async fn status_counts(tx: &dyn Tx, sql: &str) -> Result<Vec<(JobStatus, u64)>> {
+    let rows = db::query(tx, sql, &[]).await?;
     rows.iter()
         .map(|r| {
             let s: String = get(r, 0)?;

@@ -787,9 +787,17 @@ pub(crate) fn release(conn: &Connection, p: &JobReleaseParams) -> Result<u64> {
 }
 
 pub(crate) fn count_by_status(conn: &Connection) -> Result<Vec<(JobStatus, u64)>> {
-    let mut stmt = conn
-        .prepare_cached(include_str!("queries/job_count_by_status.sql"))
-        .map_err(from_sqlite)?;
+    status_counts(conn, include_str!("queries/job_count_by_status.sql"))
+}
+
+/// The kept counts of finished jobs alone.
+pub(crate) fn count_finished(conn: &Connection) -> Result<Vec<(JobStatus, u64)>> {
+    status_counts(conn, include_str!("queries/job_count_finished.sql"))
+}
+
+/// Runs a query of (status, count) rows.
+fn status_counts(conn: &Connection, sql: &str) -> Result<Vec<(JobStatus, u64)>> {
+    let mut stmt = conn.prepare_cached(sql).map_err(from_sqlite)?;
     let rows = stmt
         .query_map([], |r| {
             let s: String = r.get(0)?;

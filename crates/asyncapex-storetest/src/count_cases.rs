@@ -38,8 +38,9 @@ async fn tally_rows(store: &dyn Store) -> BTreeMap<(JobType, JobStatus), u64> {
     }
 }
 
-/// Asserts that `job_count_by_status` and `job_stats`' counts by type and status equal a
-/// row-by-row tally of the store's jobs (zero counts may be reported or left out).
+/// Asserts that `job_count_by_status`, `job_count_finished` and `job_stats`' counts by type
+/// and status equal a row-by-row tally of the store's jobs (zero counts may be reported or
+/// left out).
 ///
 /// # Panics
 /// When they differ, or the store fails: a conformance failure.
@@ -57,6 +58,19 @@ pub async fn assert_counts_match_rows(store: &dyn Store) {
         .filter(|(_, n)| *n > 0)
         .collect();
     assert_eq!(counted, by_status, "counts by status against the rows");
+    let finished: BTreeMap<JobStatus, u64> = store
+        .job_count_finished()
+        .await
+        .expect("count finished")
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    let expected: BTreeMap<JobStatus, u64> = by_status
+        .iter()
+        .filter(|(status, _)| status.is_terminal())
+        .map(|(status, n)| (*status, *n))
+        .collect();
+    assert_eq!(finished, expected, "finished counts against the rows");
     let stats = store
         .job_stats(JobStatsParams {
             since: Timestamp::UNIX_EPOCH,
