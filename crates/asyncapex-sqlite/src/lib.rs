@@ -111,6 +111,11 @@ impl Default for SqliteOptions {
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     conn: ConnectionThread,
+    /// A read-only connection for the counts an operator or a benchmark polls (`None` in
+    /// memory): every call on `conn` runs inside `BEGIN IMMEDIATE`, which waits for the write
+    /// lock, so a process polling beside a busy worker waited behind its writes and, past the
+    /// busy timeout, failed with "database is locked". WAL readers never wait for a writer.
+    reader: Option<ConnectionThread>,
     path: Option<PathBuf>,
     wake: Option<std::sync::Arc<crate::wake::Wake>>,
     /// The file opened, to notice it being deleted or replaced (`None` in memory).
@@ -195,6 +200,7 @@ impl SqliteStore {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let name = thread_name.clone();
+        let reader_path = path.clone();
         let (conn, checkpointer) = tokio::task::spawn_blocking(move || -> Result<_> {
             let mut conn = Connection::open_with_flags(&opened_path, flags).map_err(|e| {
                 Error::store(
@@ -222,8 +228,27 @@ impl SqliteStore {
         let wake = crate::wake::Wake::open(&path);
         let file = crate::file_identity::FileIdentity::of(&path, file_check_interval)
             .map(std::sync::Arc::new);
+        // Opened after the migration, so it reads the migrated schema; read-only, so it can
+        // never take the write lock.
+        let reader = Connection::open_with_flags(
+            &reader_path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
+        )
+        .and_then(|c| c.busy_timeout(busy_timeout).map(|()| c))
+        .map_err(|e| {
+            Error::store(
+                StoreErrorKind::Unavailable,
+                format!("cannot open {} for reading: {e}", reader_path.display()),
+            )
+        })?;
         Ok(SqliteStore {
             conn: ConnectionThread::spawn(conn, &name, busy_timeout, wake.clone(), checkpointer)?,
+            reader: Some(ConnectionThread::spawn_reader(
+                reader,
+                &format!("{name}:read"),
+            )?),
             path: Some(path),
             wake,
             file,
@@ -247,6 +272,7 @@ impl SqliteStore {
                 None,
                 None,
             )?,
+            reader: None,
             path: None,
             wake: None,
             file: None,
@@ -636,7 +662,17 @@ impl Store for SqliteStore {
     }
 
     async fn job_count_by_status(&self) -> Result<Vec<(JobStatus, u64)>> {
-        self.conn.call_single(jobs::count_by_status).await
+        match &self.reader {
+            Some(reader) => reader.call(jobs::count_by_status).await,
+            None => self.conn.call_single(jobs::count_by_status).await,
+        }
+    }
+
+    async fn job_count_finished(&self) -> Result<Vec<(JobStatus, u64)>> {
+        match &self.reader {
+            Some(reader) => reader.call(jobs::count_finished).await,
+            None => self.conn.call_single(jobs::count_finished).await,
+        }
     }
 
     async fn job_count_created_since(&self, params: JobCountCreatedSinceParams) -> Result<u64> {

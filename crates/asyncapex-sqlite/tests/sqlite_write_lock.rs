@@ -68,3 +68,41 @@ async fn an_insert_waits_for_another_writer_without_blocking_the_runtime() {
     assert!(store.job_get(first.id).await.unwrap().is_some());
     assert!(store.job_get(second.id).await.unwrap().is_some());
 }
+
+// The counts an operator or a benchmark polls are read without the write lock: before, every
+// store call began with `BEGIN IMMEDIATE`, so a process polling beside a busy worker waited
+// behind its writes and, past the busy timeout, failed with "database is locked".
+#[tokio::test]
+async fn counts_are_read_while_another_process_holds_the_write_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("locked.db");
+    let options = SqliteOptions {
+        busy_timeout: Duration::from_millis(200),
+        ..SqliteOptions::default()
+    };
+    let store = SqliteStore::open_with(&path, options).await.unwrap();
+    let ids = IdGenerator::new(1);
+    store
+        .job_insert_many(JobInsertManyParams::new(vec![job(&ids), job(&ids)]))
+        .await
+        .unwrap();
+
+    let other = rusqlite::Connection::open(&path).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    // A count that needed the lock would wait the busy timeout, then fail.
+    let counts = store.job_count_by_status().await.unwrap();
+    let queued = counts
+        .iter()
+        .find(|(s, _)| *s == asyncapex_core::JobStatus::Queued)
+        .map(|(_, n)| *n);
+    assert_eq!(queued, Some(2));
+    assert!(
+        store
+            .job_count_finished()
+            .await
+            .unwrap()
+            .iter()
+            .all(|(_, n)| *n == 0)
+    );
+    other.execute_batch("COMMIT").unwrap();
+}
