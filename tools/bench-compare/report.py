@@ -11,6 +11,7 @@ minutes), then summarised as median [min-max] over the repetitions.
 
 import argparse
 import json
+import os
 import statistics
 
 BEGIN = "<!-- compare:begin -->"
@@ -351,6 +352,20 @@ def chart(rep, path):
     fig.savefig(path, dpi=110)
 
 
+def user_args(argv):
+    """The options a user gave run.sh: compare.py's argv without those run.sh adds."""
+    added = {"--work", "--bin", "--out", "--run-id"}
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a in added:
+            skip = True
+        else:
+            out.append(a)
+    return [a if a != os.path.abspath(a) or not a.startswith("/tmp/before") else "BEFORE_BINARY" for a in out]
+
+
 def section(rep, png_rel):
     m = rep.meta
     targets = target_rows(rep)
@@ -369,9 +384,7 @@ def section(rep, png_rel):
         "",
         "```sh",
         "cd ../shared/peerbench/peers/bullmq && npm ci && cd -   # optional: which peers run (see run.sh)",
-        "tools/bench-compare/run.sh " + " ".join(a for a in m["argv"] if not a.startswith("--work")
-                                                 and not a.startswith("--bin") and not a.startswith("--out")
-                                                 and not a.startswith("--run-id")).strip(),
+        "tools/bench-compare/run.sh " + " ".join(user_args(m["argv"])),
         "```",
         "",
         f"![jobs/s per system beside the ceilings]({png_rel})",
