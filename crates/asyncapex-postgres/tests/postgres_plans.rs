@@ -141,13 +141,7 @@ async fn store_sessions_keep_one_generic_plan_per_statement() {
     let store = PostgresStore::connect_with(&url, common::options(&schema))
         .await
         .unwrap();
-    let client = store.pool().get().await.unwrap();
-    let row = client
-        .query_one("SELECT current_setting('plan_cache_mode')", &[])
-        .await
-        .unwrap();
-    let mode: String = row.get(0);
-    assert_eq!(mode, "force_generic_plan");
+    assert_eq!(plan_cache_mode(&store).await, "force_generic_plan");
     // The URL's own options still come after the store's and win.
     let tuned = format!(
         "{url}{}options=-c%20plan_cache_mode%3Dauto",
@@ -156,13 +150,16 @@ async fn store_sessions_keep_one_generic_plan_per_statement() {
     let other = PostgresStore::connect_with(&tuned, common::options(&schema))
         .await
         .unwrap();
-    let client = other.pool().get().await.unwrap();
+    assert_eq!(plan_cache_mode(&other).await, "auto");
+    common::drop_schema(&url, &schema).await;
+}
+
+/// The `plan_cache_mode` of one of `store`'s pooled sessions.
+async fn plan_cache_mode(store: &PostgresStore) -> String {
+    let client = store.pool().get().await.unwrap();
     let row = client
         .query_one("SELECT current_setting('plan_cache_mode')", &[])
         .await
         .unwrap();
-    let mode: String = row.get(0);
-    assert_eq!(mode, "auto");
-    drop(client);
-    common::drop_schema(&url, &schema).await;
+    row.get(0)
 }

@@ -282,23 +282,21 @@ async fn open_client(location: &Location) -> Result<Engine, String> {
 }
 
 async fn status_count(engine: &Engine, status: JobStatus) -> Result<u64, String> {
-    let counts = engine
-        .store()
-        .job_count_by_status()
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(counts
-        .into_iter()
-        .find(|(s, _)| *s == status)
-        .map_or(0, |(_, n)| n))
+    let counts = engine.store().job_count_by_status().await;
+    count_of(counts, status)
 }
 
 async fn finished_count(engine: &Engine, status: JobStatus) -> Result<u64, String> {
-    let counts = engine
-        .store()
-        .job_count_finished()
-        .await
-        .map_err(|e| e.to_string())?;
+    let counts = engine.store().job_count_finished().await;
+    count_of(counts, status)
+}
+
+/// One status's figure from a store's (status, count) list (0 when it is not listed).
+fn count_of(
+    counts: asyncapex::Result<Vec<(JobStatus, u64)>>,
+    status: JobStatus,
+) -> Result<u64, String> {
+    let counts = counts.map_err(|e| e.to_string())?;
     Ok(counts
         .into_iter()
         .find(|(s, _)| *s == status)
